@@ -1,0 +1,1 @@
+"""greenr: dandelion vs grass classifier and the MLOps system around it."""

@@ -1,0 +1,142 @@
+"""The one place that reads the environment.
+
+Every other module takes typed arguments; entry points call `get_settings()` once and pass
+what they need down. With no variables set, everything runs on one machine under one state
+folder (`GREENR_HOME`, default `<repo>/.greenr`).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated
+from urllib.parse import urlparse
+
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_SOURCE = (REPO_ROOT / ".." / "shared" / "data" / "greenr").resolve()
+
+_LAKE_SCHEMES = {"", "file", "s3"}
+_DB_SCHEMES = ("sqlite", "postgresql")
+
+
+def _env(*names: str) -> AliasChoices:
+    return AliasChoices(*names)
+
+
+class Settings(BaseSettings):
+    """Runtime configuration; each field names the environment variable(s) it reads."""
+
+    model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
+
+    home: Annotated[Path, Field(validation_alias=_env("GREENR_HOME"))] = REPO_ROOT / ".greenr"
+    source_dir: Annotated[Path, Field(validation_alias=_env("GREENR_SOURCE_DIR"))] = DEFAULT_SOURCE
+    database_url: Annotated[
+        str | None, Field(validation_alias=_env("GREENR_DATABASE_URL", "DATABASE_URL"))
+    ] = None
+    lake_uri: Annotated[str | None, Field(validation_alias=_env("GREENR_LAKE_URI"))] = None
+    s3_endpoint_url: Annotated[
+        str | None,
+        Field(validation_alias=_env("AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL", "MLFLOW_S3_ENDPOINT_URL")),
+    ] = None
+    aws_access_key_id: Annotated[str | None, Field(validation_alias=_env("AWS_ACCESS_KEY_ID"))] = None
+    aws_secret_access_key: Annotated[
+        SecretStr | None, Field(validation_alias=_env("AWS_SECRET_ACCESS_KEY"))
+    ] = None
+    aws_region: Annotated[str, Field(validation_alias=_env("AWS_DEFAULT_REGION", "AWS_REGION"))] = "us-east-1"
+    s3_timeout_seconds: Annotated[float, Field(gt=0, validation_alias=_env("GREENR_S3_TIMEOUT_SECONDS"))] = 5.0
+    mlflow_tracking_uri: Annotated[str | None, Field(validation_alias=_env("MLFLOW_TRACKING_URI"))] = None
+    max_image_pixels: Annotated[int, Field(gt=0, validation_alias=_env("GREENR_MAX_IMAGE_PIXELS"))] = 40_000_000
+
+    @field_validator("database_url")
+    @classmethod
+    def _check_database_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(_DB_SCHEMES):
+            raise ValueError(f"must start with sqlite:// or postgresql://, got {value!r}")
+        return value
+
+    @field_validator("lake_uri")
+    @classmethod
+    def _check_lake_uri(cls, value: str | None) -> str | None:
+        if value is not None and urlparse(value).scheme not in _LAKE_SCHEMES:
+            raise ValueError(f"must be a local path, file:// or s3:// URI, got {value!r}")
+        return value
+
+    @field_validator("s3_endpoint_url", "mlflow_tracking_uri")
+    @classmethod
+    def _check_url(cls, value: str | None) -> str | None:
+        if value is not None and not urlparse(value).scheme:
+            raise ValueError(f"must be a URL with a scheme (http://host:port), got {value!r}")
+        return value
+
+    @model_validator(mode="after")
+    def _s3_needs_keys(self) -> Settings:
+        if self.lake_uri and self.lake_uri.startswith("s3://"):
+            if not (self.aws_access_key_id and self.aws_secret_access_key):
+                raise ValueError(
+                    "GREENR_LAKE_URI is an s3:// URI: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY too"
+                )
+        return self
+
+    # Derived defaults: computed, not stored, so GREENR_HOME moves all of them at once.
+    @property
+    def catalog_url(self) -> str:
+        """SQLAlchemy URL of the catalog database."""
+        return self.database_url or f"sqlite:///{self.home / 'catalog.db'}"
+
+    @property
+    def lake(self) -> str:
+        """Root URI of the object store (local folder or s3://bucket/prefix)."""
+        return self.lake_uri or str(self.home / "lake")
+
+    @property
+    def tracking_uri(self) -> str:
+        """MLflow tracking URI."""
+        return self.mlflow_tracking_uri or f"sqlite:///{self.home / 'mlflow.db'}"
+
+    @property
+    def zenml_config_path(self) -> Path:
+        """Folder of ZenML's local client config and SQLite store."""
+        return self.home / "zenml"
+
+
+class SettingsError(RuntimeError):
+    """Configuration is invalid; the message names the variable and is one line."""
+
+
+def _one_line(error: ValidationError) -> str:
+    parts = []
+    for item in error.errors():
+        loc = item.get("loc") or ()
+        field = str(loc[0]) if loc else ""
+        variables = _variables_of(field)
+        message = str(item.get("msg", "invalid value")).removeprefix("Value error, ")
+        parts.append(f"{variables}: {message}" if variables else message)
+    return "invalid configuration: " + "; ".join(parts)
+
+
+def _variables_of(field: str) -> str:
+    info = Settings.model_fields.get(field)
+    if info is None:
+        # The validation alias reaches here when pydantic reports the alias itself.
+        return field
+    alias = info.validation_alias
+    if isinstance(alias, AliasChoices):
+        return " / ".join(str(choice) for choice in alias.choices)
+    return str(alias or field)
+
+
+def load_settings() -> Settings:
+    """Read the environment into a Settings, raising SettingsError with a one-line message."""
+    try:
+        return Settings()
+    except ValidationError as error:
+        raise SettingsError(_one_line(error)) from None
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings (cached; tests call `get_settings.cache_clear()`)."""
+    return load_settings()
