@@ -29,7 +29,7 @@ def _env(*names: str) -> AliasChoices:
 class Settings(BaseSettings):
     """Runtime configuration; each field names the environment variable(s) it reads."""
 
-    model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
+    model_config = SettingsConfigDict(extra="ignore")
 
     home: Annotated[Path, Field(validation_alias=_env("GREENR_HOME"))] = REPO_ROOT / ".greenr"
     source_dir: Annotated[Path, Field(validation_alias=_env("GREENR_SOURCE_DIR"))] = DEFAULT_SOURCE
@@ -46,9 +46,13 @@ class Settings(BaseSettings):
         SecretStr | None, Field(validation_alias=_env("AWS_SECRET_ACCESS_KEY"))
     ] = None
     aws_region: Annotated[str, Field(validation_alias=_env("AWS_DEFAULT_REGION", "AWS_REGION"))] = "us-east-1"
-    s3_timeout_seconds: Annotated[float, Field(gt=0, validation_alias=_env("GREENR_S3_TIMEOUT_SECONDS"))] = 5.0
+    s3_timeout_seconds: Annotated[float, Field(gt=0, validation_alias=_env("GREENR_S3_TIMEOUT_SECONDS"))] = (
+        5.0
+    )
     mlflow_tracking_uri: Annotated[str | None, Field(validation_alias=_env("MLFLOW_TRACKING_URI"))] = None
-    max_image_pixels: Annotated[int, Field(gt=0, validation_alias=_env("GREENR_MAX_IMAGE_PIXELS"))] = 40_000_000
+    max_image_pixels: Annotated[int, Field(gt=0, validation_alias=_env("GREENR_MAX_IMAGE_PIXELS"))] = (
+        40_000_000
+    )
 
     @field_validator("database_url")
     @classmethod
@@ -73,11 +77,11 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _s3_needs_keys(self) -> Settings:
-        if self.lake_uri and self.lake_uri.startswith("s3://"):
-            if not (self.aws_access_key_id and self.aws_secret_access_key):
-                raise ValueError(
-                    "GREENR_LAKE_URI is an s3:// URI: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY too"
-                )
+        has_keys = bool(self.aws_access_key_id and self.aws_secret_access_key)
+        if self.lake_uri and self.lake_uri.startswith("s3://") and not has_keys:
+            raise ValueError(
+                "GREENR_LAKE_URI is an s3:// URI: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY too"
+            )
         return self
 
     # Derived defaults: computed, not stored, so GREENR_HOME moves all of them at once.

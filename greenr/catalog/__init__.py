@@ -1,0 +1,1 @@
+"""The catalog database: images, rejections, splits and dataset versions."""

@@ -1,0 +1,71 @@
+"""SQLAlchemy 2 tables of the catalog. Migrations in `migrations/versions` create them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, ClassVar
+
+from sqlalchemy import JSON, BigInteger, DateTime, ForeignKey, Integer, String, Text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class Base(DeclarativeBase):
+    type_annotation_map: ClassVar[dict[Any, Any]] = {dict[str, Any]: JSON, datetime: DateTime(timezone=True)}
+
+
+class Image(Base):
+    """One admitted image, identified by its content; `split` never changes once set."""
+
+    __tablename__ = "images"
+
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    label: Mapped[str] = mapped_column(String(64), index=True)
+    split: Mapped[str] = mapped_column(String(16), index=True)
+    format: Mapped[str] = mapped_column(String(16))
+    mode: Mapped[str] = mapped_column(String(16))
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    bytes: Mapped[int] = mapped_column(BigInteger)
+    phash: Mapped[str] = mapped_column(String(16))
+    source_path: Mapped[str] = mapped_column(Text)
+    object_key: Mapped[str] = mapped_column(Text)
+    ingested_at: Mapped[datetime]
+
+
+class Rejection(Base):
+    """A file refused at ingestion; `key` makes re-runs idempotent."""
+
+    __tablename__ = "rejections"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    source_path: Mapped[str] = mapped_column(Text)
+    reason: Mapped[str] = mapped_column(String(32), index=True)
+    detail: Mapped[str] = mapped_column(Text)
+    label: Mapped[str | None] = mapped_column(String(64))
+    sha256: Mapped[str | None] = mapped_column(String(64))
+    quarantine_key: Mapped[str | None] = mapped_column(Text)
+    first_seen_at: Mapped[datetime]
+
+
+class DatasetVersion(Base):
+    """An immutable dataset version; its id is derived from its members and their splits."""
+
+    __tablename__ = "dataset_versions"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    created_at: Mapped[datetime]
+    manifest_key: Mapped[str] = mapped_column(Text)
+    counts: Mapped[dict[str, Any]]
+    parameters: Mapped[dict[str, Any]]
+
+
+class DatasetMember(Base):
+    """Membership of an image in a dataset version."""
+
+    __tablename__ = "dataset_members"
+
+    version_id: Mapped[str] = mapped_column(
+        String(32), ForeignKey("dataset_versions.id", ondelete="CASCADE"), primary_key=True
+    )
+    sha256: Mapped[str] = mapped_column(String(64), ForeignKey("images.sha256"), primary_key=True)
+    split: Mapped[str] = mapped_column(String(16))

@@ -1,0 +1,15 @@
+"""The errors a user can meet, whose messages already say what to do (no traceback needed)."""
+
+from __future__ import annotations
+
+from greenr.catalog.database import CatalogUnavailable
+from greenr.ingestion.scan import SourceError
+from greenr.storage.object_store import StorageUnavailable
+from greenr.validation.image_validation import ValidationFailed
+
+USER_ERRORS: tuple[type[Exception], ...] = (
+    CatalogUnavailable,
+    SourceError,
+    StorageUnavailable,
+    ValidationFailed,
+)

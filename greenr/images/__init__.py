@@ -1,0 +1,1 @@
+"""Reading image bytes safely and describing them."""

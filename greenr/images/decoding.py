@@ -1,0 +1,64 @@
+"""Open untrusted image bytes with Pillow, turning every failure into a typed reason."""
+
+from __future__ import annotations
+
+import io
+import warnings
+from dataclasses import dataclass
+
+from PIL import Image, UnidentifiedImageError
+
+SUPPORTED_FORMATS = frozenset({"JPEG", "PNG", "WEBP"})
+
+
+class ImageDecodeError(ValueError):
+    """The bytes are not a usable image; `reason` is machine-readable, the message is for people."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class DecodedImage:
+    """A fully decoded image and the facts read while decoding it."""
+
+    image: Image.Image
+    format: str
+    mode: str
+    width: int
+    height: int
+
+
+def decode_image(data: bytes, max_pixels: int) -> DecodedImage:
+    """Decode image bytes completely, refusing empty, non-image, truncated and oversized input.
+
+    Raises:
+        ImageDecodeError: with reason "empty", "not_an_image", "decompression_bomb" or "corrupt".
+    """
+    if not data:
+        raise ImageDecodeError("empty", "the file is empty (0 bytes)")
+    try:
+        with warnings.catch_warnings():
+            # Pillow only *warns* between MAX_IMAGE_PIXELS and twice that; treat it as an error.
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            image = Image.open(io.BytesIO(data))
+            fmt = image.format or "UNKNOWN"
+            width, height = image.size
+            if width * height > max_pixels:
+                raise ImageDecodeError(
+                    "decompression_bomb",
+                    f"{width}x{height} pixels exceeds the limit of {max_pixels} pixels",
+                )
+            # Image.open only reads the header; load() decodes every pixel, which catches
+            # truncated and corrupt data that would otherwise fail later during training.
+            image.load()  # type: ignore[no-untyped-call]
+    except ImageDecodeError:
+        raise
+    except UnidentifiedImageError:
+        raise ImageDecodeError("not_an_image", "the file is not a recognised image format") from None
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
+        raise ImageDecodeError("decompression_bomb", str(error)) from None
+    except (OSError, SyntaxError, ValueError) as error:
+        raise ImageDecodeError("corrupt", f"the image data is corrupt or truncated ({error})") from None
+    return DecodedImage(image=image, format=fmt, mode=image.mode, width=width, height=height)

@@ -1,0 +1,43 @@
+"""Run parameters of the ingestion pipeline (YAML defaults, command-line overrides)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, Field, model_validator
+
+from greenr.settings import REPO_ROOT
+
+DEFAULT_CONFIG = REPO_ROOT / "configs" / "ingestion.yaml"
+
+
+class Fractions(BaseModel):
+    train: float = Field(0.70, ge=0, le=1)
+    validation: float = Field(0.15, ge=0, le=1)
+    test: float = Field(0.15, ge=0, le=1)
+
+    @model_validator(mode="after")
+    def _sum_to_one(self) -> Fractions:
+        if abs(self.train + self.validation + self.test - 1.0) > 1e-6:
+            raise ValueError("split fractions must sum to 1")
+        return self
+
+
+class IngestionConfig(BaseModel):
+    """Parameters that shape a dataset version."""
+
+    seed: int = 42
+    fractions: Fractions = Fractions()
+    near_duplicate_distance: int = Field(4, ge=0, le=64)
+    group_distance: int = Field(6, ge=0, le=64)
+
+
+def load_ingestion_config(
+    path: Path = DEFAULT_CONFIG, overrides: dict[str, Any] | None = None
+) -> IngestionConfig:
+    """Read the YAML config and apply non-None overrides on top."""
+    data: dict[str, Any] = yaml.safe_load(path.read_text()) or {}
+    data.update({k: v for k, v in (overrides or {}).items() if v is not None})
+    return IngestionConfig.model_validate(data)

@@ -1,0 +1,127 @@
+"""Deterministic, stratified, stable train/validation/test split with near-duplicate groups.
+
+- Deterministic: the order in which new groups are placed comes from a seeded hash of their
+  content, never from file order or time.
+- Stable: an image that already has a split keeps it; new images only fill the gaps, so adding
+  photos never moves old ones (a model's test set stays a test set).
+- Stratified: each class is filled toward the target fractions separately.
+- Leak-free: images whose perceptual hashes are within `group_distance` bits form one group,
+  and a group always lands in a single split.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from greenr.images.perceptual_hash import distances_to, hashes_to_array
+
+SPLITS = ("train", "validation", "test")
+
+
+@dataclass(frozen=True)
+class SplitFractions:
+    """Target share of each split; must sum to 1."""
+
+    train: float = 0.70
+    validation: float = 0.15
+    test: float = 0.15
+
+    def __post_init__(self) -> None:
+        values = (self.train, self.validation, self.test)
+        if any(v < 0 for v in values) or abs(sum(values) - 1.0) > 1e-6:
+            raise ValueError(f"split fractions must be >= 0 and sum to 1, got {values}")
+
+    def of(self, split: str) -> float:
+        return float(getattr(self, split))
+
+
+@dataclass(frozen=True)
+class SplitItem:
+    """What the splitter needs to know about an image."""
+
+    sha256: str
+    label: str
+    phash: str
+
+
+def near_duplicate_groups(items: Sequence[SplitItem], group_distance: int) -> list[list[int]]:
+    """Indices of items grouped by perceptual similarity (union-find over close pairs)."""
+    parent = list(range(len(items)))
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    packed = hashes_to_array([item.phash for item in items])
+    for i, item in enumerate(items):
+        # Compare with later items only; O(n^2) bit operations, ~0.1 s for 10k images.
+        close = np.nonzero(distances_to(item.phash, packed[i + 1 :]) <= group_distance)[0]
+        for j in close:
+            parent[find(i + 1 + int(j))] = find(i)
+    groups: dict[int, list[int]] = defaultdict(list)
+    for i in range(len(items)):
+        groups[find(i)].append(i)
+    return list(groups.values())
+
+
+def _order_key(seed: int, shas: Sequence[str]) -> str:
+    return hashlib.sha256(f"{seed}:{min(shas)}".encode()).hexdigest()
+
+
+def assign_splits(
+    items: Sequence[SplitItem],
+    existing: Mapping[str, str],
+    fractions: SplitFractions,
+    seed: int,
+    group_distance: int,
+) -> dict[str, str]:
+    """Split of every item (sha256 -> split name); items in `existing` keep theirs."""
+    groups = near_duplicate_groups(items, group_distance)
+    assignment: dict[str, str] = {
+        item.sha256: existing[item.sha256] for item in items if item.sha256 in existing
+    }
+    counts: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(SPLITS, 0))
+    totals: dict[str, int] = defaultdict(int)
+    for item in items:
+        totals[item.label] += 1
+        if item.sha256 in assignment:
+            counts[item.label][assignment[item.sha256]] += 1
+
+    pending: list[list[SplitItem]] = []
+    for group in groups:
+        members = [items[i] for i in group]
+        held = sorted(assignment[m.sha256] for m in members if m.sha256 in assignment)
+        if held:
+            # A new image close to an existing one joins that image's split, so no leak appears.
+            for member in members:
+                if member.sha256 not in assignment:
+                    assignment[member.sha256] = held[0]
+                    counts[member.label][held[0]] += 1
+        else:
+            pending.append(members)
+
+    pending.sort(key=lambda members: _order_key(seed, [m.sha256 for m in members]))
+    for members in pending:
+        label = members[0].label
+        deficits = {split: fractions.of(split) * totals[label] - counts[label][split] for split in SPLITS}
+        # Largest deficit wins; SPLITS order breaks ties so the result never depends on dict order.
+        chosen = max(SPLITS, key=lambda split: (deficits[split], -SPLITS.index(split)))
+        for member in members:
+            assignment[member.sha256] = chosen
+            counts[member.label][chosen] += 1
+    return assignment
+
+
+def dataset_version_id(assignment: Mapping[str, str], labels: Mapping[str, str]) -> str:
+    """Content id of a dataset version: the same members, labels and splits give the same id."""
+    digest = hashlib.sha256()
+    for sha in sorted(assignment):
+        digest.update(f"{sha}:{labels[sha]}:{assignment[sha]}\n".encode())
+    return "ds-" + digest.hexdigest()[:16]

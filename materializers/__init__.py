@@ -1,0 +1,1 @@
+"""ZenML materializers for the project's own artifact types."""

@@ -1,0 +1,1 @@
+"""ZenML pipelines: each file only wires steps together."""

@@ -1,0 +1,1 @@
+"""ZenML steps: thin adapters over the greenr package."""

@@ -1,0 +1,33 @@
+"""Step: extract metadata of every candidate and screen out bad files."""
+
+from datetime import UTC, datetime
+
+from zenml import step
+
+from greenr.catalog.repository import load_images
+from greenr.ingestion.config import IngestionConfig
+from greenr.ingestion.dataset_plan import ScreenedImages
+from greenr.ingestion.scan import ScanResult
+from greenr.ingestion.screening import ScreeningPolicy, screen_files
+from greenr.resources import catalog_engine
+from greenr.settings import get_settings
+from greenr.validation.rules import ImageRules
+
+
+@step
+def screen_images_step(scan: ScanResult, config: IngestionConfig) -> ScreenedImages:
+    """Metadata, exact and near duplicates against the catalog, reasons for each refusal."""
+    settings = get_settings()
+    policy = ScreeningPolicy(
+        rules=ImageRules.from_suite(),
+        max_pixels=settings.max_image_pixels,
+        near_duplicate_distance=config.near_duplicate_distance,
+    )
+    result = screen_files(scan.files, load_images(catalog_engine(settings)), policy, datetime.now(UTC))
+    return ScreenedImages(
+        source=scan.source,
+        admitted=result.admitted,
+        unchanged=result.unchanged,
+        rejections=scan.rejections + result.rejections,
+        missing_labels=scan.missing_labels,
+    )
