@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# The project's one test command: start the services, lint, type-check, run pytest.
+#
+#   scripts/test.sh                     everything
+#   scripts/test.sh -m "not browser"    extra arguments go to pytest
+#
+# Needs the environment made by scripts/setup.sh. Starts PostgreSQL and SeaweedFS with
+# scripts/services.sh and stops them on exit (GREENR_KEEP_SERVICES=1 leaves them running).
+# Exits with the status of the first stage that fails.
+set -euo pipefail
+
+REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+VENV="$REPO/.venv"
+STATE="${GREENR_SERVICES_DIR:-$REPO/.greenr/services}"
+
+cd "$REPO"
+if [[ ! -x "$VENV/bin/python" || ! -x "$VENV/bin/pytest" ]]; then
+    echo "test: error: no usable .venv in $REPO: run scripts/setup.sh first" >&2
+    exit 1
+fi
+
+stage() { printf '\n==> %s\n' "$*"; }
+
+stop_services() {
+    local status=$?
+    trap - EXIT INT TERM
+    if [[ "${GREENR_KEEP_SERVICES:-0}" == "1" ]]; then
+        stage "services left running (GREENR_KEEP_SERVICES=1): scripts/services.sh stop stops them"
+    else
+        stage "stopping services"
+        bash "$REPO/scripts/services.sh" stop || true
+    fi
+    exit "$status"
+}
+
+stage "starting services (PostgreSQL, SeaweedFS S3)"
+trap stop_services EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+bash "$REPO/scripts/services.sh" start
+# shellcheck source=/dev/null
+source "$STATE/services.env"
+
+stage "ruff check"
+"$VENV/bin/ruff" check .
+
+stage "ruff format --check"
+"$VENV/bin/ruff" format --check .
+
+stage "mypy (strict)"
+"$VENV/bin/mypy" .
+
+stage "pytest $*"
+"$VENV/bin/pytest" "$@"
+
+stage "all checks passed"
