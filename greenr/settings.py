@@ -54,6 +54,34 @@ class Settings(BaseSettings):
         40_000_000
     )
 
+    # Stacks (stacks/*.yaml). Defaults are in-cluster service names from k8s/, never secrets.
+    s3_artifact_uri: Annotated[str, Field(validation_alias=_env("GREENR_S3_ARTIFACT_URI"))] = (
+        "s3://greenr/zenml-artifacts"
+    )
+    k8s_context: Annotated[str, Field(validation_alias=_env("GREENR_K8S_CONTEXT"))] = "greenr"
+    k8s_namespace: Annotated[str, Field(validation_alias=_env("GREENR_K8S_NAMESPACE"))] = "greenr"
+    container_registry: Annotated[str, Field(validation_alias=_env("GREENR_CONTAINER_REGISTRY"))] = (
+        "registry.greenr.svc.cluster.local:5000"
+    )
+    cluster_s3_endpoint_url: Annotated[
+        str, Field(validation_alias=_env("GREENR_CLUSTER_S3_ENDPOINT_URL"))
+    ] = "http://minio.greenr.svc.cluster.local:9000"
+    cluster_artifact_uri: Annotated[str, Field(validation_alias=_env("GREENR_CLUSTER_ARTIFACT_URI"))] = (
+        "s3://greenr/zenml-artifacts"
+    )
+    cluster_mlflow_uri: Annotated[str, Field(validation_alias=_env("GREENR_CLUSTER_MLFLOW_URI"))] = (
+        "http://mlflow.greenr.svc.cluster.local:5000"
+    )
+    cluster_mlflow_username: Annotated[
+        str, Field(validation_alias=_env("GREENR_CLUSTER_MLFLOW_USERNAME"))
+    ] = "greenr"
+    cluster_mlflow_password: Annotated[
+        SecretStr | None, Field(validation_alias=_env("GREENR_CLUSTER_MLFLOW_PASSWORD"))
+    ] = None
+    seldon_base_url: Annotated[str, Field(validation_alias=_env("GREENR_SELDON_BASE_URL"))] = (
+        "http://istio-ingressgateway.istio-system.svc.cluster.local"
+    )
+
     @field_validator("database_url")
     @classmethod
     def _check_database_url(cls, value: str | None) -> str | None:
@@ -68,7 +96,13 @@ class Settings(BaseSettings):
             raise ValueError(f"must be a local path, file:// or s3:// URI, got {value!r}")
         return value
 
-    @field_validator("s3_endpoint_url", "mlflow_tracking_uri")
+    @field_validator(
+        "s3_endpoint_url",
+        "mlflow_tracking_uri",
+        "cluster_s3_endpoint_url",
+        "cluster_mlflow_uri",
+        "seldon_base_url",
+    )
     @classmethod
     def _check_url(cls, value: str | None) -> str | None:
         if value is not None and not urlparse(value).scheme:
@@ -99,6 +133,11 @@ class Settings(BaseSettings):
     def tracking_uri(self) -> str:
         """MLflow tracking URI."""
         return self.mlflow_tracking_uri or f"sqlite:///{self.home / 'mlflow.db'}"
+
+    @property
+    def artifact_path(self) -> Path:
+        """Artifact store folder of the local stack."""
+        return self.home / "artifacts"
 
     @property
     def zenml_config_path(self) -> Path:

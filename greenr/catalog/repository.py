@@ -101,8 +101,9 @@ def _insert_ignoring_existing(session: Session, table: Table, rows: Sequence[dic
     # Chunks keep each statement under the drivers' bound-parameter limits.
     for start in range(0, len(rows), _CHUNK):
         chunk = list(rows[start : start + _CHUNK])
-        result = session.execute(insert(table).values(chunk).on_conflict_do_nothing())
-        inserted += int(getattr(result, "rowcount", 0) or 0)
+        # RETURNING lists only the rows really inserted; rowcount is -1 for batched PostgreSQL inserts.
+        statement = insert(table).values(chunk).on_conflict_do_nothing().returning(*table.primary_key.columns)
+        inserted += len(session.execute(statement).all())
     return inserted
 
 

@@ -1,0 +1,1 @@
+"""ZenML stack definitions (local, local-s3, cluster) and their idempotent registration."""

@@ -1,0 +1,50 @@
+"""Register the project's ZenML stacks and optionally activate one.
+
+python -m stacks register [--stack local|local-s3|cluster ...] [--activate NAME]
+python -m stacks set NAME          # same as `zenml stack set NAME` on the project's store
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from greenr.settings import SettingsError, get_settings
+from greenr.zenml_environment import prepare_zenml
+from stacks.definitions import STACK_NAMES, StackDefinitionError, load_stack, stack_values
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m stacks", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    register = sub.add_parser("register", help="register stacks idempotently")
+    register.add_argument("--stack", action="append", choices=STACK_NAMES, help="default: local")
+    register.add_argument("--activate", choices=STACK_NAMES)
+    activate = sub.add_parser("set", help="activate a registered stack")
+    activate.add_argument("name", choices=STACK_NAMES)
+    args = parser.parse_args(argv)
+    try:
+        settings = get_settings()
+        prepare_zenml(settings)
+        from zenml.client import Client
+
+        from stacks.registration import ensure_stack
+
+        client = Client()
+        if args.command == "register":
+            for name in args.stack or ["local"]:
+                outcome = ensure_stack(client, load_stack(name, stack_values(settings)))
+                for what, result in outcome.items():
+                    print(f"{result:>9}  {what}")
+        target = args.activate if args.command == "register" else args.name
+        if target:
+            client.activate_stack(target)
+            print(f"active stack: {target}")
+    except (SettingsError, StackDefinitionError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
