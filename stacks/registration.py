@@ -60,9 +60,9 @@ def ensure_component(client: Client, spec: ComponentSpec) -> str:
     client.update_stack_component(
         name_id_or_prefix=existing.id,
         component_type=component_type,
-        configuration=spec.config,
-        # Keys absent from the definition are removed, so the file stays the source of truth.
-        configuration_removals=[k for k in existing.configuration if k not in spec.config],
+        # ZenML merges configurations and drops None values: keys absent from the definition
+        # are set to None so the file stays the source of truth.
+        configuration={**dict.fromkeys(existing.configuration), **spec.config},
     )
     return "updated"
 
