@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import Any
 
 from greenr.errors import USER_ERRORS
 from greenr.settings import SettingsError, get_settings
@@ -32,12 +33,35 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def run_ingestion(args: argparse.Namespace) -> None:
     from greenr.ingestion.config import DEFAULT_CONFIG, load_ingestion_config
+    from greenr.ingestion.preflight import check_ingestion_inputs
     from pipelines.ingestion import ingestion_pipeline
 
     settings = get_settings()
     config = load_ingestion_config(args.config or DEFAULT_CONFIG, {"seed": args.seed})
     source = (args.source or settings.source_dir).resolve()
-    ingestion_pipeline(source=str(source), config=config)
+    # Fail in a second with a clear message rather than after ZenML has started a run.
+    check_ingestion_inputs(settings, source)
+    _run_reporting_step_errors(ingestion_pipeline, source=str(source), config=config)
+
+
+def _run_reporting_step_errors(pipeline: Any, **parameters: Any) -> None:
+    """Run a pipeline; a failed step becomes a PipelineFailed carrying the step's own message."""
+    from greenr.pipeline_failures import failed_step_messages
+
+    try:
+        pipeline(**parameters)
+    except RuntimeError as error:
+        if "failure in step" not in str(error):
+            raise
+        from zenml.client import Client
+
+        run = Client().get_pipeline(pipeline.name).last_run
+        messages = failed_step_messages(run.steps)
+        raise PipelineFailed("; ".join(messages) or str(error)) from None
+
+
+class PipelineFailed(RuntimeError):
+    """A pipeline step failed; the message is the step's own."""
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -50,6 +74,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
     except USER_ERRORS as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    except PipelineFailed as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     return 0

@@ -11,6 +11,7 @@ import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
@@ -95,6 +96,17 @@ def screen_files(
     return result
 
 
+def with_content_hashes(rejections: Sequence[Rejection], max_bytes: int) -> list[Rejection]:
+    """Add the sha256 to rejections found without reading the file, so they can be quarantined."""
+    hashed = []
+    for rejection in rejections:
+        path = Path(rejection.path)
+        if rejection.sha256 is None and path.is_file() and path.stat().st_size <= max_bytes:
+            rejection = rejection.model_copy(update={"sha256": hashlib.sha256(path.read_bytes()).hexdigest()})
+        hashed.append(rejection)
+    return hashed
+
+
 def _screen_one(
     source: SourceFile, known: _Known, policy: ScreeningPolicy, now: datetime
 ) -> ImageRecord | Rejection | str:
@@ -129,6 +141,11 @@ def _screen_one(
         allowed = ", ".join(sorted(rules.allowed_formats))
         return reject(
             RejectReason.UNSUPPORTED_FORMAT, f"format {decoded.format} is not one of {allowed}", sha
+        )
+    if decoded.mode not in rules.allowed_modes:
+        allowed = ", ".join(sorted(rules.allowed_modes))
+        return reject(
+            RejectReason.UNSUPPORTED_FORMAT, f"colour mode {decoded.mode} is not one of {allowed}", sha
         )
     if min(decoded.width, decoded.height) < rules.min_side:
         return reject(

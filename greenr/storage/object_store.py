@@ -57,21 +57,17 @@ class ObjectStore:
 
     def check_reachable(self) -> None:
         """Fail fast, with advice, when the store cannot be listed or created."""
-        try:
-            if self.is_local:
-                Path(self._path("")).mkdir(parents=True, exist_ok=True)
-            else:
-                bucket = self._path("").split("/", 1)[0]
-                if not self.fs.exists(bucket):
-                    raise StorageUnavailable(
-                        f"bucket {bucket!r} does not exist at the S3 endpoint: "
-                        "create it or set GREENR_LAKE_URI"
-                    )
-                self.fs.ls(self._path("").rstrip("/") or bucket, refresh=True)
-        except StorageUnavailable:
-            raise
-        except FileNotFoundError:
+        if self.is_local:
+            Path(self._path("")).mkdir(parents=True, exist_ok=True)
             return
+        bucket = self._path("").split("/", 1)[0]
+        try:
+            # ls, not exists: s3fs's exists() answers False when the server is down.
+            self.fs.ls(bucket, refresh=True)
+        except FileNotFoundError:
+            raise StorageUnavailable(
+                f"bucket {bucket!r} does not exist at the S3 endpoint: create it or set GREENR_LAKE_URI"
+            ) from None
         except Exception as error:
             raise StorageUnavailable(_advice(self.root, error)) from None
 

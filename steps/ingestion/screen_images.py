@@ -8,7 +8,7 @@ from greenr.catalog.repository import load_images
 from greenr.ingestion.config import IngestionConfig
 from greenr.ingestion.dataset_plan import ScreenedImages
 from greenr.ingestion.scan import ScanResult
-from greenr.ingestion.screening import ScreeningPolicy, screen_files
+from greenr.ingestion.screening import ScreeningPolicy, screen_files, with_content_hashes
 from greenr.resources import catalog_engine
 from greenr.settings import get_settings
 from greenr.validation.rules import ImageRules
@@ -28,6 +28,6 @@ def screen_images_step(scan: ScanResult, config: IngestionConfig) -> ScreenedIma
         source=scan.source,
         admitted=result.admitted,
         unchanged=result.unchanged,
-        rejections=scan.rejections + result.rejections,
+        rejections=with_content_hashes(scan.rejections, policy.rules.max_bytes) + result.rejections,
         missing_labels=scan.missing_labels,
     )

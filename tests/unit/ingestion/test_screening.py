@@ -1,0 +1,139 @@
+"""Scanning and screening: every bad file gets the right reason and the run goes on."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from photo_factory import decompression_bomb_png, jpeg_bytes, make_dataset, photo, png_bytes, write
+from PIL import Image
+
+from greenr.catalog.repository import CatalogImage
+from greenr.ingestion.records import RejectReason
+from greenr.ingestion.scan import SourceError, scan_source
+from greenr.ingestion.screening import ScreeningPolicy, screen_files
+from greenr.validation.rules import ImageRules
+
+LABELS = ("dandelion", "grass")
+NOW = datetime(2026, 11, 27, tzinfo=UTC)
+
+
+@pytest.fixture
+def policy() -> ScreeningPolicy:
+    return ScreeningPolicy(rules=ImageRules.from_suite(), max_pixels=40_000_000, near_duplicate_distance=4)
+
+
+def bad_files_folder(root: Path) -> dict[str, RejectReason]:
+    """A source folder with good photos and one bad file of each kind; returns expected reasons."""
+    make_dataset(root, per_class=3)
+    original = photo(500, (320, 240))
+    write(root / "grass" / "original.jpg", jpeg_bytes(original))
+    bad = {
+        "grass/zz-exact-copy.jpg": (jpeg_bytes(original), RejectReason.DUPLICATE),
+        "grass/zz-near-copy.jpg": (jpeg_bytes(original.resize((300, 225)), 70), RejectReason.NEAR_DUPLICATE),
+        "dandelion/corrupt.jpg": (jpeg_bytes(photo(501))[:700], RejectReason.CORRUPT),
+        "dandelion/notes.jpg": (b"not an image, just text\n" * 30, RejectReason.NOT_AN_IMAGE),
+        "dandelion/empty.jpg": (b"", RejectReason.EMPTY),
+        "dandelion/tiny.png": (png_bytes(Image.new("RGB", (1, 1), "yellow")), RejectReason.FILE_TOO_SMALL),
+        "dandelion/small-side.png": (png_bytes(photo(502, (300, 20))), RejectReason.TOO_SMALL),
+        "dandelion/bomb.png": (decompression_bomb_png(), RejectReason.DECOMPRESSION_BOMB),
+        "dandelion/anim.gif": (_gif(), RejectReason.UNSUPPORTED_FORMAT),
+        "tulip/flower.jpg": (jpeg_bytes(photo(503)), RejectReason.UNKNOWN_CLASS),
+    }
+    for relative, (data, _) in bad.items():
+        write(root / relative, data)
+    write(root / "README.md", b"documentation at the top is ignored")
+    return {str(root / relative): reason for relative, (_, reason) in bad.items()}
+
+
+def _gif() -> bytes:
+    import io
+
+    buffer = io.BytesIO()
+    photo(504).save(buffer, format="GIF")
+    return buffer.getvalue()
+
+
+def test_each_bad_file_is_rejected_with_its_reason(tmp_path: Path, policy: ScreeningPolicy) -> None:
+    expected = bad_files_folder(tmp_path / "source")
+    scan = scan_source(tmp_path / "source", LABELS)
+    result = screen_files(scan.files, [], policy, NOW)
+    got = {r.path: r.reason for r in scan.rejections + result.rejections}
+    assert got == expected
+    assert len(result.admitted) == 7  # 3 + 3 generated photos and the original
+    assert all(r.detail for r in scan.rejections + result.rejections)
+
+
+def test_duplicate_detail_names_the_first_copy(tmp_path: Path, policy: ScreeningPolicy) -> None:
+    bad_files_folder(tmp_path / "source")
+    scan = scan_source(tmp_path / "source", LABELS)
+    result = screen_files(scan.files, [], policy, NOW)
+    duplicate = next(r for r in result.rejections if r.reason == RejectReason.DUPLICATE)
+    assert "original.jpg" in duplicate.detail
+
+
+def test_metadata_of_an_admitted_image(tmp_path: Path, policy: ScreeningPolicy) -> None:
+    path = write(tmp_path / "source" / "grass" / "a.jpg", jpeg_bytes(photo(9, (321, 123))))
+    result = screen_files(scan_source(tmp_path / "source", LABELS).files, [], policy, NOW)
+    (record,) = result.admitted
+    assert (record.label, record.format, record.mode, record.width, record.height) == (
+        "grass",
+        "JPEG",
+        "RGB",
+        321,
+        123,
+    )
+    assert record.bytes == path.stat().st_size
+    assert len(record.sha256) == 64
+    assert len(record.phash) == 16
+    assert record.ingested_at == NOW
+
+
+def test_files_already_in_the_catalog_are_unchanged_not_duplicates(
+    tmp_path: Path, policy: ScreeningPolicy
+) -> None:
+    make_dataset(tmp_path / "source", per_class=2)
+    files = scan_source(tmp_path / "source", LABELS).files
+    first = screen_files(files, [], policy, NOW)
+    catalog = [CatalogImage(record=r, split="train", object_key="raw/x") for r in first.admitted]
+    again = screen_files(files, catalog, policy, NOW)
+    assert (again.admitted, again.rejections) == ([], [])
+    assert sorted(again.unchanged) == sorted(r.sha256 for r in first.admitted)
+
+
+def test_oversized_file_is_refused_without_being_read(tmp_path: Path) -> None:
+    rules = ImageRules.from_suite()
+    small_limit = ScreeningPolicy(
+        rules=ImageRules(
+            allowed_formats=rules.allowed_formats,
+            allowed_modes=rules.allowed_modes,
+            min_side=rules.min_side,
+            min_bytes=rules.min_bytes,
+            max_bytes=5_000,
+            labels=rules.labels,
+        ),
+        max_pixels=40_000_000,
+        near_duplicate_distance=4,
+    )
+    write(tmp_path / "source" / "grass" / "big.jpg", b"\xff" * 6_000)
+    result = screen_files(scan_source(tmp_path / "source", LABELS).files, [], small_limit, NOW)
+    (rejection,) = result.rejections
+    assert rejection.reason == RejectReason.FILE_TOO_LARGE
+    assert rejection.sha256 is None
+
+
+def test_missing_class_folder_is_reported(tmp_path: Path) -> None:
+    make_dataset(tmp_path / "source", per_class=2, labels=("dandelion",))
+    assert scan_source(tmp_path / "source", LABELS).missing_labels == ["grass"]
+
+
+@pytest.mark.parametrize("make", ["missing", "file", "empty"])
+def test_unusable_source_folder_is_a_clear_error(tmp_path: Path, make: str) -> None:
+    source = tmp_path / "source"
+    if make == "file":
+        source.write_text("x")
+    elif make == "empty":
+        source.mkdir()
+    with pytest.raises(SourceError, match=str(source)):
+        scan_source(source, LABELS)
