@@ -2,6 +2,7 @@
 
 python -m stacks register [--stack local|local-s3|cluster ...] [--activate NAME]
 python -m stacks set NAME          # same as `zenml stack set NAME` on the project's store
+python -m stacks validate NAME     # ZenML's own checks of every component, without running
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ def main(argv: list[str] | None = None) -> int:
     register.add_argument("--activate", choices=STACK_NAMES)
     activate = sub.add_parser("set", help="activate a registered stack")
     activate.add_argument("name", choices=STACK_NAMES)
+    check = sub.add_parser("validate", help="validate a registered stack without running it")
+    check.add_argument("name", choices=STACK_NAMES)
     args = parser.parse_args(argv)
     try:
         settings = get_settings()
@@ -36,6 +39,16 @@ def main(argv: list[str] | None = None) -> int:
                 outcome = ensure_stack(client, load_stack(name, stack_values(settings)))
                 for what, result in outcome.items():
                     print(f"{result:>9}  {what}")
+        if args.command == "validate":
+            from zenml.stack import Stack
+
+            try:
+                Stack.from_model(client.get_stack(args.name, allow_name_prefix_match=False)).validate()
+            except Exception as error:  # ZenML raises plain RuntimeError/ValueError/KeyError here
+                print(f"error: stack {args.name} is not valid: {error}", file=sys.stderr)
+                return 1
+            print(f"stack {args.name} is valid")
+            return 0
         target = args.activate if args.command == "register" else args.name
         if target:
             client.activate_stack(target)
