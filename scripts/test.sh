@@ -4,7 +4,7 @@
 #   scripts/test.sh                     everything
 #   scripts/test.sh -m "not browser"    extra arguments go to pytest
 #
-# Needs the environment made by scripts/setup.sh. Starts PostgreSQL and SeaweedFS with
+# Builds or refreshes .venv with scripts/setup.sh first. Starts PostgreSQL and SeaweedFS with
 # scripts/services.sh and stops them on exit (GREENR_KEEP_SERVICES=1 leaves them running).
 # Exits with the status of the first stage that fails.
 set -euo pipefail
@@ -14,12 +14,11 @@ VENV="$REPO/.venv"
 STATE="${GREENR_SERVICES_DIR:-$REPO/.greenr/services}"
 
 cd "$REPO"
-if [[ ! -x "$VENV/bin/python" || ! -x "$VENV/bin/pytest" ]]; then
-    echo "test: error: no usable .venv in $REPO: run scripts/setup.sh first" >&2
-    exit 1
-fi
-
 stage() { printf '\n==> %s\n' "$*"; }
+
+# Idempotent and quick when pyproject.toml has not changed since the last install.
+stage "environment (scripts/setup.sh)"
+bash "$REPO/scripts/setup.sh"
 
 stop_services() {
     local status=$?
