@@ -8,17 +8,17 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import sys
 from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
+from cli_runner import run_python
 from conftest import S3Service
 from photo_factory import jpeg_bytes, make_dataset, photo, write
 
 from greenr.catalog.database import open_catalog
 from greenr.catalog.repository import latest_dataset_version, load_images, table_counts
-from greenr.settings import DEFAULT_SOURCE, REPO_ROOT
+from greenr.settings import DEFAULT_SOURCE
 from greenr.storage.object_store import S3Options, open_object_store
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -27,18 +27,10 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 def run_ingestion(
     env: Mapping[str, str], source: Path | None = None, *args: str
 ) -> subprocess.CompletedProcess[str]:
-    command = [sys.executable, str(REPO_ROOT / "run.py"), "--pipeline", "ingestion", *args]
+    command = ["run.py", "--pipeline", "ingestion", *args]
     if source is not None:
         command += ["--source", str(source)]
-    return subprocess.run(
-        command,
-        env={**os.environ, **env},
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-        cwd=REPO_ROOT,
-    )
+    return run_python(command, env)
 
 
 def s3_env(s3: S3Service, prefix: str, database_url: str) -> dict[str, str]:

@@ -4,18 +4,15 @@ and the cluster stack registers and passes ZenML's validation as far as it goes 
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
-from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
+from cli_runner import run_python
 from conftest import S3Service
 from photo_factory import make_dataset
 
 from greenr.catalog.database import open_catalog
 from greenr.catalog.repository import latest_dataset_version
-from greenr.settings import REPO_ROOT
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -35,18 +32,6 @@ users:
 """
 
 
-def run(args: list[str], env: Mapping[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, *args],
-        env={**os.environ, **env},
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-        cwd=REPO_ROOT,
-    )
-
-
 def s3_env(s3: S3Service) -> dict[str, str]:
     return {
         "AWS_ENDPOINT_URL_S3": s3.endpoint_url,
@@ -56,10 +41,10 @@ def s3_env(s3: S3Service) -> dict[str, str]:
 
 
 def test_local_stack_registration_is_idempotent() -> None:
-    first = run(["-m", "stacks", "register", "--stack", "local", "--activate", "local"], {})
+    first = run_python(["-m", "stacks", "register", "--stack", "local", "--activate", "local"], {})
     assert first.returncode == 0, first.stderr[-2000:]
     assert "created  stack local" in first.stdout
-    second = run(["-m", "stacks", "register", "--stack", "local"], {})
+    second = run_python(["-m", "stacks", "register", "--stack", "local"], {})
     assert second.returncode == 0, second.stderr[-2000:]
     lines = [line.split()[0] for line in second.stdout.splitlines() if line.strip()]
     assert lines
@@ -71,16 +56,16 @@ def test_pipeline_gives_the_same_dataset_on_local_and_local_s3(
 ) -> None:
     source = make_dataset(tmp_path / "source", per_class=12)
     env = {**s3_env(s3_service), "GREENR_S3_ARTIFACT_URI": f"{s3_prefix}/zenml"}
-    registered = run(["-m", "stacks", "register", "--stack", "local", "--stack", "local-s3"], env)
+    registered = run_python(["-m", "stacks", "register", "--stack", "local", "--stack", "local-s3"], env)
     assert registered.returncode == 0, registered.stderr[-2000:]
 
-    assert run(["-m", "stacks", "set", "local"], env).returncode == 0
-    local = run(["run.py", "--pipeline", "ingestion", "--source", str(source)], env)
+    assert run_python(["-m", "stacks", "set", "local"], env).returncode == 0
+    local = run_python(["run.py", "--pipeline", "ingestion", "--source", str(source)], env)
     assert local.returncode == 0, local.stderr[-3000:]
 
-    assert run(["-m", "stacks", "set", "local-s3"], env).returncode == 0
+    assert run_python(["-m", "stacks", "set", "local-s3"], env).returncode == 0
     remote_env = {**env, "GREENR_LAKE_URI": f"{s3_prefix}/lake", "GREENR_DATABASE_URL": postgres_url}
-    remote = run(["run.py", "--pipeline", "ingestion", "--source", str(source)], remote_env)
+    remote = run_python(["run.py", "--pipeline", "ingestion", "--source", str(source)], remote_env)
     assert remote.returncode == 0, remote.stderr[-3000:]
     assert "Using stack: `local-s3`" in remote.stdout + remote.stderr
 
@@ -106,7 +91,7 @@ def test_cluster_stack_registers_and_validates_without_a_cluster(tmp_path: Path)
         "AWS_SECRET_ACCESS_KEY": "minio-password",
         "GREENR_CLUSTER_MLFLOW_PASSWORD": "mlflow-password",
     }
-    registered = run(["-m", "stacks", "register", "--stack", "cluster"], env)
+    registered = run_python(["-m", "stacks", "register", "--stack", "cluster"], env)
     assert registered.returncode == 0, registered.stderr[-2000:]
     for component in (
         "orchestrator greenr-k8s-orchestrator",
@@ -114,17 +99,19 @@ def test_cluster_stack_registers_and_validates_without_a_cluster(tmp_path: Path)
         "model_deployer greenr-seldon",
     ):
         assert f"created  {component}" in registered.stdout
-    validated = run(["-m", "stacks", "validate", "cluster"], env)
+    validated = run_python(["-m", "stacks", "validate", "cluster"], env)
     assert validated.returncode == 0, validated.stderr[-2000:]
     assert "stack cluster is valid" in validated.stdout
     # Without a Kubernetes context the same validation fails, so the check above means something.
-    broken = run(["-m", "stacks", "validate", "cluster"], {**env, "KUBECONFIG": str(tmp_path / "missing")})
+    broken = run_python(
+        ["-m", "stacks", "validate", "cluster"], {**env, "KUBECONFIG": str(tmp_path / "missing")}
+    )
     assert broken.returncode == 1
     assert "is not valid" in broken.stderr
 
 
 def test_cluster_stack_needs_its_secrets() -> None:
-    result = run(["-m", "stacks", "register", "--stack", "cluster"], {})
+    result = run_python(["-m", "stacks", "register", "--stack", "cluster"], {})
     assert result.returncode == 2
     assert (
         result.stderr.strip() == "error: stack 'cluster' needs AWS_ACCESS_KEY_ID: set it and register again"
