@@ -1,0 +1,1 @@
+"""Exporting the classifier to the serving format (ONNX) and running that format."""

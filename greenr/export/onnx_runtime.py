@@ -1,0 +1,33 @@
+"""Running an exported classifier with onnxruntime (the same runtime as the model server)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+
+
+class OnnxClassifier:
+    """An onnxruntime session over a model.onnx file; `predict` takes float32 N×H×W×3 in 0..255."""
+
+    def __init__(self, path: Path, threads: int = 2) -> None:
+        import onnxruntime as ort
+
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads
+        self._session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        self._input = self._session.get_inputs()[0].name
+
+    def predict(self, images: npt.NDArray[np.float32], batch_size: int = 32) -> npt.NDArray[np.float32]:
+        """Class probabilities, N×classes."""
+        outputs = [
+            np.asarray(
+                self._session.run(None, {self._input: images[i : i + batch_size].astype(np.float32)})[0]
+            )
+            for i in range(0, len(images), batch_size)
+        ]
+        if not outputs:
+            return np.zeros((0, 0), dtype=np.float32)
+        probabilities: npt.NDArray[np.float32] = np.concatenate(outputs).astype(np.float32)
+        return probabilities

@@ -1,0 +1,129 @@
+"""Registered model versions and their aliases in MLflow (aliases only: stages are deprecated).
+
+`champion` is the version in production; `challenger` the latest trained one. Every move of
+`champion` is recorded as tags on the version it points to.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+CHAMPION = "champion"
+CHALLENGER = "challenger"
+
+
+class RegistryError(RuntimeError):
+    """The registry cannot do what was asked; the message says why and what to do."""
+
+
+@dataclass(frozen=True)
+class VersionInfo:
+    """What callers need to know about one registered version."""
+
+    name: str
+    version: str
+    run_id: str | None
+    source: str
+    aliases: tuple[str, ...]
+    tags: dict[str, str]
+
+
+def _client(tracking_uri: str) -> Any:
+    from mlflow import MlflowClient
+
+    return MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
+
+
+def _info(version: Any) -> VersionInfo:
+    return VersionInfo(
+        name=version.name,
+        version=str(version.version),
+        run_id=version.run_id,
+        source=version.source,
+        aliases=tuple(version.aliases or ()),
+        tags=dict(version.tags or {}),
+    )
+
+
+def register_version(
+    tracking_uri: str, name: str, model_uri: str, run_id: str, tags: dict[str, str]
+) -> VersionInfo:
+    """Register `model_uri` as a new version of `name` (created if missing) and tag it."""
+    from mlflow.exceptions import MlflowException
+
+    client = _client(tracking_uri)
+    try:
+        client.get_registered_model(name)
+    except MlflowException:
+        client.create_registered_model(name, description="Dandelion vs grass classifier (ONNX).")
+    version = client.create_model_version(name=name, source=model_uri, run_id=run_id, tags=tags)
+    return _info(version)
+
+
+def get_alias(tracking_uri: str, name: str, alias: str) -> VersionInfo | None:
+    """The version an alias points to, or None when the alias (or the model) does not exist."""
+    from mlflow.exceptions import MlflowException
+
+    try:
+        return _info(_client(tracking_uri).get_model_version_by_alias(name, alias))
+    except MlflowException:
+        return None
+
+
+def get_version(tracking_uri: str, name: str, version: str) -> VersionInfo:
+    """One version; a clear error when it does not exist."""
+    from mlflow.exceptions import MlflowException
+
+    try:
+        return _info(_client(tracking_uri).get_model_version(name, version))
+    except MlflowException:
+        raise RegistryError(
+            f"model {name!r} has no version {version!r}: list them with the MLflow UI"
+        ) from None
+
+
+def set_alias(tracking_uri: str, name: str, alias: str, version: str) -> None:
+    """Point an alias at a version."""
+    _client(tracking_uri).set_registered_model_alias(name, alias, version)
+
+
+def tag_version(tracking_uri: str, name: str, version: str, tags: dict[str, str]) -> None:
+    """Set tags on a version (values are strings in MLflow)."""
+    client = _client(tracking_uri)
+    for key, value in tags.items():
+        client.set_model_version_tag(name, version, key, value)
+
+
+def move_champion(tracking_uri: str, name: str, version: str, how: str, reason: str) -> VersionInfo | None:
+    """Make `version` the champion; returns the previous champion. `how` is "gate" or "manual"."""
+    get_version(tracking_uri, name, version)
+    previous = get_alias(tracking_uri, name, CHAMPION)
+    set_alias(tracking_uri, name, CHAMPION, version)
+    tag_version(
+        tracking_uri,
+        name,
+        version,
+        {
+            "champion.since": datetime.now(UTC).isoformat(timespec="seconds"),
+            "champion.how": how,
+            "champion.reason": reason,
+            "champion.previous": previous.version if previous else "none",
+        },
+    )
+    return previous
+
+
+def download_version(tracking_uri: str, name: str, version: str, destination: Path) -> Path:
+    """Download a version's model folder (MLmodel, model.onnx...) and return its path."""
+    import mlflow
+
+    destination.mkdir(parents=True, exist_ok=True)
+    mlflow.set_tracking_uri(tracking_uri)
+    mlflow.set_registry_uri(tracking_uri)
+    local = mlflow.artifacts.download_artifacts(
+        artifact_uri=f"models:/{name}/{version}", dst_path=str(destination)
+    )
+    return Path(local)

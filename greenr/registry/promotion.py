@@ -1,0 +1,47 @@
+"""The promotion gate: does the challenger beat the champion on the same test split?"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+from greenr.registry.scoring import Scores
+
+
+class GateRule(BaseModel):
+    """Promote when F1 improves by more than `min_f1_gain`; on an F1 tie, when log loss drops
+    by more than `min_log_loss_drop` (60 test photos make F1 ties common, and the better
+    calibrated model is then the better one)."""
+
+    min_f1_gain: float = Field(0.0, ge=0)
+    min_log_loss_drop: float = Field(0.01, ge=0)
+
+
+class GateDecision(BaseModel):
+    """The gate's verdict and the scores it was based on."""
+
+    promote: bool
+    reason: str
+    challenger: Scores
+    champion: Scores | None
+
+
+def decide(challenger: Scores, champion: Scores | None, rule: GateRule) -> GateDecision:
+    """Compare two models scored on the same split; no champion means the challenger wins."""
+    if champion is None:
+        return GateDecision(promote=True, reason="no champion yet", challenger=challenger, champion=None)
+    gain = challenger.f1 - champion.f1
+    if gain > rule.min_f1_gain:
+        reason = f"F1 {challenger.f1:.4f} beats champion {champion.f1:.4f} by {gain:.4f} > {rule.min_f1_gain}"
+        return GateDecision(promote=True, reason=reason, challenger=challenger, champion=champion)
+    if gain >= -rule.min_f1_gain:  # within the F1 tolerance: a tie
+        drop = champion.log_loss - challenger.log_loss
+        if drop > rule.min_log_loss_drop:
+            reason = (
+                f"F1 tie ({challenger.f1:.4f}); log loss {challenger.log_loss:.4f} improves on "
+                f"{champion.log_loss:.4f} by {drop:.4f} > {rule.min_log_loss_drop}"
+            )
+            return GateDecision(promote=True, reason=reason, challenger=challenger, champion=champion)
+        reason = f"F1 tie ({challenger.f1:.4f}) and log loss not better by more than {rule.min_log_loss_drop}"
+        return GateDecision(promote=False, reason=reason, challenger=challenger, champion=champion)
+    reason = f"F1 {challenger.f1:.4f} is below champion {champion.f1:.4f}"
+    return GateDecision(promote=False, reason=reason, challenger=challenger, champion=champion)

@@ -1,0 +1,32 @@
+"""The scores the promotion gate compares, computed from probabilities on one test split."""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+from pydantic import BaseModel
+
+
+class Scores(BaseModel):
+    """Test-split scores of one model; F1 treats class index 0 ("dandelion") as positive."""
+
+    accuracy: float
+    f1: float
+    log_loss: float
+    n: int
+
+
+def score_probabilities(probabilities: npt.NDArray[np.float32], labels: npt.NDArray[np.int64]) -> Scores:
+    """Accuracy, F1 of class 0, and mean log loss of N×2 probabilities against integer labels."""
+    if len(labels) == 0:
+        raise ValueError("cannot score a model on an empty test split")
+    predicted = probabilities.argmax(axis=1)
+    accuracy = float((predicted == labels).mean())
+    true_positive = int(((predicted == 0) & (labels == 0)).sum())
+    predicted_positive = int((predicted == 0).sum())
+    actual_positive = int((labels == 0).sum())
+    precision = true_positive / predicted_positive if predicted_positive else 0.0
+    recall = true_positive / actual_positive if actual_positive else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    chosen = np.clip(probabilities[np.arange(len(labels)), labels], 1e-7, 1.0)
+    return Scores(accuracy=accuracy, f1=f1, log_loss=float(-np.log(chosen).mean()), n=len(labels))

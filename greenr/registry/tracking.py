@@ -1,0 +1,96 @@
+"""Logging a training run to MLflow: parameters, per-epoch curves, test metrics, artifacts, model.
+
+Works inside the run that ZenML's MLflow experiment tracker opened for the step, or opens one
+itself on the given tracking URI when the active stack has no experiment tracker.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+
+@contextlib.contextmanager
+def mlflow_run(tracking_uri: str, experiment: str, artifact_location: str | None) -> Iterator[str]:
+    """The active MLflow run (ZenML's) or a new one; yields its run id."""
+    import mlflow
+
+    active = mlflow.active_run()
+    if active is not None:
+        yield active.info.run_id
+        return
+    mlflow.set_tracking_uri(tracking_uri)
+    ensure_experiment(tracking_uri, experiment, artifact_location)
+    mlflow.set_experiment(experiment)
+    with mlflow.start_run() as run:
+        yield run.info.run_id
+
+
+def ensure_experiment(tracking_uri: str, name: str, artifact_location: str | None) -> str:
+    """Create the experiment if missing, with artifacts where we want them; returns its id.
+
+    With a local (SQLite) backend MLflow would otherwise put artifacts in ./mlruns of whatever
+    folder the process runs in.
+    """
+    from mlflow import MlflowClient
+
+    client = MlflowClient(tracking_uri=tracking_uri)
+    existing = client.get_experiment_by_name(name)
+    if existing is not None:
+        return str(existing.experiment_id)
+    return str(client.create_experiment(name, artifact_location=artifact_location))
+
+
+def log_params_flat(params: Mapping[str, Any], prefix: str = "") -> None:
+    """Log nested parameters as dotted keys (MLflow params are flat strings)."""
+    import mlflow
+
+    flat: dict[str, str] = {}
+
+    def walk(node: Mapping[str, Any], path: str) -> None:
+        for key, value in node.items():
+            name = f"{path}{key}"
+            if isinstance(value, Mapping):
+                walk(value, f"{name}.")
+            else:
+                flat[name] = str(value)
+
+    walk(params, prefix)
+    mlflow.log_params(flat)
+
+
+def log_epoch_curves(history: Sequence[Mapping[str, float]]) -> None:
+    """One MLflow metric per key, with the epoch as step (both stages numbered consecutively)."""
+    import mlflow
+
+    for epoch, values in enumerate(history):
+        mlflow.log_metrics({key: float(value) for key, value in values.items()}, step=epoch)
+
+
+def log_files(paths: Sequence[Path], artifact_path: str | None = None) -> None:
+    """Attach files to the run."""
+    import mlflow
+
+    for path in paths:
+        mlflow.log_artifact(str(path), artifact_path=artifact_path)
+
+
+def log_onnx_model(onnx_path: Path, input_example: Any | None = None) -> str:
+    """Log the ONNX file as the run's model (mlflow.onnx flavour); returns its model URI."""
+    import mlflow
+    import onnx
+
+    info = mlflow.onnx.log_model(onnx.load(str(onnx_path)), name="model", input_example=input_example)
+    return str(info.model_uri)
+
+
+def run_url(tracking_uri: str, experiment_id: str, run_id: str) -> str:
+    """Where a person finds the run: the UI URL for a server, the backend URI otherwise."""
+    if tracking_uri.startswith(("http://", "https://")):
+        return f"{tracking_uri.rstrip('/')}/#/experiments/{experiment_id}/runs/{run_id}"
+    return (
+        f"{tracking_uri} (experiment {experiment_id}, run {run_id}); "
+        f"view with `mlflow ui --backend-store-uri {tracking_uri}`"
+    )
