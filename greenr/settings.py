@@ -53,6 +53,9 @@ class Settings(BaseSettings):
     max_image_pixels: Annotated[int, Field(gt=0, validation_alias=_env("GREENR_MAX_IMAGE_PIXELS"))] = (
         40_000_000
     )
+    model_name: Annotated[str, Field(min_length=1, validation_alias=_env("GREENR_MODEL_NAME"))] = (
+        "greenr-classifier"
+    )
 
     # Stacks (stacks/*.yaml). Defaults are in-cluster service names from k8s/, never secrets.
     s3_artifact_uri: Annotated[str, Field(validation_alias=_env("GREENR_S3_ARTIFACT_URI"))] = (
