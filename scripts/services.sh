@@ -1,21 +1,26 @@
 #!/usr/bin/env bash
-# Start, stop or show the real servers the tests use: PostgreSQL and SeaweedFS (S3).
+# Start, stop or show the real servers the tests use: PostgreSQL, SeaweedFS (S3) and an MLflow
+# tracking server that keeps its runs and registry in that PostgreSQL and its artifacts in S3.
 #
-#   scripts/services.sh start    start both (idempotent), create database and bucket `greenr`,
-#                                write <state>/services.env (source it before running pytest)
-#   scripts/services.sh stop     stop both and wait until they are gone (idempotent)
-#   scripts/services.sh status   show what runs (exit 0 when both run, 3 otherwise)
+#   scripts/services.sh start    start all three (idempotent), create the databases `greenr` and
+#                                `mlflow` and the bucket `greenr`, write <state>/services.env
+#                                (source it before running pytest)
+#   scripts/services.sh stop     stop all three and wait until they are gone (idempotent)
+#   scripts/services.sh status   show what runs (exit 0 when all three run, 3 otherwise)
 #
 # Everything binds 127.0.0.1 and lives under the state folder
 # ${GREENR_SERVICES_DIR:-<repo>/.greenr/services}:
 #   postgres/          cluster (owned by user postgres when run as root) and postgres.log
 #   seaweedfs/         data, weed.log, weed.pid, identities.json (random S3 keys, made once)
+#   mlflow/            mlflow.log, mlflow.pid, mlflow.port
 #   services.env       `export GREENR_TEST_*=...` lines for the tests
 #
 # Ports: GREENR_PG_PORT (default 55432); GREENR_S3_PORT (default 8333). `weed mini` also opens
 # its own master, volume, filer and admin servers: they take the next 8 ports (S3+1 .. S3+8, i.e.
 # 8334-8341 by default, none of which is a SeaweedFS default) plus the admin gRPC port S3+8+10000
 # (18341), which SeaweedFS's built-in worker always derives from the admin port.
+# MLflow: GREENR_MLFLOW_PORT (default 5055). It proxies artifacts (clients need no S3 keys) to
+# s3://greenr/mlflow-artifacts/, runs one uvicorn worker, no job runner and no telemetry.
 # Other variables: GREENR_PG_BIN (folder of initdb/pg_ctl), GREENR_WEED (weed binary).
 set -euo pipefail
 
@@ -23,8 +28,11 @@ REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 STATE="$(realpath -m "${GREENR_SERVICES_DIR:-$REPO/.greenr/services}")"
 PG_PORT="${GREENR_PG_PORT:-55432}"
 S3_PORT="${GREENR_S3_PORT:-8333}"
+MLFLOW_PORT="${GREENR_MLFLOW_PORT:-5055}"
 BUCKET="greenr"
 DATABASE="greenr"
+MLFLOW_DATABASE="mlflow"
+MLFLOW_ARTIFACTS="s3://$BUCKET/mlflow-artifacts"
 
 PG_LINK="$STATE/postgres"
 WEED_DIR="$STATE/seaweedfs"
@@ -32,9 +40,13 @@ WEED_DATA="$WEED_DIR/data"
 WEED_LOG="$WEED_DIR/weed.log"
 WEED_PID_FILE="$WEED_DIR/weed.pid"
 IDENTITIES="$WEED_DIR/identities.json"
+MLFLOW_DIR="$STATE/mlflow"
+MLFLOW_LOG="$MLFLOW_DIR/mlflow.log"
+MLFLOW_PID_FILE="$MLFLOW_DIR/mlflow.pid"
 ENV_FILE="$STATE/services.env"
 VENV_PY="$REPO/.venv/bin/python"
 WEED="${GREENR_WEED:-$REPO/.venv/bin/weed}"
+MLFLOW="$REPO/.venv/bin/mlflow"
 
 say() { echo "services: $*"; }
 die() { echo "services: error: $*" >&2; exit 1; }
@@ -42,6 +54,7 @@ die() { echo "services: error: $*" >&2; exit 1; }
 is_port() { [[ "$1" =~ ^[0-9]+$ ]] && ((1024 <= $1 && $1 <= 65535)); }
 is_port "$PG_PORT" || die "GREENR_PG_PORT=$PG_PORT is not a port number in 1024-65535"
 is_port "$S3_PORT" && ((S3_PORT <= 55000)) || die "GREENR_S3_PORT=$S3_PORT is not a port number in 1024-55000"
+is_port "$MLFLOW_PORT" || die "GREENR_MLFLOW_PORT=$MLFLOW_PORT is not a port number in 1024-65535"
 
 # SeaweedFS ports: S3, then its gRPC, master, volume, filer (http + gRPC each), admin.
 S3_GRPC_PORT=$((S3_PORT + 1))
@@ -55,6 +68,10 @@ ADMIN_PORT=$((S3_PORT + 8))
 ADMIN_GRPC_PORT=$((ADMIN_PORT + 10000)) # not settable: the mini's worker dials admin port + 10000
 WEED_PORTS=("$S3_PORT" "$S3_GRPC_PORT" "$MASTER_PORT" "$MASTER_GRPC_PORT" "$VOLUME_PORT" "$VOLUME_GRPC_PORT"
     "$FILER_PORT" "$FILER_GRPC_PORT" "$ADMIN_PORT" "$ADMIN_GRPC_PORT")
+for port in "$PG_PORT" "${WEED_PORTS[@]}"; do
+    [[ "$MLFLOW_PORT" != "$port" ]] \
+        || die "GREENR_MLFLOW_PORT=$MLFLOW_PORT is also a PostgreSQL or SeaweedFS port ($PG_PORT, $S3_PORT-$ADMIN_PORT, $ADMIN_GRPC_PORT)"
+done
 
 # True when something accepts TCP connections on 127.0.0.1:$1.
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
@@ -210,13 +227,20 @@ pg_start() {
         sleep 0.5
     done
     "$PG_BIN/pg_isready" -q -h 127.0.0.1 -p "$PG_PORT" -t 1 || die "postgres does not answer on 127.0.0.1:$PG_PORT"
+    pg_ensure_database "$DATABASE"
+    pg_ensure_database "$MLFLOW_DATABASE"
+    say "postgres: ready (postgresql://postgres@127.0.0.1:$PG_PORT/$DATABASE, MLflow's in /$MLFLOW_DATABASE)"
+}
+
+# Create database $1 on the running server unless it exists.
+pg_ensure_database() {
+    local name="$1"
     local psql=("$PG_BIN/psql" -X -q -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postgres -v ON_ERROR_STOP=1)
-    if [[ "$(PGCONNECT_TIMEOUT=5 "${psql[@]}" -tAc "SELECT 1 FROM pg_database WHERE datname = '$DATABASE'")" != "1" ]]; then
-        PGCONNECT_TIMEOUT=5 "${psql[@]}" -c "CREATE DATABASE $DATABASE" >/dev/null \
-            || die "could not create database $DATABASE"
-        say "postgres: created database $DATABASE"
+    if [[ "$(PGCONNECT_TIMEOUT=5 "${psql[@]}" -tAc "SELECT 1 FROM pg_database WHERE datname = '$name'")" != "1" ]]; then
+        PGCONNECT_TIMEOUT=5 "${psql[@]}" -c "CREATE DATABASE $name" >/dev/null \
+            || die "could not create database $name"
+        say "postgres: created database $name"
     fi
-    say "postgres: ready (postgresql://postgres@127.0.0.1:$PG_PORT/$DATABASE)"
 }
 
 pg_stop() {
@@ -462,6 +486,147 @@ weed_status() {
     fi
 }
 
+# ---------------------------------------------------------------- MLflow
+
+# Every process of our MLflow server (the `mlflow server` launcher and the uvicorn it spawns)
+# carries this variable in its environment: that finds all of them, children included, even
+# when the pid file is gone.
+MLFLOW_TAG="GREENR_MLFLOW_STATE=$MLFLOW_DIR"
+
+# Pids of the processes carrying $MLFLOW_TAG, one per line.
+mlflow_tagged() {
+    local file
+    { grep -lzxF "$MLFLOW_TAG" /proc/[0-9]*/environ 2>/dev/null || true; } | while read -r file; do
+        file="${file#/proc/}"
+        echo "${file%/environ}"
+    done
+}
+
+# Pid of our running `mlflow server` launcher, if any (the pid file must name a tagged process).
+mlflow_pid() {
+    local pid
+    pid="$(cat "$MLFLOW_PID_FILE" 2>/dev/null || true)"
+    [[ "$pid" =~ ^[0-9]+$ ]] || return 1
+    grep -qzxF "$MLFLOW_TAG" "/proc/$pid/environ" 2>/dev/null || return 1
+    echo "$pid"
+}
+
+# True when GET /health on our port answers 200 within $1 seconds (default 2).
+mlflow_healthy() {
+    "$VENV_PY" - "http://127.0.0.1:$MLFLOW_PORT/health" "${1:-2}" <<'EOF'
+import sys, urllib.request
+
+try:
+    with urllib.request.urlopen(sys.argv[1], timeout=float(sys.argv[2])) as response:
+        sys.exit(0 if response.status == 200 else 1)
+except OSError:
+    sys.exit(1)
+EOF
+}
+
+# Stop the launcher $1 (it forwards SIGTERM to uvicorn and waits for it), then whatever else of
+# ours is left.
+mlflow_stop_all() {
+    local pid="${1:-}" rest
+    if [[ -n "$pid" ]]; then stop_pids TERM "$pid" || return 1; fi
+    rest="$(mlflow_tagged)"
+    if [[ -n "$rest" ]]; then
+        # shellcheck disable=SC2086
+        stop_pids TERM $rest || return 1
+    fi
+}
+
+mlflow_start() {
+    local pid
+    if pid="$(mlflow_pid)"; then
+        local port
+        port="$(cat "$MLFLOW_DIR/mlflow.port" 2>/dev/null || true)"
+        [[ "$port" == "$MLFLOW_PORT" ]] \
+            || die "mlflow already runs on port $port, not GREENR_MLFLOW_PORT=$MLFLOW_PORT: run scripts/services.sh stop first"
+        say "mlflow: already running (pid $pid) on 127.0.0.1:$MLFLOW_PORT"
+    else
+        [[ -x "$MLFLOW" ]] || die "MLflow $MLFLOW not found: run scripts/setup.sh first"
+        local leftovers
+        leftovers="$(mlflow_tagged)"
+        if [[ -n "$leftovers" ]]; then
+            say "mlflow: stopping pid $(echo $leftovers), still running from $MLFLOW_DIR without a pid file"
+            mlflow_stop_all || die "mlflow pid $(echo $leftovers) does not stop"
+        fi
+        port_open "$MLFLOW_PORT" \
+            && die "port $MLFLOW_PORT on 127.0.0.1 is in use by another process: set GREENR_MLFLOW_PORT to a free port"
+        mkdir -p "$MLFLOW_DIR"
+        chmod 700 "$MLFLOW_DIR"
+        say "mlflow: starting on 127.0.0.1:$MLFLOW_PORT (log $MLFLOW_LOG)"
+        echo "$MLFLOW_PORT" >"$MLFLOW_DIR/mlflow.port"
+        # The keys go through the environment (not the command line, which `ps` shows). The
+        # server alone talks to S3: clients send artifacts to it (mlflow-artifacts:/ URIs).
+        # No job runner (huey consumers for GenAI evaluation jobs, not used here) and no
+        # telemetry. setsid: own process group, out of reach of a Ctrl-C in this terminal.
+        (
+            cd "$MLFLOW_DIR"
+            unset MLFLOW_TRACKING_URI MLFLOW_REGISTRY_URI AWS_SESSION_TOKEN AWS_PROFILE AWS_DEFAULT_PROFILE \
+                AWS_ENDPOINT_URL AWS_ENDPOINT_URL_S3
+            export "$MLFLOW_TAG"
+            export MLFLOW_S3_ENDPOINT_URL="http://127.0.0.1:$S3_PORT"
+            export AWS_ACCESS_KEY_ID="$S3_ACCESS_KEY" AWS_SECRET_ACCESS_KEY="$S3_SECRET_KEY"
+            export AWS_DEFAULT_REGION=us-east-1 AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null
+            export MLFLOW_BOTO_CLIENT_ADDRESSING_STYLE=path
+            export MLFLOW_SERVER_ENABLE_JOB_EXECUTION=false
+            export MLFLOW_DISABLE_TELEMETRY=true DO_NOT_TRACK=true
+            exec setsid "$MLFLOW" server --host 127.0.0.1 --port "$MLFLOW_PORT" --workers 1 \
+                --backend-store-uri "postgresql+psycopg://postgres@127.0.0.1:$PG_PORT/$MLFLOW_DATABASE" \
+                --artifacts-destination "$MLFLOW_ARTIFACTS"
+        ) </dev/null >>"$MLFLOW_LOG" 2>&1 &
+        pid=$!
+        echo "$pid" >"$MLFLOW_PID_FILE"
+    fi
+    # The first start creates MLflow's tables (a few dozen migrations): allow 3 minutes.
+    local i started=$SECONDS
+    for ((i = 0; ; i++)); do
+        mlflow_healthy 2 && break
+        if ! kill -0 "$pid" 2>/dev/null || ((SECONDS - started > 180)); then
+            tail -n 15 "$MLFLOW_LOG" >&2 || true
+            kill -0 "$pid" 2>/dev/null && { mlflow_stop_all "$pid" || true; }
+            rm -f "$MLFLOW_PID_FILE"
+            die "mlflow did not answer http://127.0.0.1:$MLFLOW_PORT/health: see $MLFLOW_LOG"
+        fi
+        sleep 0.5
+    done
+    say "mlflow: ready (http://127.0.0.1:$MLFLOW_PORT, artifacts in $MLFLOW_ARTIFACTS; answered after $((SECONDS - started)) s)"
+}
+
+mlflow_stop() {
+    local pid="" pids
+    pid="$(mlflow_pid || true)"
+    pids="$(mlflow_tagged)"
+    if [[ -z "$pid" && -z "$pids" ]]; then
+        say "mlflow: not running"
+        rm -f "$MLFLOW_PID_FILE"
+        return
+    fi
+    say "mlflow: stopping (pid $(echo $pids))"
+    mlflow_stop_all "$pid" || return 1
+    rm -f "$MLFLOW_PID_FILE"
+    say "mlflow: stopped"
+}
+
+mlflow_status() {
+    local pid others
+    if pid="$(mlflow_pid)"; then
+        local health="answers /health"
+        mlflow_healthy 2 || health="does NOT answer /health"
+        say "mlflow: running (pid $pid) on http://127.0.0.1:$(cat "$MLFLOW_DIR/mlflow.port" 2>/dev/null || echo '?'), $health, log $MLFLOW_LOG"
+    else
+        others="$(mlflow_tagged)"
+        if [[ -n "$others" ]]; then
+            say "mlflow: pid $(echo $others) runs from $MLFLOW_DIR without a pid file: scripts/services.sh stop stops it"
+        else
+            say "mlflow: not running"
+        fi
+        return 1
+    fi
+}
+
 # ---------------------------------------------------------------- commands
 
 write_env() {
@@ -475,6 +640,7 @@ write_env() {
             printf 'export GREENR_TEST_AWS_ACCESS_KEY_ID=%q\n' "$S3_ACCESS_KEY"
             printf 'export GREENR_TEST_AWS_SECRET_ACCESS_KEY=%q\n' "$S3_SECRET_KEY"
             printf 'export GREENR_TEST_S3_BUCKET=%q\n' "$BUCKET"
+            printf 'export GREENR_TEST_MLFLOW_URI=%q\n' "http://127.0.0.1:$MLFLOW_PORT"
         } >"$tmp"
     )
     mv "$tmp" "$ENV_FILE"
@@ -487,11 +653,13 @@ cmd_start() {
     chmod 755 "$STATE"
     pg_start
     weed_start
+    mlflow_start
     write_env
 }
 
 cmd_stop() {
     local status=0
+    mlflow_stop || status=1
     weed_stop || status=1
     pg_stop || status=1
     return "$status"
@@ -501,6 +669,7 @@ cmd_status() {
     local status=0
     pg_status || status=3
     weed_status || status=3
+    mlflow_status || status=3
     [[ -f "$ENV_FILE" ]] && say "environment file: $ENV_FILE"
     return "$status"
 }

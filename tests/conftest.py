@@ -3,9 +3,10 @@
 - Every test runs with isolated settings: `GREENR_HOME` points to a fresh temporary folder, the
   variables `greenr.settings` reads (and the AWS / MLflow ones) are removed so that a developer's
   shell cannot leak into a test, and the settings cache is cleared before and after the test.
-- `postgres_url`, `s3_service` and `s3_prefix` give tests the real PostgreSQL and SeaweedFS (S3)
-  servers that `scripts/services.sh start` runs; `scripts/test.sh` starts them and exports the
-  `GREENR_TEST_*` variables. Without those variables these fixtures fail (they never skip).
+- `postgres_url`, `s3_service`, `s3_prefix`, `mlflow_server_uri` and `mlflow_tracking` give tests
+  the real PostgreSQL, SeaweedFS (S3) and MLflow tracking servers that `scripts/services.sh start`
+  runs; `scripts/test.sh` starts them and exports the `GREENR_TEST_*` variables. Without those
+  variables these fixtures fail (they never skip).
 """
 
 from __future__ import annotations
@@ -174,3 +175,55 @@ def s3_prefix(s3_service: S3Service) -> Iterator[str]:
         keys = [{"Key": item["Key"]} for item in page.get("Contents", [])]
         if keys:
             client.delete_objects(Bucket=s3_service.bucket, Delete={"Objects": keys, "Quiet": True})
+
+
+# ---------------------------------------------------------------- MLflow
+
+
+@dataclass(frozen=True)
+class MlflowTarget:
+    """The test MLflow server, and an experiment and a registered model name no other test uses."""
+
+    uri: str
+    experiment_name: str
+    registered_model_name: str
+
+
+@pytest.fixture(scope="session")
+def mlflow_server_uri() -> str:
+    """URL of the MLflow tracking server started by scripts/services.sh (GREENR_TEST_MLFLOW_URI).
+
+    It stores runs and the model registry in the test PostgreSQL and proxies artifacts to the test
+    S3 bucket under `mlflow-artifacts/`: clients need no S3 keys.
+    """
+    return _required_env("GREENR_TEST_MLFLOW_URI")
+
+
+@pytest.fixture
+def mlflow_tracking(mlflow_server_uri: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[MlflowTarget]:
+    """Unique experiment and registered model names on the test MLflow server.
+
+    The fixture creates neither (it does not call `mlflow.set_experiment` nor set the tracking URI);
+    after the test it deletes the registered model if the test created it. Beware that
+    `mlflow.set_tracking_uri` and `mlflow.set_experiment` set process-wide state and environment
+    variables that outlive the test: prefer `MlflowClient(uri)`, `start_run(experiment_id=...)` and
+    `monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)`.
+    """
+    monkeypatch.setenv("MLFLOW_DISABLE_TELEMETRY", "true")
+    suffix = uuid.uuid4().hex
+    target = MlflowTarget(
+        uri=mlflow_server_uri,
+        experiment_name=f"greenr-test-{suffix}",
+        registered_model_name=f"greenr-test-{suffix}",
+    )
+    yield target
+    from mlflow import MlflowClient
+    from mlflow.exceptions import MlflowException
+    from mlflow.protos.databricks_pb2 import RESOURCE_DOES_NOT_EXIST, ErrorCode
+
+    client = MlflowClient(tracking_uri=target.uri, registry_uri=target.uri)
+    try:
+        client.delete_registered_model(target.registered_model_name)
+    except MlflowException as error:
+        if error.error_code != ErrorCode.Name(RESOURCE_DOES_NOT_EXIST):
+            raise
