@@ -61,7 +61,7 @@ def near_duplicate_groups(items: Sequence[SplitItem], group_distance: int) -> li
 
     packed = hashes_to_array([item.phash for item in items])
     for i, item in enumerate(items):
-        # Compare with later items only; O(n^2) bit operations, ~0.1 s for 10k images.
+        # Compare with later items only: O(n^2) bit operations, measured ~2.6 s for 10k images.
         close = np.nonzero(distances_to(item.phash, packed[i + 1 :]) <= group_distance)[0]
         for j in close:
             parent[find(i + 1 + int(j))] = find(i)
