@@ -1,0 +1,146 @@
+"""Run parameters of the training core: YAML defaults (configs/training.yaml), overrides on top.
+
+Overrides use dotted keys for nested fields (`{"fine_tune.epochs": 10}`), so a command line
+can change any field with `--set fine_tune.epochs=10` (see `parse_overrides`) or with
+dedicated flags that map to the same keys. `None` values are ignored, which lets a CLI pass
+every optional flag through unchanged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from greenr.settings import REPO_ROOT
+
+DEFAULT_CONFIG = REPO_ROOT / "configs" / "training.yaml"
+
+# Mirrors greenr.model.efficientnet_lite.BLOCK_NAMES; duplicated so that reading a config never
+# imports Keras (the model module imports it at the top).
+_BLOCK_NAMES = (
+    "block1a",
+    "block2a",
+    "block2b",
+    "block3a",
+    "block3b",
+    "block4a",
+    "block4b",
+    "block4c",
+    "block5a",
+    "block5b",
+    "block5c",
+    "block6a",
+    "block6b",
+    "block6c",
+    "block6d",
+    "block7a",
+)
+
+
+class _Strict(BaseModel):
+    # A misspelt key in the YAML or an override must fail, not be silently ignored.
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class StageConfig(_Strict):
+    """One training stage: how long and how fast."""
+
+    epochs: int = Field(ge=0)
+    learning_rate: float = Field(gt=0)
+
+
+class FineTuneConfig(StageConfig):
+    """The fine-tuning stage: which backbone blocks are unfrozen, and whether BatchNorm learns."""
+
+    unfreeze_from: str = "block6a"
+    train_batchnorm: bool = False
+
+    @field_validator("unfreeze_from")
+    @classmethod
+    def _known_block(cls, value: str) -> str:
+        if value not in _BLOCK_NAMES:
+            raise ValueError(f"unknown block {value!r}; blocks are {', '.join(_BLOCK_NAMES)}")
+        return value
+
+
+class AugmentationConfig(_Strict):
+    """Strength of each random augmentation applied to training images (0 disables it)."""
+
+    horizontal_flip: bool = True
+    zoom: float = Field(0.2, ge=0, lt=1)  # fraction of the side zoomed in or out
+    translate: float = Field(0.1, ge=0, lt=1)  # fraction of the side shifted
+    rotation: float = Field(0.05, ge=0, le=0.5)  # fraction of a full turn
+    brightness: float = Field(0.2, ge=0, le=1)  # fraction of the 0..255 range
+    contrast: float = Field(0.2, ge=0, lt=1)
+    saturation: float = Field(0.2, ge=0, lt=1)  # 0.2: saturation factor in [0.8, 1.2]
+    hue: float = Field(0.02, ge=0, le=0.5)  # fraction of the hue circle
+
+
+class TrainingConfig(_Strict):
+    """Everything that shapes a trained classifier; logged with the model for reproducibility."""
+
+    seed: int = 1234
+    image_size: int = Field(224, ge=32)
+    batch_size: int = Field(32, ge=1)
+    head: StageConfig = StageConfig(epochs=8, learning_rate=3e-3)
+    fine_tune: FineTuneConfig = FineTuneConfig(epochs=15, learning_rate=2e-4)
+    early_stopping_patience: int = Field(5, ge=1)
+    label_smoothing: float = Field(0.1, ge=0, lt=1)
+    dropout: float = Field(0.3, ge=0, lt=1)
+    drop_connect_rate: float = Field(0.0, ge=0, lt=1)
+    weight_decay: float = Field(1e-4, ge=0)
+    flip_averaging: bool = True
+    augmentation: AugmentationConfig = AugmentationConfig()
+
+
+def _set_dotted(data: dict[str, Any], dotted: str, value: Any) -> None:
+    keys = dotted.split(".")
+    node = data
+    for key in keys[:-1]:
+        child = node.setdefault(key, {})
+        if not isinstance(child, dict):
+            raise ValueError(f"cannot set {dotted!r}: {key!r} is not a section")
+        node = child
+    node[keys[-1]] = value
+
+
+def _merge(base: dict[str, Any], update: Mapping[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in update.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), dict):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def load_training_config(
+    path: Path = DEFAULT_CONFIG, overrides: Mapping[str, Any] | None = None
+) -> TrainingConfig:
+    """Read the YAML config and apply non-None overrides (dotted keys for nested fields).
+
+    Fields missing from the YAML keep the model's defaults, section by section.
+    """
+    from_file = yaml.safe_load(path.read_text()) or {}
+    if not isinstance(from_file, Mapping):
+        raise ValueError(f"{path} must hold a YAML mapping of training parameters")
+    data = _merge(TrainingConfig().model_dump(), from_file)
+    for key, value in (overrides or {}).items():
+        if value is not None:
+            _set_dotted(data, key, value)
+    return TrainingConfig.model_validate(data)
+
+
+def parse_overrides(items: Iterable[str]) -> dict[str, Any]:
+    """`["fine_tune.epochs=10", "flip_averaging=false"]` -> overrides; values are read as YAML."""
+    overrides: dict[str, Any] = {}
+    for item in items:
+        key, sep, raw = item.partition("=")
+        if not sep or not key.strip():
+            raise ValueError(f"override {item!r} must look like key=value, e.g. fine_tune.epochs=10")
+        overrides[key.strip()] = yaml.safe_load(raw)
+    return overrides

@@ -1,0 +1,123 @@
+"""The dandelion/grass classifier: pretrained EfficientNet-Lite0 backbone + a softmax head.
+
+Input: float32 RGB N×224×224×3 in 0..255 (what `to_model_input` produces, cast to float); the
+backbone scales it itself. Output: N×2 class probabilities in the order of
+`ImageRules.from_suite().labels` ("dandelion", "grass").
+
+The trained network is the functional model `classifier` (backbone layer `backbone`, then
+`head_dropout` and `probabilities`). `inference_model` wraps it for serving, optionally
+averaging the predictions of the image and its mirror image (test-time flip averaging).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from greenr.training.config import TrainingConfig
+
+if TYPE_CHECKING:
+    import keras
+
+NUM_CLASSES = 2
+BACKBONE_NAME = "backbone"
+CLASSIFIER_NAME = "classifier"
+
+
+def _flip_layer_class() -> type[Any]:
+    """The HorizontalFlip layer class, defined on first use so that importing needs no Keras."""
+    global _FLIP_CLASS
+    if _FLIP_CLASS is None:
+        import keras
+
+        @keras.saving.register_keras_serializable(package="greenr")
+        class HorizontalFlip(keras.layers.Layer):  # type: ignore[misc]
+            """Mirror images left-right (deterministic; the same at training and inference)."""
+
+            def call(self, inputs: Any) -> Any:
+                return keras.ops.flip(inputs, axis=2)
+
+        _FLIP_CLASS = HorizontalFlip
+    return _FLIP_CLASS
+
+
+_FLIP_CLASS: type[Any] | None = None
+
+
+def build_classifier(
+    config: TrainingConfig, backbone_weights: Mapping[str, np.ndarray[Any, Any]] | None
+) -> keras.Model:
+    """Backbone (ImageNet weights unless None) + dropout + 2-way softmax, backbone frozen.
+
+    Pass `load_imagenet_weights(settings.home / "weights")` as `backbone_weights`; None gives a
+    randomly initialised backbone (tests).
+    """
+    import keras
+
+    from greenr.model.efficientnet_lite import build_efficientnet_lite0
+
+    size = config.image_size
+    backbone = build_efficientnet_lite0(
+        include_top=False,
+        weights=backbone_weights,
+        input_shape=(size, size, 3),
+        drop_connect_rate=config.drop_connect_rate,
+        name=BACKBONE_NAME,
+    )
+    backbone.trainable = False
+    inputs = keras.Input(shape=(size, size, 3), name="image")
+    # No training=False here: stochastic depth inside the backbone should act while training.
+    # BatchNorm still keeps its ImageNet statistics, because Keras 3 runs a BatchNormalization
+    # whose `trainable` is False in inference mode (and `set_stage` leaves them frozen).
+    features = backbone(inputs)
+    x = keras.layers.Dropout(config.dropout, seed=config.seed, name="head_dropout")(features)
+    outputs = keras.layers.Dense(
+        NUM_CLASSES,
+        activation="softmax",
+        kernel_initializer=keras.initializers.GlorotUniform(seed=config.seed),
+        name="probabilities",
+    )(x)
+    return keras.Model(inputs, outputs, name=CLASSIFIER_NAME)
+
+
+def backbone_of(model: keras.Model) -> keras.Model:
+    """The EfficientNet-Lite0 sub-model of a classifier built by `build_classifier`."""
+    return model.get_layer(BACKBONE_NAME)
+
+
+def set_stage(model: keras.Model, stage: str, config: TrainingConfig) -> list[str]:
+    """Make the "head" stage (backbone frozen) or "fine_tune" stage (top blocks) trainable.
+
+    Returns the names of the backbone layers left trainable.
+    """
+    from greenr.model.efficientnet_lite import unfreeze_top_blocks
+
+    backbone = backbone_of(model)
+    if stage == "head":
+        backbone.trainable = False
+        return []
+    if stage == "fine_tune":
+        return unfreeze_top_blocks(
+            backbone, config.fine_tune.unfreeze_from, train_batchnorm=config.fine_tune.train_batchnorm
+        )
+    raise ValueError(f"unknown stage {stage!r}: use 'head' or 'fine_tune'")
+
+
+def inference_model(model: keras.Model, *, flip_averaging: bool = True) -> keras.Model:
+    """The classifier for serving: no random layer, deterministic, N×S×S×3 (0..255) -> N×2.
+
+    With `flip_averaging`, the output is the mean of the probabilities of the image and of its
+    mirror image, so a prediction never depends on the photo's left-right orientation.
+    """
+    import keras
+
+    classifier = model.get_layer(CLASSIFIER_NAME) if model.name != CLASSIFIER_NAME else model
+    inputs = keras.Input(shape=classifier.input_shape[1:], name="image")
+    direct = classifier(inputs, training=False)
+    if not flip_averaging:
+        return keras.Model(inputs, direct, name="greenr_classifier")
+    mirrored = classifier(_flip_layer_class()(name="mirror")(inputs), training=False)
+    outputs = keras.layers.Average(name="flip_average")([direct, mirrored])
+    return keras.Model(inputs, outputs, name="greenr_classifier")

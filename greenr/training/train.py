@@ -1,0 +1,317 @@
+"""Train the classifier in two stages on in-memory arrays.
+
+    from greenr.model.pretrained_weights import load_imagenet_weights
+    from greenr.training.config import load_training_config
+    from greenr.training.train import train_classifier
+
+    result = train_classifier(arrays, load_training_config(), load_imagenet_weights(home / "weights"))
+    result.model  # inference model: N×224×224×3 float (0..255) -> N×2 probabilities
+
+Stage "head": backbone frozen, the head learns at a high learning rate. Stage "fine_tune": the
+backbone's top blocks (from `fine_tune.unfreeze_from`) learn too, at a lower, cosine-decayed
+rate. Each stage stops early when the validation loss has not improved for
+`early_stopping_patience` epochs; at the end the weights of the best validation epoch over both
+stages are restored. Augmentation runs in the tf.data pipeline, never in the model.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from greenr.training.config import TrainingConfig
+from greenr.training.data import SplitArrays
+from greenr.training.model import NUM_CLASSES, build_classifier, inference_model, set_stage
+
+if TYPE_CHECKING:
+    import keras
+    import tensorflow as tf
+
+log = logging.getLogger(__name__)
+
+STAGES = ("head", "fine_tune")
+# Class index 0 ("dandelion" in ImageRules' label order) is the positive class of F1.
+POSITIVE_CLASS = 0
+MONITOR = "val_loss"
+
+
+@dataclass(frozen=True)
+class EpochRecord:
+    """Metrics of one epoch; train metrics are running averages over augmented batches."""
+
+    stage: str
+    epoch: int  # 1-based, counted over both stages
+    stage_epoch: int  # 1-based, within the stage
+    loss: float
+    accuracy: float
+    f1: float
+    val_loss: float
+    val_accuracy: float
+    val_f1: float
+    learning_rate: float
+    seconds: float
+
+
+@dataclass(frozen=True)
+class TrainingResult:
+    """The trained inference model and how it got there."""
+
+    model: Any  # keras.Model: N×S×S×3 float (0..255) -> N×2 probabilities, no random layer
+    history: list[EpochRecord]
+    best_epoch: int  # EpochRecord.epoch whose weights the model has
+    best_stage: str
+    wall_seconds: float
+    seeds: dict[str, int]
+    config: TrainingConfig
+    trainable_layers: dict[str, list[str]] = field(default_factory=dict)  # per stage, backbone only
+
+    @property
+    def best(self) -> EpochRecord:
+        """The epoch whose weights were kept."""
+        return next(record for record in self.history if record.epoch == self.best_epoch)
+
+
+def set_seeds(seed: int) -> dict[str, int]:
+    """Seed Python, numpy, TensorFlow and Keras; returns what was set, for the run's record."""
+    import keras
+
+    random.seed(seed)
+    np.random.seed(seed)
+    # Also seeds Python, numpy and the TensorFlow backend; kept explicit above for readers.
+    keras.utils.set_random_seed(seed)
+    return {"python": seed, "numpy": seed, "tensorflow": seed, "keras": seed}
+
+
+def _one_hot(labels: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+    return np.asarray(np.eye(NUM_CLASSES, dtype=np.float32)[labels])
+
+
+def make_dataset(
+    arrays: SplitArrays,
+    batch_size: int,
+    *,
+    augmenter: keras.Layer | None = None,
+    shuffle_seed: int | None = None,
+) -> tf.data.Dataset:
+    """(float32 images 0..255, one-hot labels) batches; shuffled and augmented when asked."""
+    import tensorflow as tf
+
+    dataset = tf.data.Dataset.from_tensor_slices((arrays.images, _one_hot(arrays.labels)))
+    if shuffle_seed is not None:
+        dataset = dataset.shuffle(len(arrays), seed=shuffle_seed, reshuffle_each_iteration=True)
+    dataset = dataset.batch(batch_size).map(
+        lambda images, labels: (tf.cast(images, tf.float32), labels), num_parallel_calls=tf.data.AUTOTUNE
+    )
+    if augmenter is not None:
+        # Batch-wise: one call per batch is much cheaper than one per image.
+        dataset = dataset.map(
+            lambda images, labels: (augmenter(images, training=True), labels),
+            num_parallel_calls=tf.data.AUTOTUNE,
+        )
+    return dataset.prefetch(tf.data.AUTOTUNE)
+
+
+def _positive_f1_metric() -> keras.metrics.Metric:
+    """F1 of the positive class (index 0) from argmax predictions, accumulated over an epoch."""
+    import keras
+    from keras import ops
+
+    def _count(mask: Any) -> Any:
+        return ops.sum(ops.cast(mask, "float32"))
+
+    class PositiveClassF1(keras.metrics.Metric):  # type: ignore[misc]
+        def __init__(self, name: str = "f1", **kwargs: Any) -> None:
+            super().__init__(name=name, **kwargs)
+            self.true_positives = self.add_variable(shape=(), initializer="zeros", name="tp")
+            self.false_positives = self.add_variable(shape=(), initializer="zeros", name="fp")
+            self.false_negatives = self.add_variable(shape=(), initializer="zeros", name="fn")
+
+        def update_state(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> None:
+            actual = ops.equal(ops.argmax(y_true, axis=-1), POSITIVE_CLASS)
+            predicted = ops.equal(ops.argmax(y_pred, axis=-1), POSITIVE_CLASS)
+            self.true_positives.assign_add(_count(ops.logical_and(actual, predicted)))
+            self.false_positives.assign_add(_count(ops.logical_and(ops.logical_not(actual), predicted)))
+            self.false_negatives.assign_add(_count(ops.logical_and(actual, ops.logical_not(predicted))))
+
+        def result(self) -> Any:
+            denominator = 2 * self.true_positives + self.false_positives + self.false_negatives
+            return ops.where(denominator > 0, 2 * self.true_positives / ops.maximum(denominator, 1.0), 0.0)
+
+        def reset_state(self) -> None:
+            for variable in (self.true_positives, self.false_positives, self.false_negatives):
+                variable.assign(0.0)
+
+    return PositiveClassF1()
+
+
+def _compile(model: keras.Model, config: TrainingConfig, stage: str, steps_per_epoch: int) -> None:
+    import keras
+
+    if stage == "head":
+        learning_rate: Any = config.head.learning_rate
+    else:
+        # Cosine decay over the planned fine-tuning steps: large early moves, gentle at the end.
+        learning_rate = keras.optimizers.schedules.CosineDecay(
+            config.fine_tune.learning_rate,
+            decay_steps=max(1, config.fine_tune.epochs * steps_per_epoch),
+            alpha=0.05,
+        )
+    model.compile(
+        optimizer=keras.optimizers.AdamW(learning_rate=learning_rate, weight_decay=config.weight_decay),
+        loss=keras.losses.CategoricalCrossentropy(label_smoothing=config.label_smoothing),
+        metrics=["accuracy", _positive_f1_metric()],
+    )
+
+
+def _learning_rate(model: keras.Model) -> float:
+    import keras
+
+    return float(keras.ops.convert_to_numpy(model.optimizer.learning_rate))
+
+
+def _callbacks(
+    model: keras.Model,
+    config: TrainingConfig,
+    stage: str,
+    history: list[EpochRecord],
+    best: dict[str, Any],
+    on_epoch: Callable[[EpochRecord], None] | None,
+) -> list[Any]:
+    """Per-epoch record + log line, best-weights tracking over both stages, early stopping."""
+    import keras
+
+    planned = config.head.epochs if stage == "head" else config.fine_tune.epochs
+
+    class EpochRecorder(keras.callbacks.Callback):  # type: ignore[misc]
+        def on_epoch_begin(self, epoch: int, logs: Mapping[str, float] | None = None) -> None:
+            self.started = time.perf_counter()
+
+        def on_epoch_end(self, epoch: int, logs: Mapping[str, float] | None = None) -> None:
+            values = dict(logs or {})
+            record = EpochRecord(
+                stage=stage,
+                epoch=len(history) + 1,
+                stage_epoch=epoch + 1,
+                loss=float(values["loss"]),
+                accuracy=float(values["accuracy"]),
+                f1=float(values["f1"]),
+                val_loss=float(values["val_loss"]),
+                val_accuracy=float(values["val_accuracy"]),
+                val_f1=float(values["val_f1"]),
+                learning_rate=_learning_rate(model),
+                seconds=time.perf_counter() - self.started,
+            )
+            history.append(record)
+            improved = record.val_loss < best["val_loss"]
+            if improved:
+                # A host copy of ~4.7M floats (19 MB): cheap next to an epoch.
+                best.update(
+                    val_loss=record.val_loss, epoch=record.epoch, stage=stage, weights=model.get_weights()
+                )
+            log.info(
+                "%-9s %2d/%-2d (epoch %2d) loss %.4f acc %.4f f1 %.4f | val loss %.4f acc %.4f f1 %.4f "
+                "| lr %.2e | %.1f s%s",
+                stage,
+                record.stage_epoch,
+                planned,
+                record.epoch,
+                record.loss,
+                record.accuracy,
+                record.f1,
+                record.val_loss,
+                record.val_accuracy,
+                record.val_f1,
+                record.learning_rate,
+                record.seconds,
+                " *" if improved else "",
+            )
+            if on_epoch is not None:
+                on_epoch(record)
+
+    return [
+        EpochRecorder(),
+        keras.callbacks.EarlyStopping(
+            monitor=MONITOR, patience=config.early_stopping_patience, restore_best_weights=False
+        ),
+    ]
+
+
+def train_classifier(
+    data: Mapping[str, SplitArrays],
+    config: TrainingConfig,
+    backbone_weights: Mapping[str, np.ndarray[Any, Any]] | None,
+    on_epoch: Callable[[EpochRecord], None] | None = None,
+) -> TrainingResult:
+    """Train on `data["train"]`, select epochs on `data["validation"]`; returns the inference model.
+
+    `backbone_weights`: `load_imagenet_weights(settings.home / "weights")`; None trains from a
+    random initialisation (only useful in tests). `on_epoch` is called after every epoch.
+    """
+    for split in ("train", "validation"):
+        if split not in data or len(data[split]) == 0:
+            raise ValueError(f"training needs a non-empty {split!r} split")
+    started = time.perf_counter()
+    seeds = set_seeds(config.seed)
+    from greenr.training.augmentation import build_augmentation
+
+    train, validation = data["train"], data["validation"]
+    augmenter = build_augmentation(config.augmentation, seed=config.seed)
+    train_ds = make_dataset(train, config.batch_size, augmenter=augmenter, shuffle_seed=config.seed)
+    val_ds = make_dataset(validation, config.batch_size)
+    steps_per_epoch = -(-len(train) // config.batch_size)
+
+    model = build_classifier(config, backbone_weights)
+    history: list[EpochRecord] = []
+    best: dict[str, Any] = {"val_loss": float("inf"), "epoch": 0, "stage": "", "weights": None}
+    trainable: dict[str, list[str]] = {}
+    log.info(
+        "training on %d images, validating on %d; seed %d; %s",
+        len(train),
+        len(validation),
+        config.seed,
+        config.model_dump_json(),
+    )
+    for stage in STAGES:
+        epochs = config.head.epochs if stage == "head" else config.fine_tune.epochs
+        if epochs == 0:
+            continue
+        if best["weights"] is not None:
+            # Each stage starts from the best weights so far, not from an overfitted last epoch.
+            model.set_weights(best["weights"])
+        trainable[stage] = set_stage(model, stage, config)
+        _compile(model, config, stage, steps_per_epoch)
+        model.fit(
+            train_ds,
+            validation_data=val_ds,
+            epochs=epochs,
+            shuffle=False,  # the tf.data pipeline shuffles, with the run's seed
+            verbose=0,
+            callbacks=_callbacks(model, config, stage, history, best, on_epoch),
+        )
+    if best["weights"] is None:
+        raise ValueError("no training epoch ran: set head.epochs or fine_tune.epochs above 0")
+    model.set_weights(best["weights"])
+    wall = time.perf_counter() - started
+    log.info(
+        "best epoch %d (%s), val loss %.4f; trained in %.1f s",
+        best["epoch"],
+        best["stage"],
+        best["val_loss"],
+        wall,
+    )
+    return TrainingResult(
+        model=inference_model(model, flip_averaging=config.flip_averaging),
+        history=history,
+        best_epoch=int(best["epoch"]),
+        best_stage=str(best["stage"]),
+        wall_seconds=wall,
+        seeds=seeds,
+        config=config,
+        trainable_layers=trainable,
+    )
