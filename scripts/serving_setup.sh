@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# Create or refresh the model server's own virtualenv (.venv-serving): serving/requirements.txt
+# plus the repository's `greenr` package installed with --no-deps.
+#
+# Why a second environment: seldon-core 1.x pins click<8.1, protobuf<4, numpy<2, Flask<3 and
+# prometheus-client<0.9, which TensorFlow, ZenML and MLflow (the main .venv) cannot share. The
+# server only needs `greenr.images.decoding` and `greenr.images.preprocess` (numpy + Pillow), so
+# greenr's own dependencies are not installed here; the last step checks that importing those two
+# modules still pulls nothing else in.
+#
+# Idempotent: the SHA-256 of serving/requirements.txt, pyproject.toml and this script is stored in
+# .venv-serving/.greenr-serving.sha256 after a successful install; while they are unchanged a
+# second run does nothing. greenr is installed in editable mode, so changes to its sources need no
+# reinstall.
+# Variables: GREENR_PYTHON (interpreter used to create the env; default python3.11, then python3),
+# GREENR_FORCE_INSTALL=1 (reinstall even when nothing changed).
+set -euo pipefail
+
+REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+VENV="$REPO/.venv-serving"
+STAMP="$VENV/.greenr-serving.sha256"
+REQUIREMENTS="$REPO/serving/requirements.txt"
+
+say() { echo "serving-setup: $*"; }
+die() { echo "serving-setup: error: $*" >&2; exit 1; }
+
+cd "$REPO"
+[[ -f "$REQUIREMENTS" ]] || die "no $REQUIREMENTS"
+
+if [[ ! -x "$VENV/bin/python" ]]; then
+    python="${GREENR_PYTHON:-}"
+    if [[ -z "$python" ]]; then
+        for candidate in python3.11 python3; do
+            if command -v "$candidate" >/dev/null 2>&1; then python="$candidate"; break; fi
+        done
+    fi
+    [[ -n "$python" ]] || die "no python3.11 or python3 found: install Python 3.11 (Debian: apt-get install python3 python3-venv)"
+    version="$("$python" -c 'import sys; print("%d.%d" % sys.version_info[:2])')" \
+        || die "$python does not run"
+    [[ "$version" == "3.11" ]] || die "$python is Python $version, the model server needs 3.11 (set GREENR_PYTHON)"
+    say "creating $VENV with $python (Python $version)"
+    "$python" -m venv "$VENV" \
+        || die "'$python -m venv' failed (Debian: apt-get install python3-venv)"
+else
+    say "$VENV exists"
+fi
+
+want="$(cat "$REQUIREMENTS" pyproject.toml "${BASH_SOURCE[0]}" | sha256sum | cut -d' ' -f1)"
+have="$(cat "$STAMP" 2>/dev/null || true)"
+if [[ "$want" == "$have" && "${GREENR_FORCE_INSTALL:-0}" != "1" ]]; then
+    say "serving/requirements.txt unchanged since the last install: nothing to do"
+    exit 0
+fi
+
+rm -f "$STAMP"
+say "upgrading pip"
+"$VENV/bin/python" -m pip install --quiet --upgrade pip
+say "installing serving/requirements.txt (seldon-core, onnxruntime, ...; about a minute the first time)"
+"$VENV/bin/python" -m pip install --quiet -r "$REQUIREMENTS"
+# --no-build-isolation: build with this env's setuptools (<81, pinned above) instead of fetching
+# another one; --no-deps: greenr's dependencies (TensorFlow, ZenML, ...) must stay out of here.
+say "installing the greenr package without its dependencies (editable)"
+# Its build output (setuptools deprecation notices about pyproject.toml) is shown only on failure.
+log="$VENV/.greenr-install.log"
+"$VENV/bin/python" -m pip install --quiet --no-deps --no-build-isolation -e "$REPO" >"$log" 2>&1 \
+    || { cat "$log" >&2; die "installing greenr failed"; }
+say "checking the environment (pip check, ignoring greenr's own dependencies, absent on purpose)"
+problems="$("$VENV/bin/python" -m pip check 2>&1 | grep -v -e '^greenr ' -e '^No broken requirements' -e '^WARNING: ' || true)"
+[[ -z "$problems" ]] || die "pip check failed: serving/requirements.txt does not resolve cleanly:
+$problems"
+say "checking that greenr.images imports only numpy and Pillow here"
+"$VENV/bin/python" - <<'PY' || die "greenr.images.decoding/preprocess need more than numpy + Pillow (see above)"
+import sys
+
+before = set(sys.modules)
+import greenr.images.decoding  # noqa: F401
+import greenr.images.preprocess  # noqa: F401
+
+# cython_runtime/_cython_*: numpy's compiled modules; cffi: Pillow's optional pixel accessor,
+# loaded because cryptography (a seldon-core dependency) installs it; _distutils_hack: setuptools.
+allowed = {"greenr", "numpy", "PIL", "cffi", "cython_runtime", "_distutils_hack"}
+extra = sorted(
+    name
+    for name in {module.split(".")[0] for module in set(sys.modules) - before}
+    if name not in allowed and name not in sys.stdlib_module_names and not name.startswith("_cython_")
+)
+if extra:
+    print(f"unexpected third-party imports: {extra}", file=sys.stderr)
+    sys.exit(1)
+PY
+echo "$want" >"$STAMP"
+say "done: scripts/model_server.sh start (with MODEL_URI set) runs the model server"

@@ -1,0 +1,5 @@
+"""The Seldon Core 1.x model server: runs in its own environment (.venv-serving), see README.md here.
+
+Only numpy, Pillow, onnxruntime, boto3 and seldon-core are available where these modules run;
+from greenr they import nothing but `greenr.images` (numpy + Pillow), never TensorFlow.
+"""

@@ -1,0 +1,126 @@
+"""The model server's settings, read from constructor arguments first, then the environment.
+
+The server runs without pydantic (and without `greenr.settings`, which needs it), so this is a
+small hand-written reader; like `greenr.settings`, a wrong value stops the server at start with
+one line naming the variable.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+# Same default as greenr.settings (GREENR_MAX_IMAGE_PIXELS): training screened images with it.
+DEFAULT_MAX_IMAGE_PIXELS = 40_000_000
+# One request holds at most this many images: bounds memory (64 x 224 x 224 x 3 float32 = 38 MB).
+DEFAULT_MAX_BATCH_SIZE = 64
+# Two cores on every machine of the project; more intra-op threads only contend.
+DEFAULT_INTRA_OP_THREADS = 2
+DEFAULT_S3_TIMEOUT_SECONDS = 5.0
+
+
+class ConfigError(ValueError):
+    """A setting is missing or invalid; the message is one line and names the variable."""
+
+
+@dataclass(frozen=True)
+class S3Config:
+    """How to reach the S3 server of an s3:// MODEL_URI (credentials come from boto3's chain)."""
+
+    endpoint_url: str | None
+    region: str
+    timeout_seconds: float
+
+
+@dataclass(frozen=True)
+class ServerConfig:
+    """Everything the model class needs to know before it loads anything."""
+
+    model_uri: str
+    cache_dir: Path
+    max_image_pixels: int
+    max_batch_size: int
+    intra_op_threads: int
+    s3: S3Config
+
+
+def default_cache_dir(environ: Mapping[str, str]) -> Path:
+    """`$XDG_CACHE_HOME/greenr/model-server`, else `~/.cache/greenr/model-server`."""
+    base = environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "greenr" / "model-server"
+
+
+def load_config(
+    environ: Mapping[str, str] | None = None,
+    *,
+    model_uri: str | None = None,
+    model_cache_dir: str | None = None,
+    max_image_pixels: int | None = None,
+    max_batch_size: int | None = None,
+    intra_op_threads: int | None = None,
+) -> ServerConfig:
+    """Build the configuration; explicit arguments (Seldon `parameters`) win over the environment.
+
+    Raises:
+        ConfigError: MODEL_URI is missing, or a number is not a positive integer.
+    """
+    env = os.environ if environ is None else environ
+    uri = (model_uri or env.get("MODEL_URI", "")).strip()
+    if not uri:
+        raise ConfigError(
+            "MODEL_URI is not set: point it to a model artifact folder (local path or "
+            "s3://bucket/prefix) holding model.onnx and metadata.json"
+        )
+    cache = model_cache_dir or env.get("MODEL_CACHE_DIR") or str(default_cache_dir(env))
+    return ServerConfig(
+        model_uri=uri,
+        cache_dir=Path(cache).expanduser(),
+        max_image_pixels=_positive_int(
+            max_image_pixels, env, "GREENR_MAX_IMAGE_PIXELS", DEFAULT_MAX_IMAGE_PIXELS
+        ),
+        max_batch_size=_positive_int(max_batch_size, env, "GREENR_MAX_BATCH_SIZE", DEFAULT_MAX_BATCH_SIZE),
+        intra_op_threads=_positive_int(
+            intra_op_threads, env, "GREENR_INTRA_OP_THREADS", DEFAULT_INTRA_OP_THREADS
+        ),
+        s3=S3Config(
+            endpoint_url=_first(env, "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL", "MLFLOW_S3_ENDPOINT_URL"),
+            region=_first(env, "AWS_DEFAULT_REGION", "AWS_REGION") or "us-east-1",
+            timeout_seconds=_positive_float(env, "GREENR_S3_TIMEOUT_SECONDS", DEFAULT_S3_TIMEOUT_SECONDS),
+        ),
+    )
+
+
+def _first(env: Mapping[str, str], *names: str) -> str | None:
+    for name in names:
+        if env.get(name):
+            return env[name]
+    return None
+
+
+def _positive_int(explicit: int | None, env: Mapping[str, str], name: str, default: int) -> int:
+    if explicit is not None:
+        value: object = explicit
+    else:
+        value = env.get(name, "") or default
+    try:
+        number = int(str(value))
+    except ValueError:
+        raise ConfigError(f"{name}: must be a positive integer, got {value!r}") from None
+    if number <= 0:
+        raise ConfigError(f"{name}: must be a positive integer, got {value!r}")
+    return number
+
+
+def _positive_float(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name, "")
+    if not raw:
+        return default
+    try:
+        number = float(raw)
+    except ValueError:
+        raise ConfigError(f"{name}: must be a positive number, got {raw!r}") from None
+    if number <= 0:
+        raise ConfigError(f"{name}: must be a positive number, got {raw!r}")
+    return number

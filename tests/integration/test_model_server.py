@@ -1,0 +1,694 @@
+"""The Seldon model server as a real process: .venv-serving, gunicorn, scripts/model_server.sh.
+
+The model is a tiny Keras network with the served signature (float32 N x 224 x 224 x 3 in 0..255,
+N x 2 probabilities), exported to ONNX here in a main-environment subprocess: the tests check
+the serving machinery, not the trained classifier. References are computed in this process with
+the main environment's onnxruntime and the same `greenr.images` decoding.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import io
+import json
+import os
+import socket
+import subprocess
+import sys
+import urllib.error
+import urllib.request
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import onnxruntime as ort
+import PIL
+import pytest
+from conftest import S3Service
+from photo_factory import decompression_bomb_png, jpeg_bytes, photo
+
+from greenr.images.decoding import decode_image
+from greenr.images.preprocess import to_model_input
+from greenr.settings import DEFAULT_SOURCE, REPO_ROOT
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+SERVING_PYTHON = REPO_ROOT / ".venv-serving" / "bin" / "python"
+SERVER_SCRIPT = REPO_ROOT / "scripts" / "model_server.sh"
+SETUP_SCRIPT = REPO_ROOT / "scripts" / "serving_setup.sh"
+LABELS = ("dandelion", "grass")
+MAX_PIXELS = 40_000_000  # the server's default GREENR_MAX_IMAGE_PIXELS
+TOLERANCE = 1e-5
+
+# Run by the main environment's Python: TensorFlow stays out of the pytest process.
+BUILD_MODEL = """
+import os, sys
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+import keras
+import numpy as np
+
+inputs = keras.Input(shape=(224, 224, 3), name="image")
+x = keras.layers.Rescaling(1 / 127.5, offset=-1.0)(inputs)
+x = keras.layers.Conv2D(
+    8, 8, strides=8, activation="relu", kernel_initializer=keras.initializers.GlorotUniform(seed=1)
+)(x)
+x = keras.layers.GlobalAveragePooling2D()(x)
+# A wide initial spread, so that real photos get clearly different probabilities.
+outputs = keras.layers.Dense(
+    2, activation="softmax", kernel_initializer=keras.initializers.RandomNormal(stddev=3.0, seed=2)
+)(x)
+model = keras.Model(inputs, outputs)
+model(np.zeros((1, 224, 224, 3), dtype="float32"))  # Keras' ONNX export needs a called model
+model.export(sys.argv[1], format="onnx")
+"""
+
+SELDON_CLIENT_SCRIPT = """
+import base64, json, sys
+from seldon_core.seldon_client import SeldonClient
+from seldon_core.utils import seldon_message_to_json
+
+port, paths = sys.argv[1], sys.argv[2:]
+images = [open(path, "rb").read() for path in paths]
+gateway = SeldonClient(
+    gateway="seldon", transport="rest", gateway_endpoint=f"127.0.0.1:{port}", client_return_type="dict"
+)
+single = gateway.predict(bin_data=images[0])
+micro = SeldonClient(transport="rest", microservice_endpoint=f"127.0.0.1:{port}")
+batch = micro.microservice(
+    method="predict", json_data={"images": [base64.b64encode(image).decode() for image in images]}
+)
+feedback = micro.microservice_feedback(
+    prediction_request=batch.request, prediction_response=batch.response, reward=1.0
+)
+
+def as_json(response):
+    return response if response is None or isinstance(response, dict) else seldon_message_to_json(response)
+
+print(json.dumps({
+    name: {"success": result.success, "msg": result.msg, "response": as_json(result.response)}
+    for name, result in (("single", single), ("batch", batch), ("feedback", feedback))
+}))
+"""
+
+IMPORT_CHECK_SCRIPT = """
+import json, sys
+import serving.wsgi  # imports the model class and everything it uses
+import PIL
+heavy = ["tensorflow", "keras", "zenml", "mlflow", "pydantic", "sqlalchemy", "great_expectations"]
+print(json.dumps({"pillow": PIL.__version__, "loaded": [name for name in heavy if name in sys.modules]}))
+"""
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def write_artifact(folder: Path, model: bytes, **overrides: Any) -> Path:
+    """An artifact folder as serving/README.md defines it."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "model.onnx").write_bytes(model)
+    metadata = {
+        "model_name": "greenr-classifier",
+        "version": "3",
+        "alias": "champion",
+        "labels": list(LABELS),
+        "input_size": 224,
+        "metrics": {"test_accuracy": 0.95, "test_f1": 0.94},
+        "dataset_version": "dataset-test-0001",
+        "exported_at": "2025-11-27T12:00:00Z",
+        "sha256": hashlib.sha256(model).hexdigest(),
+        **overrides,
+    }
+    (folder / "metadata.json").write_text(json.dumps(metadata, indent=2))
+    return folder
+
+
+def real_photos(count_per_class: int) -> list[Path]:
+    source = Path(os.environ.get("GREENR_SOURCE_DIR") or DEFAULT_SOURCE)
+    photos = []
+    for label in LABELS:
+        found = sorted((source / label).glob("*.jpg"))[:count_per_class]
+        assert len(found) == count_per_class, f"expected the real photos under {source / label}"
+        photos += found
+    return photos
+
+
+def b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
+
+
+def process_group(pgid: int) -> list[int]:
+    """Pids of the processes in a process group (field 5 of /proc/PID/stat)."""
+    pids = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if int(fields[2]) == pgid:
+            pids.append(int(stat.parent.name))
+    return pids
+
+
+def metric_values(metrics_text: str, name: str, **labels: str) -> list[float]:
+    """Samples of `name` whose labels include `labels` (Prometheus text format)."""
+    return [
+        float(line.rsplit(" ", 1)[1])
+        for line in metrics_text.splitlines()
+        if line.startswith(name + "{") and all(f'{key}="{value}"' in line for key, value in labels.items())
+    ]
+
+
+def metric_total(metrics_text: str, name: str, **labels: str) -> float:
+    """Sum over the series of a counter (Seldon keeps one per method tag and worker)."""
+    return sum(metric_values(metrics_text, name, **labels))
+
+
+class Reference:
+    """The exported model run in this process: what the server must answer."""
+
+    def __init__(self, model_path: Path) -> None:
+        self._session = ort.InferenceSession(str(model_path), providers=["CPUExecutionProvider"])
+        self._input = self._session.get_inputs()[0].name
+
+    def probabilities(self, images: list[bytes]) -> npt.NDArray[np.float32]:
+        batch = np.stack([to_model_input(decode_image(data, MAX_PIXELS).image, 224) for data in images])
+        (result,) = self._session.run(None, {self._input: batch.astype(np.float32)})
+        return np.asarray(result, dtype=np.float32)
+
+
+@dataclass
+class ModelServer:
+    """scripts/model_server.sh with its own GREENR_HOME, port and cache, plus a small HTTP client."""
+
+    home: Path
+    port: int
+    cache: Path
+
+    def env(self, extra: Mapping[str, str]) -> dict[str, str]:
+        # The developer's settings must not reach the server (an AWS_* or MODEL_* variable
+        # would change what it loads); built explicitly because this may run outside a test.
+        base = {
+            key: value
+            for key, value in os.environ.items()
+            if not key.startswith(("AWS_", "GREENR_", "MODEL_", "MLFLOW_"))
+        }
+        return {
+            **base,
+            "GREENR_HOME": str(self.home),
+            "GREENR_MODEL_SERVER_PORT": str(self.port),
+            "MODEL_CACHE_DIR": str(self.cache),
+            "AWS_CONFIG_FILE": str(self.home / "aws-config"),
+            "AWS_SHARED_CREDENTIALS_FILE": str(self.home / "aws-credentials"),
+            **extra,
+        }
+
+    def script(
+        self, command: str, extra: Mapping[str, str] | None = None
+    ) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            ["bash", str(SERVER_SCRIPT), command],
+            env=self.env(extra or {}),
+            capture_output=True,
+            text=True,
+            timeout=180,
+            check=False,
+            cwd=REPO_ROOT,
+        )
+
+    def start(self, model_uri: str, **extra: str) -> None:
+        result = self.script("start", {"MODEL_URI": model_uri, **extra})
+        assert result.returncode == 0, result.stdout + result.stderr + self.log()
+
+    def stop(self) -> None:
+        result = self.script("stop")
+        assert result.returncode == 0, result.stdout + result.stderr
+
+    def pid(self) -> int:
+        return int((self.home / "model-server" / "server.pid").read_text())
+
+    def log(self) -> str:
+        path = self.home / "model-server" / "server.log"
+        return path.read_text()[-4000:] if path.exists() else ""
+
+    def request(self, method: str, path: str, payload: Any = None) -> tuple[int, Any]:
+        data = None if payload is None else json.dumps(payload).encode()
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{self.port}{path}",
+            data=data,
+            method=method,
+            headers={"Content-Type": "application/json"},
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                status, body = response.status, response.read()
+        except urllib.error.HTTPError as error:
+            status, body = error.code, error.read()
+        text = body.decode()
+        try:
+            return status, json.loads(text)
+        except json.JSONDecodeError:
+            return status, text
+
+    def predict(self, payload: Mapping[str, Any]) -> tuple[int, Any]:
+        return self.request("POST", "/api/v1.0/predictions", payload)
+
+    def metrics(self) -> str:
+        status, text = self.request("GET", "/metrics")
+        assert status == 200
+        return str(text)
+
+
+def new_server(root: Path) -> ModelServer:
+    return ModelServer(home=root / "home", port=free_port(), cache=root / "cache")
+
+
+def assert_matches(
+    predictions: list[dict[str, Any]], expected: npt.NDArray[np.float32], tolerance: float = TOLERANCE
+) -> None:
+    assert len(predictions) == len(expected)
+    for prediction, row in zip(predictions, expected, strict=True):
+        probabilities = prediction["probabilities"]
+        assert list(probabilities) == list(LABELS)
+        got = np.array([probabilities[label] for label in LABELS])
+        assert abs(got.sum() - 1.0) < tolerance
+        np.testing.assert_allclose(got, row, atol=tolerance, rtol=0)
+        assert prediction["label"] == LABELS[int(np.argmax(row))]
+
+
+# ---------------------------------------------------------------- fixtures
+
+
+@pytest.fixture(scope="session")
+def serving_env() -> Path:
+    """.venv-serving, built or refreshed by scripts/serving_setup.sh (quick when up to date)."""
+    result = subprocess.run(
+        ["bash", str(SETUP_SCRIPT)], capture_output=True, text=True, timeout=1800, check=False, cwd=REPO_ROOT
+    )
+    assert result.returncode == 0, (result.stdout + result.stderr)[-4000:]
+    return SERVING_PYTHON
+
+
+@pytest.fixture(scope="session")
+def onnx_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("onnx") / "model.onnx"
+    result = subprocess.run(
+        [sys.executable, "-c", BUILD_MODEL, str(path)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-4000:]
+    assert path.is_file()
+    return path
+
+
+@pytest.fixture(scope="session")
+def artifact(tmp_path_factory: pytest.TempPathFactory, onnx_model: Path) -> Path:
+    return write_artifact(tmp_path_factory.mktemp("artifact"), onnx_model.read_bytes())
+
+
+@pytest.fixture(scope="session")
+def reference(onnx_model: Path) -> Reference:
+    return Reference(onnx_model)
+
+
+@pytest.fixture(scope="module")
+def server(
+    tmp_path_factory: pytest.TempPathFactory, serving_env: Path, artifact: Path
+) -> Iterator[ModelServer]:
+    """One server on the good artifact for the request-level tests of this module."""
+    running = new_server(tmp_path_factory.mktemp("model-server"))
+    running.start(str(artifact))
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+@pytest.fixture
+def own_server(tmp_path: Path, serving_env: Path) -> Iterator[ModelServer]:
+    """A server (not started) with its own home and cache; stopped after the test."""
+    server = new_server(tmp_path)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+# ---------------------------------------------------------------- environment
+
+
+def test_serving_env_has_main_pillow_and_no_heavy_imports(serving_env: Path) -> None:
+    result = subprocess.run(
+        [str(serving_env), "-c", IMPORT_CHECK_SCRIPT],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        cwd=REPO_ROOT,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads(result.stdout.splitlines()[-1])
+    # Same Pillow, same JPEG decoding: otherwise probabilities move by up to 0.014.
+    assert report["pillow"] == PIL.__version__
+    assert report["loaded"] == []
+
+
+# ---------------------------------------------------------------- predictions
+
+
+def test_single_images_match_the_model_run_in_process(server: ModelServer, reference: Reference) -> None:
+    photos = real_photos(3)
+    for path in photos:
+        data = path.read_bytes()
+        status, body = server.predict({"binData": b64(data)})
+        assert status == 200, body
+        assert body["jsonData"]["model"] == {
+            "name": "greenr-classifier",
+            "version": "3",
+            "alias": "champion",
+            "fallback": False,
+        }
+        assert_matches(body["jsonData"]["predictions"], reference.probabilities([data]))
+        assert body["meta"]["tags"]["model_version"] == "3"
+
+
+def test_batch_in_order_and_both_json_forms(server: ModelServer, reference: Reference) -> None:
+    images = [path.read_bytes() for path in real_photos(4)]
+    expected = reference.probabilities(images)
+    # The fixture model must tell the photos apart, or the order check would prove nothing.
+    assert np.ptp(expected[:, 0]) > 0.01
+    for payload in (
+        {"jsonData": {"images": [b64(i) for i in images]}},
+        {"jsonData": [b64(i) for i in images]},
+    ):
+        status, body = server.predict(payload)
+        assert status == 200, body
+        assert_matches(body["jsonData"]["predictions"], expected)
+
+
+def test_png_and_webp_are_accepted(server: ModelServer, reference: Reference) -> None:
+    picture = photo(5, (300, 200))
+    for fmt in ("PNG", "WEBP"):
+        buffer = io.BytesIO()
+        picture.save(buffer, format=fmt)
+        data = buffer.getvalue()
+        status, body = server.predict({"binData": b64(data)})
+        assert status == 200, body
+        assert_matches(body["jsonData"]["predictions"], reference.probabilities([data]))
+
+
+def _bad_inputs() -> list[Any]:
+    good = jpeg_bytes(photo(1))
+    return [
+        pytest.param(
+            {"binData": b64(good[: len(good) // 2])}, "image 0 rejected (corrupt)", id="corrupt-jpeg"
+        ),
+        pytest.param(
+            {"binData": b64(b"dandelion,grass\nnot an image\n")},
+            "image 0 rejected (not_an_image)",
+            id="text-file",
+        ),
+        pytest.param({"binData": ""}, "image 0 rejected (empty)", id="empty"),
+        pytest.param(
+            {"binData": b64(decompression_bomb_png())},
+            "image 0 rejected (decompression_bomb)",
+            id="decompression-bomb-png",
+        ),
+        pytest.param(
+            {"jsonData": {"images": [b64(good), b64(good), b64(good[:200])]}},
+            "image 2 rejected (corrupt)",
+            id="bad-image-in-batch",
+        ),
+        pytest.param(
+            {"jsonData": {"images": [b64(good), "%%% not base64"]}}, "image 1 is not valid base64", id="b64"
+        ),
+        pytest.param({"jsonData": {"images": []}}, "the batch is empty", id="empty-batch"),
+        pytest.param({"jsonData": {"files": []}}, 'no "images" list', id="no-images-key"),
+        pytest.param({"strData": b64(good)}, "strData is not accepted", id="strdata"),
+        pytest.param(
+            {"data": {"ndarray": [[1, 2, 3]]}}, "data (ndarray/tensor) is not accepted", id="ndarray"
+        ),
+        pytest.param(
+            {"jsonData": {"images": [b64(jpeg_bytes(photo(2, (32, 32))))] * 65}},
+            "at most 64 are accepted",
+            id="batch-too-large",
+        ),
+    ]
+
+
+@pytest.mark.parametrize(("payload", "message"), _bad_inputs())
+def test_bad_input_is_a_400_with_a_clear_message(
+    server: ModelServer, reference: Reference, payload: dict[str, Any], message: str
+) -> None:
+    status, body = server.predict(payload)
+    assert status == 400, body
+    assert message in body["status"]["info"]
+    assert body["status"]["reason"] == "MICROSERVICE_BAD_DATA"
+    # And the server keeps answering.
+    data = real_photos(1)[0].read_bytes()
+    status, body = server.predict({"binData": b64(data)})
+    assert status == 200, body
+    assert_matches(body["jsonData"]["predictions"], reference.probabilities([data]))
+
+
+# ---------------------------------------------------------------- metadata, health, feedback, metrics
+
+
+def test_metadata_describes_the_served_model(server: ModelServer, artifact: Path) -> None:
+    status, body = server.request("GET", "/api/v1.0/metadata")
+    assert status == 200, body
+    assert body["name"] == "greenr-classifier"
+    assert body["versions"] == ["3"]
+    assert body["platform"] == "onnxruntime"
+    assert {"messagetype": "binData"} in body["inputs"]
+    custom = body["custom"]
+    assert custom["alias"] == "champion"
+    assert json.loads(custom["labels"]) == list(LABELS)
+    assert json.loads(custom["metrics"]) == {"test_accuracy": 0.95, "test_f1": 0.94}
+    assert custom["dataset_version"] == "dataset-test-0001"
+    assert custom["fallback"] == "false"
+    assert custom["served_from"] == str(artifact)
+    assert custom["sha256"] == hashlib.sha256((artifact / "model.onnx").read_bytes()).hexdigest()
+
+
+def test_health(server: ModelServer, artifact: Path) -> None:
+    assert server.request("GET", "/health/ping") == (200, "pong")
+    status, body = server.request("GET", "/health/status")
+    assert status == 200, body
+    health = body["jsonData"]
+    assert health["status"] == "ok"
+    assert health["version"] == "3"
+    assert health["fallback"] is False
+    assert health["fallback_reason"] is None
+    assert health["model_uri"] == health["served_from"] == str(artifact)
+    result = server.script("status")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert '"fallback":false' in result.stdout
+
+
+def test_feedback_is_counted_by_correctness(server: ModelServer) -> None:
+    before = server.metrics()
+    wrong = {
+        "request": {"data": {"names": ["predicted"], "ndarray": ["dandelion", "grass"]}},
+        "truth": {"data": {"names": ["label"], "ndarray": ["grass", "grass"]}},
+        "reward": 0.5,
+    }
+    status, body = server.request("POST", "/api/v1.0/feedback", wrong)
+    assert status == 200, body
+    assert body["jsonData"] == {"recorded": 2.0, "correct": 1.0}
+    # Without the predicted labels, Seldon's reward decides (1 = right).
+    status, body = server.request(
+        "POST", "/api/v1.0/feedback", {"truth": {"data": {"ndarray": ["dandelion"]}}, "reward": 1}
+    )
+    assert status == 200, body
+    assert body["jsonData"] == {"recorded": 1.0, "correct": 1.0}
+    status, body = server.request("POST", "/api/v1.0/feedback", {"truth": {"data": {"ndarray": ["daisy"]}}})
+    assert status == 400, body
+    assert "unknown label(s) ['daisy']" in body["status"]["info"]
+
+    after = server.metrics()
+
+    def delta(**labels: str) -> float:
+        return metric_total(after, "greenr_feedback_total", **labels) - metric_total(
+            before, "greenr_feedback_total", **labels
+        )
+
+    assert delta(truth="grass", correct="false") == 1
+    assert delta(truth="grass", correct="true") == 1
+    assert delta(truth="dandelion", correct="true") == 1
+
+
+def test_prometheus_metrics(server: ModelServer) -> None:
+    before = server.metrics()
+    images = [path.read_bytes() for path in real_photos(2)]
+    status, body = server.predict({"jsonData": {"images": [b64(i) for i in images]}})
+    assert status == 200, body
+    counted = dict.fromkeys(LABELS, 0)
+    for prediction in body["jsonData"]["predictions"]:
+        counted[prediction["label"]] += 1
+    after = server.metrics()
+    for label in LABELS:
+        got = metric_total(after, "greenr_predictions_total", label=label) - metric_total(
+            before, "greenr_predictions_total", label=label
+        )
+        assert got == counted[label]
+    requests_timed = metric_total(after, "greenr_predict_seconds_count") - metric_total(
+        before, "greenr_predict_seconds_count"
+    )
+    assert requests_timed == 1
+    gauges = metric_values(after, "greenr_model_fallback")
+    assert gauges
+    assert set(gauges) == {0.0}
+
+
+def test_seldon_client(server: ModelServer, reference: Reference) -> None:
+    photos = real_photos(2)
+    result = subprocess.run(
+        [str(SERVING_PYTHON), "-c", SELDON_CLIENT_SCRIPT, str(server.port), *map(str, photos)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads(result.stdout.splitlines()[-1])
+    expected = reference.probabilities([path.read_bytes() for path in photos])
+    single = report["single"]
+    assert single["success"], single
+    assert_matches(single["response"]["jsonData"]["predictions"], expected[:1])
+    batch = report["batch"]
+    assert batch["success"], batch
+    assert_matches(batch["response"]["jsonData"]["predictions"], expected)
+    feedback = report["feedback"]
+    assert feedback["success"], feedback
+    assert feedback["response"]["jsonData"] == {"recorded": 1.0, "correct": 1.0}
+
+
+# ---------------------------------------------------------------- lifecycle and fallback
+
+
+def test_stop_ends_every_process_it_started(own_server: ModelServer, artifact: Path) -> None:
+    own_server.start(str(artifact))
+    pid = own_server.pid()
+    group = process_group(pid)
+    # gunicorn master, its worker and SeldonMetrics' multiprocessing manager.
+    assert len(group) >= 3, group
+    own_server.stop()
+    assert process_group(pid) == []
+    for member in group:
+        assert not Path(f"/proc/{member}").exists() or member not in process_group(pid)
+    assert own_server.script("status").returncode == 3
+
+
+def test_start_fails_clearly_without_model_or_cache(own_server: ModelServer, tmp_path: Path) -> None:
+    result = own_server.script("start", {"MODEL_URI": str(tmp_path / "no-such-artifact")})
+    assert result.returncode == 1
+    assert "model server cannot start" in result.stderr
+    assert "no usable cached copy" in result.stderr
+    assert str(tmp_path / "no-such-artifact") in result.stderr
+    assert own_server.script("status").returncode == 3
+    assert not (own_server.home / "model-server" / "server.pid").exists()
+
+
+def test_start_without_model_uri_is_refused(own_server: ModelServer) -> None:
+    result = own_server.script("start")
+    assert result.returncode == 1
+    assert "MODEL_URI is not set" in result.stderr
+
+
+def _assert_fallback(server: ModelServer, served_from: Path, reason: str, reference: Reference) -> None:
+    status, body = server.request("GET", "/health/status")
+    assert status == 200, body
+    health = body["jsonData"]
+    assert health["status"] == "degraded"
+    assert health["fallback"] is True
+    assert reason in health["fallback_reason"]
+    assert health["served_from"] == str(served_from)
+    status, metadata = server.request("GET", "/api/v1.0/metadata")
+    assert metadata["custom"]["fallback"] == "true"
+    assert reason in metadata["custom"]["fallback_reason"]
+    data = real_photos(1)[0].read_bytes()
+    status, body = server.predict({"binData": b64(data)})
+    assert status == 200, body
+    assert body["jsonData"]["model"]["fallback"] is True
+    assert_matches(body["jsonData"]["predictions"], reference.probabilities([data]))
+    # A gauge: Seldon keeps one series per method that reported it (predict, health, ...).
+    gauges = metric_values(server.metrics(), "greenr_model_fallback")
+    assert gauges
+    assert set(gauges) == {1.0}
+
+
+def test_falls_back_to_the_last_good_cached_copy(
+    own_server: ModelServer, artifact: Path, reference: Reference, tmp_path: Path
+) -> None:
+    own_server.start(str(artifact))  # fills the cache
+    own_server.stop()
+
+    missing = tmp_path / "registry-down"
+    own_server.start(str(missing))
+    _assert_fallback(own_server, artifact, f"cannot read {missing}/metadata.json", reference)
+    assert "[FALLBACK: cached copy]" in own_server.log()
+    own_server.stop()
+
+    # A new version whose model.onnx was only partly uploaded (its bytes do not match the sha256
+    # in metadata.json) is refused the same way. (A copy already cached under the announced
+    # sha256 would be served without downloading: the cache is content-addressed.)
+    announced = (artifact / "model.onnx").read_bytes() + b"new version"
+    broken = write_artifact(tmp_path / "broken", announced, version="4")
+    (broken / "model.onnx").write_bytes(announced[: len(announced) // 2])
+    own_server.start(str(broken))
+    _assert_fallback(own_server, artifact, "the artifact is corrupt or was only partly written", reference)
+    own_server.stop()
+
+    # A well-formed artifact whose model breaks the contract (3 labels) is refused too.
+    wrong = write_artifact(tmp_path / "wrong", (artifact / "model.onnx").read_bytes(), labels=["a", "b", "c"])
+    own_server.start(str(wrong))
+    _assert_fallback(own_server, artifact, "expected [N, 3]", reference)
+
+
+def test_s3_artifact_and_s3_down(
+    own_server: ModelServer, artifact: Path, reference: Reference, s3_service: S3Service, s3_prefix: str
+) -> None:
+    bucket, key_prefix = s3_prefix.removeprefix("s3://").split("/", 1)
+    client = s3_service.client()
+    for name in ("model.onnx", "metadata.json"):
+        client.put_object(Bucket=bucket, Key=f"{key_prefix}/{name}", Body=(artifact / name).read_bytes())
+    s3_env = {
+        "AWS_ENDPOINT_URL_S3": s3_service.endpoint_url,
+        "AWS_ACCESS_KEY_ID": s3_service.access_key_id,
+        "AWS_SECRET_ACCESS_KEY": s3_service.secret_access_key,
+        "GREENR_S3_TIMEOUT_SECONDS": "2",
+    }
+    own_server.start(s3_prefix, **s3_env)
+    status, body = own_server.request("GET", "/health/status")
+    assert body["jsonData"]["served_from"] == s3_prefix
+    assert body["jsonData"]["fallback"] is False
+    data = real_photos(1)[0].read_bytes()
+    status, body = own_server.predict({"binData": b64(data)})
+    assert status == 200, body
+    assert_matches(body["jsonData"]["predictions"], reference.probabilities([data]))
+    own_server.stop()
+
+    # S3 down: nothing listens on the endpoint any more.
+    down = {**s3_env, "AWS_ENDPOINT_URL_S3": f"http://127.0.0.1:{free_port()}"}
+    own_server.start(s3_prefix, **down)
+    status, body = own_server.request("GET", "/health/status")
+    health = body["jsonData"]
+    assert health["fallback"] is True
+    assert health["served_from"] == s3_prefix
+    assert f"cannot fetch {s3_prefix}/metadata.json" in health["fallback_reason"]
+    status, body = own_server.predict({"binData": b64(data)})
+    assert status == 200, body
