@@ -1,6 +1,8 @@
 """The project's entry point.
 
     python run.py --pipeline ingestion [--source DIR] [--config configs/ingestion.yaml] [--seed N]
+    python run.py --pipeline training [--dataset-version ID] [--config configs/training.yaml]
+                  [--seed N] [--set fine_tune.epochs=10 ...]
 
 Configuration comes from the environment (see greenr/settings.py and the README); run
 parameters from configs/*.yaml, overridden by flags.
@@ -14,10 +16,10 @@ from pathlib import Path
 from typing import Any
 
 from greenr.errors import USER_ERRORS
-from greenr.settings import SettingsError, get_settings
+from greenr.settings import REPO_ROOT, SettingsError, get_settings
 from greenr.zenml_environment import prepare_zenml
 
-PIPELINES = ("ingestion",)
+PIPELINES = ("ingestion", "training")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -28,6 +30,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--source", type=Path, help="folder with one sub-folder per class (ingestion)")
     parser.add_argument("--config", type=Path, help="YAML run parameters (default: configs/<pipeline>.yaml)")
     parser.add_argument("--seed", type=int, help="override the config's seed")
+    parser.add_argument("--dataset-version", help="dataset version id to train on (default: the latest)")
+    parser.add_argument(
+        "--set", action="append", default=[], metavar="KEY=VALUE", help="override a config value (training)"
+    )
     return parser.parse_args(argv)
 
 
@@ -42,6 +48,39 @@ def run_ingestion(args: argparse.Namespace) -> None:
     # Fail in a second with a clear message rather than after ZenML has started a run.
     check_ingestion_inputs(settings, source)
     _run_reporting_step_errors(ingestion_pipeline, source=str(source), config=config)
+
+
+def run_training(args: argparse.Namespace) -> None:
+    from greenr.registry.tracking import artifact_location, ensure_experiment
+    from greenr.training.config import DEFAULT_CONFIG, load_training_config, parse_overrides
+    from greenr.training.tasks import EXPERIMENT, load_gate_rule
+    from pipelines.training import training_pipeline
+
+    settings = get_settings()
+    overrides = parse_overrides(args.set)
+    if args.seed is not None:
+        overrides["seed"] = args.seed
+    config = load_training_config(args.config or DEFAULT_CONFIG, overrides)
+    rule = load_gate_rule(REPO_ROOT / "configs" / "promotion.yaml")
+    tracker = _active_experiment_tracker()
+    # Created here, not by MLflow on first use, so a local backend keeps artifacts in GREENR_HOME.
+    ensure_experiment(settings.tracking_uri, EXPERIMENT, artifact_location(settings))
+    _run_reporting_step_errors(
+        training_pipeline,
+        config=config,
+        rule=rule,
+        dataset_version=args.dataset_version,
+        experiment_tracker=tracker,
+    )
+
+
+def _active_experiment_tracker() -> str | None:
+    """Name of the active stack's experiment tracker, if it has one."""
+    from zenml.client import Client
+    from zenml.enums import StackComponentType
+
+    components = Client().active_stack_model.components.get(StackComponentType.EXPERIMENT_TRACKER)
+    return components[0].name if components else None
 
 
 def _run_reporting_step_errors(pipeline: Any, **parameters: Any) -> None:
@@ -69,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         prepare_zenml(get_settings())
-        run_ingestion(args)
+        {"ingestion": run_ingestion, "training": run_training}[args.pipeline](args)
     except SettingsError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

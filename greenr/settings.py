@@ -50,6 +50,12 @@ class Settings(BaseSettings):
         5.0
     )
     mlflow_tracking_uri: Annotated[str | None, Field(validation_alias=_env("MLFLOW_TRACKING_URI"))] = None
+    mlflow_tracking_username: Annotated[
+        str | None, Field(validation_alias=_env("MLFLOW_TRACKING_USERNAME"))
+    ] = None
+    mlflow_tracking_password: Annotated[
+        SecretStr | None, Field(validation_alias=_env("MLFLOW_TRACKING_PASSWORD"))
+    ] = None
     max_image_pixels: Annotated[int, Field(gt=0, validation_alias=_env("GREENR_MAX_IMAGE_PIXELS"))] = (
         40_000_000
     )

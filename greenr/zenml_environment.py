@@ -21,6 +21,9 @@ def zenml_environment(settings: Settings) -> dict[str, str]:
         "ZENML_LOGGING_COLORS_DISABLED": "true",
         # GE 1.x sends usage statistics unless told not to; the machines have no internet.
         "GX_ANALYTICS_ENABLED": "false",
+        "MLFLOW_DISABLE_TELEMETRY": "true",
+        # TensorFlow's C++ INFO lines (oneDNN, CPU features) bury the training log.
+        "TF_CPP_MIN_LOG_LEVEL": "2",
     }
 
 

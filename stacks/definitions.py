@@ -15,6 +15,9 @@ from greenr.settings import Settings
 STACKS_DIR = Path(__file__).parent
 STACK_NAMES = ("local", "local-s3", "cluster")
 _PLACEHOLDER = re.compile(r"\$\{([a-z0-9_]+)\}")
+# "${?name}" as a whole value: the key is dropped when the setting is not configured.
+_OPTIONAL = re.compile(r"^\$\{\?([a-z0-9_]+)\}$")
+_DROP = object()
 
 
 class StackDefinitionError(ValueError):
@@ -49,6 +52,8 @@ def stack_values(settings: Settings) -> dict[str, str | None]:
     return {
         "artifact_path": str(settings.artifact_path),
         "mlflow_tracking_uri": settings.tracking_uri,
+        "mlflow_tracking_username": settings.mlflow_tracking_username,
+        "mlflow_tracking_password": secret(settings.mlflow_tracking_password),
         "s3_artifact_path": settings.s3_artifact_uri,
         "s3_endpoint_url": settings.s3_endpoint_url,
         "aws_region": settings.aws_region,
@@ -77,11 +82,19 @@ _VARIABLE_OF = {
 
 def _fill(node: Any, values: Mapping[str, str | None], stack: str) -> Any:
     if isinstance(node, dict):
-        return {key: _fill(value, values, stack) for key, value in node.items()}
+        filled = {key: _fill(value, values, stack) for key, value in node.items()}
+        return {key: value for key, value in filled.items() if value is not _DROP}
     if isinstance(node, list):
         return [_fill(value, values, stack) for value in node]
     if not isinstance(node, str):
         return node
+    optional = _OPTIONAL.match(node)
+    if optional:
+        name = optional.group(1)
+        if name not in values:
+            raise StackDefinitionError(f"stack {stack!r}: unknown placeholder ${{?{name}}}")
+        value = values[name]
+        return _DROP if value is None else value
 
     def replace(match: re.Match[str]) -> str:
         name = match.group(1)

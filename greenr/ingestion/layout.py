@@ -29,3 +29,8 @@ def quarantine_key(rejection: Rejection) -> str | None:
 def manifest_key(version_id: str) -> str:
     """The manifest of a dataset version: every member with its label, split and keys."""
     return f"processed/datasets/{version_id}.json"
+
+
+def model_run_key(run_id: str, name: str) -> str:
+    """A file produced by one training run: models/runs/<run id>/<name>."""
+    return f"models/runs/{run_id}/{name}"

@@ -48,10 +48,9 @@ def _info(version: Any) -> VersionInfo:
     )
 
 
-def register_version(
-    tracking_uri: str, name: str, model_uri: str, run_id: str, tags: dict[str, str]
-) -> VersionInfo:
+def register_version(tracking_uri: str, name: str, model_uri: str, tags: dict[str, str]) -> VersionInfo:
     """Register `model_uri` as a new version of `name` (created if missing) and tag it."""
+    import mlflow
     from mlflow.exceptions import MlflowException
 
     client = _client(tracking_uri)
@@ -59,8 +58,12 @@ def register_version(
         client.get_registered_model(name)
     except MlflowException:
         client.create_registered_model(name, description="Dandelion vs grass classifier (ONNX).")
-    version = client.create_model_version(name=name, source=model_uri, run_id=run_id, tags=tags)
-    return _info(version)
+    # mlflow.register_model resolves MLflow 3's "models:/m-<id>" logged-model URIs (with the
+    # model id a tracking server requires); the client's create_model_version does not.
+    mlflow.set_tracking_uri(tracking_uri)
+    mlflow.set_registry_uri(tracking_uri)
+    registered = mlflow.register_model(model_uri=model_uri, name=name, tags=tags)
+    return get_version(tracking_uri, name, str(registered.version))
 
 
 def get_alias(tracking_uri: str, name: str, alias: str) -> VersionInfo | None:

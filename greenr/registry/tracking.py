@@ -11,6 +11,8 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from greenr.settings import Settings
+
 
 @contextlib.contextmanager
 def mlflow_run(tracking_uri: str, experiment: str, artifact_location: str | None) -> Iterator[str]:
@@ -94,3 +96,11 @@ def run_url(tracking_uri: str, experiment_id: str, run_id: str) -> str:
         f"{tracking_uri} (experiment {experiment_id}, run {run_id}); "
         f"view with `mlflow ui --backend-store-uri {tracking_uri}`"
     )
+
+
+def artifact_location(settings: Settings) -> str | None:
+    """Where a new experiment keeps its artifacts: under GREENR_HOME for a local backend, the
+    server's choice (proxied artifacts) for a tracking server."""
+    if settings.tracking_uri.startswith(("http://", "https://")):
+        return None
+    return (settings.home / "mlartifacts").resolve().as_uri()

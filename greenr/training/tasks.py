@@ -1,0 +1,295 @@
+"""What each step of the training pipeline does, as plain functions over settings and artifacts.
+
+The ZenML steps in steps/training/ only call these. Large things (images, models) never travel
+between steps: a step writes them to the object store's models/ prefix and passes their keys.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+from pydantic import BaseModel
+
+from greenr.catalog.repository import get_dataset_version, load_images
+from greenr.export.onnx_export import export_and_check
+from greenr.export.onnx_runtime import OnnxClassifier
+from greenr.ingestion.dataset_version import DatasetVersion
+from greenr.ingestion.layout import model_run_key
+from greenr.model.pretrained_weights import load_imagenet_weights
+from greenr.provenance import git_commit
+from greenr.registry import model_registry, tracking
+from greenr.registry.promotion import GateDecision, GateRule, decide
+from greenr.registry.scoring import Scores, score_probabilities
+from greenr.resources import catalog_engine, object_store
+from greenr.settings import REPO_ROOT, Settings
+from greenr.storage.object_store import ObjectStore
+from greenr.training.config import TrainingConfig
+from greenr.training.data import SplitArrays, load_split_arrays, read_manifest
+from greenr.training.evaluation import (
+    report_from_probabilities,
+    write_confusion_matrix_png,
+    write_misclassified_grid_png,
+    write_reliability_png,
+)
+from greenr.training.train import train_classifier
+from greenr.validation.report import ValidationReport
+from greenr.validation.rules import ImageRules
+from greenr.validation.split_validation import SplitMember, validate_dataset_splits
+
+log = logging.getLogger(__name__)
+EXPERIMENT = "greenr-training"
+
+
+class TrainedModel(BaseModel):
+    """A trained and exported model, stored under models/runs/<run id>/."""
+
+    run_id: str
+    dataset_version: str
+    onnx_key: str
+    onnx_sha256: str
+    keras_key: str
+    parity_max_abs_diff: float
+    history: list[dict[str, Any]]
+    best_epoch: int
+    best_stage: str
+    wall_seconds: float
+    seeds: dict[str, int]
+    config: dict[str, Any]
+
+
+class EvaluationSummary(BaseModel):
+    """Test-split metrics of the exported model and where its plots are."""
+
+    metrics: dict[str, float]
+    confusion_matrix: list[list[int]]
+    labels: list[str]
+    plot_keys: list[str]
+    predictions_key: str
+
+
+class RegisteredModel(BaseModel):
+    """The MLflow run and registered version of a trained model."""
+
+    name: str
+    version: str
+    mlflow_run_id: str
+    run_url: str
+    tracking_uri: str
+
+
+def validate_splits(settings: Settings, version: DatasetVersion, group_distance: int) -> ValidationReport:
+    """Great Expectations on the version's splits: sizes, class balance, no leaks between splits."""
+    engine = catalog_engine(settings)
+    row = get_dataset_version(engine, version.id)
+    if row is None:
+        raise LookupError(f"dataset version {version.id} vanished from the catalog")
+    images = {image.sha256: image.record for image in load_images(engine)}
+    members = [
+        SplitMember(sha256=sha, label=images[sha].label, split=split, phash=images[sha].phash)
+        for sha, split in sorted(row.members.items())
+    ]
+    return validate_dataset_splits(members, group_distance)
+
+
+def _arrays(
+    settings: Settings, store: ObjectStore, version_id: str, size: int, splits: tuple[str, ...] | None = None
+) -> dict[str, SplitArrays]:
+    manifest = read_manifest(store, version_id)
+    if splits is not None:
+        manifest = manifest.model_copy(update={"members": [m for m in manifest.members if m.split in splits]})
+    labels = ImageRules.from_suite().labels
+    return load_split_arrays(store, manifest, size, labels=labels, max_pixels=settings.max_image_pixels)
+
+
+def train_and_export(
+    settings: Settings, version: DatasetVersion, config: TrainingConfig, run_id: str
+) -> TrainedModel:
+    """Train, export to ONNX (checked against Keras on the test split) and store both models."""
+    store = object_store(settings)
+    data = _arrays(settings, store, version.id, config.image_size)
+    weights = load_imagenet_weights(settings.home / "weights")
+    result = train_classifier(data, config, weights)
+    with tempfile.TemporaryDirectory() as tmp:
+        exported = export_and_check(result.model, Path(tmp) / "model.onnx", data["test"].images)
+        keras_path = Path(tmp) / "model.keras"
+        result.model.save(keras_path)
+        onnx_key = model_run_key(run_id, "model.onnx")
+        keras_key = model_run_key(run_id, "model.keras")
+        store.put(onnx_key, exported.path.read_bytes())
+        store.put(keras_key, keras_path.read_bytes())
+    log.info(
+        "exported ONNX (max |p_keras - p_onnx| = %.2e) to %s", exported.max_abs_diff, store.uri(onnx_key)
+    )
+    return TrainedModel(
+        run_id=run_id,
+        dataset_version=version.id,
+        onnx_key=onnx_key,
+        onnx_sha256=exported.sha256,
+        keras_key=keras_key,
+        parity_max_abs_diff=exported.max_abs_diff,
+        history=[dataclasses.asdict(record) for record in result.history],
+        best_epoch=result.best_epoch,
+        best_stage=result.best_stage,
+        wall_seconds=result.wall_seconds,
+        seeds=result.seeds,
+        config=config.model_dump(mode="json"),
+    )
+
+
+def _onnx_runner(store: ObjectStore, key: str, folder: Path) -> OnnxClassifier:
+    path = folder / Path(key).name
+    path.write_bytes(store.get(key))
+    return OnnxClassifier(path)
+
+
+def evaluate_exported(settings: Settings, trained: TrainedModel) -> EvaluationSummary:
+    """Metrics and plots of the exported (ONNX) model on the test split: what will be served."""
+    store = object_store(settings)
+    test = _arrays(settings, store, trained.dataset_version, int(trained.config["image_size"]), ("test",))[
+        "test"
+    ]
+    labels = ImageRules.from_suite().labels
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        probabilities = _onnx_runner(store, trained.onnx_key, folder).predict(test.images.astype(np.float32))
+        report = report_from_probabilities(probabilities, test.labels, labels, test.sha256)
+        plots = [
+            write_confusion_matrix_png(report, folder / "confusion_matrix.png"),
+            write_reliability_png(report, folder / "reliability.png"),
+            write_misclassified_grid_png(report, test.images, folder / "misclassified.png"),
+        ]
+        plot_keys = []
+        for plot in plots:
+            key = model_run_key(trained.run_id, f"plots/{plot.name}")
+            store.put(key, plot.read_bytes())
+            plot_keys.append(key)
+    predictions_key = model_run_key(trained.run_id, "test_predictions.json")
+    store.put(predictions_key, json.dumps(report.predictions(), indent=1).encode())
+    return EvaluationSummary(
+        metrics=report.metrics(),
+        confusion_matrix=report.confusion_matrix,
+        labels=list(labels),
+        plot_keys=plot_keys,
+        predictions_key=predictions_key,
+    )
+
+
+def log_and_register(
+    settings: Settings, trained: TrainedModel, evaluation: EvaluationSummary, artifact_location: str | None
+) -> RegisteredModel:
+    """One MLflow run with everything needed to reproduce and judge the model; a new registered
+    version of the model, aliased `challenger`."""
+    import mlflow
+
+    store = object_store(settings)
+    commit = git_commit(REPO_ROOT) or "unknown"
+    with (
+        tracking.mlflow_run(settings.tracking_uri, EXPERIMENT, artifact_location) as run_id,
+        tempfile.TemporaryDirectory() as tmp,
+    ):
+        folder = Path(tmp)
+        uri = mlflow.get_tracking_uri()
+        mlflow.set_tags(
+            {"dataset_version": trained.dataset_version, "git_commit": commit, "zenml_run": trained.run_id}
+        )
+        tracking.log_params_flat(
+            {**trained.config, "seeds": trained.seeds, "dataset_version": trained.dataset_version}
+        )
+        tracking.log_epoch_curves([_curve(row) for row in trained.history])
+        mlflow.log_metrics(
+            {
+                **{f"test_{k}": v for k, v in evaluation.metrics.items() if np.isfinite(v)},
+                "best_epoch": float(trained.best_epoch),
+                "train_wall_seconds": trained.wall_seconds,
+                "onnx_parity_max_abs_diff": trained.parity_max_abs_diff,
+            }
+        )
+        files = [_write(folder / "config.yaml", yaml.safe_dump(trained.config, sort_keys=False).encode())]
+        files.append(_write(folder / "history.json", json.dumps(trained.history, indent=1).encode()))
+        for key in [*evaluation.plot_keys, evaluation.predictions_key]:
+            files.append(_write(folder / Path(key).name, store.get(key)))
+        tracking.log_files(files, artifact_path="evaluation")
+        onnx_path = _write(folder / "model.onnx", store.get(trained.onnx_key))
+        model_uri = tracking.log_onnx_model(onnx_path)
+        experiment_id = mlflow.get_run(run_id).info.experiment_id
+        version = model_registry.register_version(
+            uri,
+            settings.model_name,
+            model_uri,
+            tags={
+                "dataset_version": trained.dataset_version,
+                "git_commit": commit,
+                "onnx_sha256": trained.onnx_sha256,
+                "test_accuracy": f"{evaluation.metrics['accuracy']:.4f}",
+                "test_f1": f"{evaluation.metrics['f1']:.4f}",
+            },
+        )
+        model_registry.set_alias(uri, settings.model_name, model_registry.CHALLENGER, version.version)
+    return RegisteredModel(
+        name=settings.model_name,
+        version=version.version,
+        mlflow_run_id=run_id,
+        run_url=tracking.run_url(uri, experiment_id, run_id),
+        tracking_uri=uri,
+    )
+
+
+def _curve(row: dict[str, Any]) -> dict[str, float]:
+    keys = ("loss", "accuracy", "f1", "val_loss", "val_accuracy", "val_f1", "learning_rate")
+    return {key: float(row[key]) for key in keys if key in row}
+
+
+def _write(path: Path, data: bytes) -> Path:
+    path.write_bytes(data)
+    return path
+
+
+def run_gate(
+    settings: Settings, trained: TrainedModel, registered: RegisteredModel, rule: GateRule
+) -> GateDecision:
+    """Score challenger and champion on the same current test split; move `champion` if the
+    challenger wins; record the decision and both scores on the challenger's version."""
+    store = object_store(settings)
+    test = _arrays(settings, store, trained.dataset_version, int(trained.config["image_size"]), ("test",))[
+        "test"
+    ]
+    images = test.images.astype(np.float32)
+    uri, name = registered.tracking_uri, registered.name
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        challenger = score_probabilities(
+            _onnx_runner(store, trained.onnx_key, folder).predict(images), test.labels
+        )
+        champion_info = model_registry.get_alias(uri, name, model_registry.CHAMPION)
+        champion: Scores | None = None
+        if champion_info is not None and champion_info.version != registered.version:
+            local = model_registry.download_version(uri, name, champion_info.version, folder / "champion")
+            onnx_file = next(local.rglob("*.onnx"))
+            champion = score_probabilities(OnnxClassifier(onnx_file).predict(images), test.labels)
+    decision = decide(challenger, champion, rule)
+    tags = {
+        "gate.decision": "promoted" if decision.promote else "rejected",
+        "gate.reason": decision.reason,
+        "gate.dataset_version": trained.dataset_version,
+        "gate.challenger_f1": f"{challenger.f1:.4f}",
+        "gate.challenger_log_loss": f"{challenger.log_loss:.4f}",
+        "gate.champion_version": champion_info.version if champion_info else "none",
+        "gate.champion_f1": f"{champion.f1:.4f}" if champion else "none",
+        "gate.champion_log_loss": f"{champion.log_loss:.4f}" if champion else "none",
+    }
+    model_registry.tag_version(uri, name, registered.version, tags)
+    if decision.promote:
+        model_registry.move_champion(uri, name, registered.version, how="gate", reason=decision.reason)
+    return decision
+
+
+def load_gate_rule(path: Path) -> GateRule:
+    """The gate's rule from configs/promotion.yaml."""
+    return GateRule.model_validate(yaml.safe_load(path.read_text()) or {})

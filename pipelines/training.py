@@ -1,0 +1,37 @@
+"""Training: dataset -> split validation -> train + export -> evaluate -> register -> gate."""
+
+from zenml import pipeline
+from zenml.integrations.mlflow.flavors.mlflow_experiment_tracker_flavor import MLFlowExperimentTrackerSettings
+
+from greenr.registry.promotion import GateRule
+from greenr.training.config import TrainingConfig
+from greenr.training.tasks import EXPERIMENT
+from steps.training.evaluate_model import evaluate_model_step
+from steps.training.promotion_gate import promotion_gate_step
+from steps.training.register_model import register_model_step
+from steps.training.resolve_dataset import resolve_dataset_step
+from steps.training.train_model import train_model_step
+from steps.training.validate_splits import validate_splits_step
+
+
+@pipeline(enable_cache=False)
+def training_pipeline(
+    config: TrainingConfig,
+    rule: GateRule,
+    dataset_version: str | None = None,
+    experiment_tracker: str | None = None,
+) -> None:
+    """Turn the current dataset version into a registered model; promote it if it wins."""
+    version = resolve_dataset_step(dataset_version)
+    validate_splits_step(version)
+    trained = train_model_step(version, config, after="validate_splits_step")
+    evaluation = evaluate_model_step(trained)
+    register = register_model_step
+    if experiment_tracker:
+        # The active stack's MLflow tracker opens the run this step logs into, in our experiment.
+        register = register_model_step.with_options(
+            experiment_tracker=experiment_tracker,
+            settings={"experiment_tracker": MLFlowExperimentTrackerSettings(experiment_name=EXPERIMENT)},
+        )
+    registered = register(trained, evaluation)
+    promotion_gate_step(trained, registered, rule)

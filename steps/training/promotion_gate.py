@@ -1,0 +1,27 @@
+"""Step: promote the challenger if it beats the champion on the same test split."""
+
+import logging
+
+from zenml import step
+
+from greenr.registry.promotion import GateDecision, GateRule
+from greenr.settings import get_settings
+from greenr.training.tasks import RegisteredModel, TrainedModel, run_gate
+
+log = logging.getLogger(__name__)
+
+
+@step
+def promotion_gate_step(trained: TrainedModel, registered: RegisteredModel, rule: GateRule) -> GateDecision:
+    """Move `champion` only when the rule says the challenger is better; say where to look."""
+    decision = run_gate(get_settings(), trained, registered, rule)
+    verdict = "PROMOTED to champion" if decision.promote else "kept as challenger"
+    log.info(
+        "model %s version %s %s: %s\n  MLflow run: %s",
+        registered.name,
+        registered.version,
+        verdict,
+        decision.reason,
+        registered.run_url,
+    )
+    return decision

@@ -1,0 +1,107 @@
+"""The training pipeline end to end against a real MLflow server: registered version, aliases,
+tags and artifacts; then the gate keeps a worse challenger out of production."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from cli_runner import run_python
+from conftest import MlflowTarget
+
+from greenr.registry.model_registry import download_version
+from greenr.settings import DEFAULT_SOURCE
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+PER_CLASS = 40
+QUICK = ["--set", "head.epochs=2", "--set", "fine_tune.epochs=1"]
+# One epoch that barely moves the random head: a clearly worse model than QUICK.
+WORSE = ["--set", "head.epochs=1", "--set", "head.learning_rate=1e-9", "--set", "fine_tune.epochs=0"]
+
+
+def small_real_dataset(root: Path) -> Path:
+    """The first photos of each class, copied to a temporary folder (never into the repo)."""
+    for label in ("dandelion", "grass"):
+        (root / label).mkdir(parents=True)
+        for path in sorted((DEFAULT_SOURCE / label).glob("*.jpg"))[:PER_CLASS]:
+            shutil.copy(path, root / label / path.name)
+    return root
+
+
+def test_training_registers_promotes_and_the_gate_rejects_a_worse_model(
+    tmp_path: Path, mlflow_tracking: MlflowTarget
+) -> None:
+    from mlflow import MlflowClient
+
+    env = {
+        "MLFLOW_TRACKING_URI": mlflow_tracking.uri,
+        # ZenML insists on credentials for a remote tracker; the test server has no auth.
+        "MLFLOW_TRACKING_USERNAME": "greenr",
+        "MLFLOW_TRACKING_PASSWORD": "no-auth-on-the-test-server",
+        "GREENR_MODEL_NAME": mlflow_tracking.registered_model_name,
+    }
+    stacks = run_python(["-m", "stacks", "register", "--stack", "local", "--activate", "local"], env)
+    assert stacks.returncode == 0, stacks.stderr[-2000:]
+    source = small_real_dataset(tmp_path / "source")
+    ingest = run_python(["run.py", "--pipeline", "ingestion", "--source", str(source)], env)
+    assert ingest.returncode == 0, ingest.stderr[-3000:]
+
+    first = run_python(["run.py", "--pipeline", "training", *QUICK], env)
+    assert first.returncode == 0, first.stderr[-4000:]
+    assert "version 1 PROMOTED to champion: no champion yet" in first.stdout + first.stderr
+    assert f"{mlflow_tracking.uri}/#/experiments/" in first.stdout + first.stderr
+
+    client = MlflowClient(tracking_uri=mlflow_tracking.uri, registry_uri=mlflow_tracking.uri)
+    name = mlflow_tracking.registered_model_name
+    champion = client.get_model_version_by_alias(name, "champion")
+    assert champion.version == "1"
+    assert client.get_model_version_by_alias(name, "challenger").version == "1"
+    assert champion.tags["gate.decision"] == "promoted"
+    assert champion.tags["champion.how"] == "gate"
+    assert champion.tags["dataset_version"].startswith("ds-")
+    assert len(champion.tags["git_commit"]) >= 40
+    assert float(champion.tags["test_f1"]) > 0.7
+
+    assert champion.run_id is not None
+    run = client.get_run(champion.run_id)
+    assert run.data.params["head.epochs"] == "2"
+    assert run.data.params["dataset_version"] == champion.tags["dataset_version"]
+    assert run.data.tags["dataset_version"] == champion.tags["dataset_version"]
+    assert run.data.metrics["onnx_parity_max_abs_diff"] < 1e-4
+    assert len(client.get_metric_history(run.info.run_id, "val_loss")) == 3
+    evaluation = {Path(f.path).name for f in client.list_artifacts(run.info.run_id, "evaluation")}
+    assert {
+        "confusion_matrix.png",
+        "reliability.png",
+        "misclassified.png",
+        "config.yaml",
+        "history.json",
+    } <= evaluation
+    downloaded = download_version(mlflow_tracking.uri, name, "1", tmp_path / "download")
+    assert [p.name for p in downloaded.rglob("*.onnx")] == ["model.onnx"]
+
+    second = run_python(["run.py", "--pipeline", "training", *WORSE], env)
+    assert second.returncode == 0, second.stderr[-4000:]
+    assert "version 2 kept as challenger" in second.stdout + second.stderr
+    assert client.get_model_version_by_alias(name, "champion").version == "1"
+    challenger = client.get_model_version_by_alias(name, "challenger")
+    assert challenger.version == "2"
+    assert challenger.tags["gate.decision"] == "rejected"
+    assert challenger.tags["gate.champion_version"] == "1"
+    assert float(challenger.tags["gate.champion_f1"]) > float(challenger.tags["gate.challenger_f1"])
+
+    rollback = run_python(["-m", "greenr.registry", "promote", "2", "--reason", "test"], env)
+    assert rollback.returncode == 0, rollback.stderr[-2000:]
+    assert client.get_model_version_by_alias(name, "champion").version == "2"
+    back = run_python(["-m", "greenr.registry", "rollback"], env)
+    assert back.returncode == 0, back.stderr[-2000:]
+    assert "champion is now version 1 (was 2)" in back.stdout
+    assert client.get_model_version_by_alias(name, "champion").version == "1"
+
+
+def test_training_without_a_dataset_says_to_ingest_first() -> None:
+    result = run_python(["run.py", "--pipeline", "training", *QUICK], {})
+    assert result.returncode == 1
+    assert "run the ingestion pipeline first" in result.stderr.strip().splitlines()[-1]
