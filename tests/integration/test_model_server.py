@@ -19,6 +19,7 @@ import sys
 import urllib.error
 import urllib.request
 from collections.abc import Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -408,6 +409,27 @@ def test_png_and_webp_are_accepted(server: ModelServer, reference: Reference) ->
         status, body = server.predict({"binData": b64(data)})
         assert status == 200, body
         assert_matches(body["jsonData"]["predictions"], reference.probabilities([data]))
+
+
+def test_concurrent_requests_share_one_session(server: ModelServer, reference: Reference) -> None:
+    images = [path.read_bytes() for path in real_photos(6)]
+    expected = reference.probabilities(images)
+    before = server.metrics()
+    jobs = [index % len(images) for index in range(24)]
+    # More client threads than the server's 4: requests queue and run on one shared session.
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        answers = list(pool.map(lambda index: server.predict({"binData": b64(images[index])}), jobs))
+    for index, (status, body) in zip(jobs, answers, strict=True):
+        assert status == 200, body
+        assert_matches(body["jsonData"]["predictions"], expected[index : index + 1])
+    # Each request reported its own counts (per-thread pending metrics), none lost or doubled.
+    after = server.metrics()
+    counted = sum(
+        metric_total(after, "greenr_predictions_total", label=label)
+        - metric_total(before, "greenr_predictions_total", label=label)
+        for label in LABELS
+    )
+    assert counted == len(jobs)
 
 
 def _bad_inputs() -> list[Any]:
