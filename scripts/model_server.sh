@@ -53,10 +53,14 @@ http_get() {
     ' _ "$1" "$2" 2>/dev/null
 }
 
+# Pid of our running server, or nothing. The command line is checked too: after a reboot the
+# pid in a stale pid file may belong to an unrelated process, which stop must never signal.
 server_pid() {
     local pid
     pid="$(cat "$PID_FILE" 2>/dev/null || true)"
-    [[ "$pid" =~ ^[0-9]+$ ]] && kill -0 "$pid" 2>/dev/null && echo "$pid"
+    [[ "$pid" =~ ^[0-9]+$ ]] && kill -0 "$pid" 2>/dev/null \
+        && tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF "serving.wsgi:create_app()" \
+        && echo "$pid"
     return 0
 }
 
