@@ -63,6 +63,25 @@ class Settings(BaseSettings):
         "greenr-classifier"
     )
 
+    # Serving: model server (Seldon protocol), prediction API, web app. All bind 127.0.0.1 locally.
+    model_server_port: Annotated[
+        int, Field(gt=0, lt=65536, validation_alias=_env("GREENR_MODEL_SERVER_PORT"))
+    ] = 9000
+    model_server_url: Annotated[str | None, Field(validation_alias=_env("GREENR_MODEL_SERVER_URL"))] = None
+    model_server_timeout_seconds: Annotated[
+        float, Field(gt=0, validation_alias=_env("GREENR_MODEL_SERVER_TIMEOUT_SECONDS"))
+    ] = 5.0
+    api_host: Annotated[str, Field(validation_alias=_env("GREENR_API_HOST"))] = "127.0.0.1"
+    api_port: Annotated[int, Field(gt=0, lt=65536, validation_alias=_env("GREENR_API_PORT"))] = 8000
+    api_url: Annotated[str | None, Field(validation_alias=_env("GREENR_API_URL"))] = None
+    max_upload_bytes: Annotated[int, Field(gt=0, validation_alias=_env("GREENR_MAX_UPLOAD_BYTES"))] = (
+        10_000_000
+    )
+    max_batch_files: Annotated[int, Field(gt=0, validation_alias=_env("GREENR_MAX_BATCH_FILES"))] = 32
+    profile_batch_size: Annotated[int, Field(gt=0, validation_alias=_env("GREENR_PROFILE_BATCH_SIZE"))] = 100
+    ui_host: Annotated[str, Field(validation_alias=_env("GREENR_UI_HOST"))] = "127.0.0.1"
+    ui_port: Annotated[int, Field(gt=0, lt=65536, validation_alias=_env("GREENR_UI_PORT"))] = 8080
+
     # Stacks (stacks/*.yaml). Defaults are in-cluster service names from k8s/, never secrets.
     s3_artifact_uri: Annotated[str, Field(validation_alias=_env("GREENR_S3_ARTIFACT_URI"))] = (
         "s3://greenr/zenml-artifacts"
@@ -142,6 +161,16 @@ class Settings(BaseSettings):
     def tracking_uri(self) -> str:
         """MLflow tracking URI."""
         return self.mlflow_tracking_uri or f"sqlite:///{self.home / 'mlflow.db'}"
+
+    @property
+    def model_server(self) -> str:
+        """Base URL of the model server (Seldon REST protocol)."""
+        return self.model_server_url or f"http://127.0.0.1:{self.model_server_port}"
+
+    @property
+    def api(self) -> str:
+        """Base URL of the prediction API, as the web app reaches it."""
+        return self.api_url or f"http://127.0.0.1:{self.api_port}"
 
     @property
     def artifact_path(self) -> Path:
