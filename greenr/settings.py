@@ -130,6 +130,8 @@ class Settings(BaseSettings):
         "cluster_s3_endpoint_url",
         "cluster_mlflow_uri",
         "seldon_base_url",
+        "model_server_url",
+        "api_url",
     )
     @classmethod
     def _check_url(cls, value: str | None) -> str | None:
