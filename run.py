@@ -3,6 +3,7 @@
     python run.py --pipeline ingestion [--source DIR] [--config configs/ingestion.yaml] [--seed N]
     python run.py --pipeline training [--dataset-version ID] [--config configs/training.yaml]
                   [--seed N] [--set fine_tune.epochs=10 ...]
+    python run.py --pipeline deployment
 
 Configuration comes from the environment (see greenr/settings.py and the README); run
 parameters from configs/*.yaml, overridden by flags.
@@ -19,7 +20,7 @@ from greenr.errors import USER_ERRORS
 from greenr.settings import REPO_ROOT, SettingsError, get_settings
 from greenr.zenml_environment import prepare_zenml
 
-PIPELINES = ("ingestion", "training")
+PIPELINES = ("ingestion", "training", "deployment")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -74,6 +75,12 @@ def run_training(args: argparse.Namespace) -> None:
     )
 
 
+def run_deployment(args: argparse.Namespace) -> None:
+    from pipelines.deployment import deployment_pipeline
+
+    _run_reporting_step_errors(deployment_pipeline)
+
+
 def _active_experiment_tracker() -> str | None:
     """Name of the active stack's experiment tracker, if it has one."""
     from zenml.client import Client
@@ -108,7 +115,9 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         prepare_zenml(get_settings())
-        {"ingestion": run_ingestion, "training": run_training}[args.pipeline](args)
+        {"ingestion": run_ingestion, "training": run_training, "deployment": run_deployment}[args.pipeline](
+            args
+        )
     except SettingsError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -6,10 +6,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from pydantic import BaseModel, ConfigDict
 
 CHAMPION = "champion"
 CHALLENGER = "challenger"
@@ -19,9 +20,10 @@ class RegistryError(RuntimeError):
     """The registry cannot do what was asked; the message says why and what to do."""
 
 
-@dataclass(frozen=True)
-class VersionInfo:
+class VersionInfo(BaseModel):
     """What callers need to know about one registered version."""
+
+    model_config = ConfigDict(frozen=True)
 
     name: str
     version: str

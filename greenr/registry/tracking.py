@@ -84,7 +84,10 @@ def log_onnx_model(onnx_path: Path, input_example: Any | None = None) -> str:
     import mlflow
     import onnx
 
-    info = mlflow.onnx.log_model(onnx.load(str(onnx_path)), name="model", input_example=input_example)
+    # One self-contained file: the model server loads model.onnx alone, without MLflow's .data side file.
+    info = mlflow.onnx.log_model(
+        onnx.load(str(onnx_path)), name="model", input_example=input_example, save_as_external_data=False
+    )
     return str(info.model_uri)
 
 

@@ -1,0 +1,1 @@
+"""Deploying the champion: publishing its serving artifact and running the model server."""

@@ -1,0 +1,14 @@
+"""Step: put the champion's serving artifact where the model server reads it."""
+
+from zenml import step
+
+from greenr.deployment.artifact import PublishedModel
+from greenr.deployment.tasks import publish
+from greenr.registry.model_registry import VersionInfo
+from greenr.settings import get_settings
+
+
+@step
+def publish_model_step(champion: VersionInfo) -> PublishedModel:
+    """model.onnx + metadata.json under models/<name>/v<version>/ (skipped when already there)."""
+    return publish(get_settings(), champion)
