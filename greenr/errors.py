@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 from greenr.catalog.database import CatalogUnavailable
-from greenr.deployment.local_server import ModelServerError
-from greenr.deployment.tasks import NoChampionError
 from greenr.ingestion.scan import SourceError
 from greenr.storage.object_store import StorageUnavailable
 from greenr.validation.image_validation import ValidationFailed
