@@ -17,8 +17,10 @@ cd "$REPO"
 stage() { printf '\n==> %s\n' "$*"; }
 
 # Idempotent and quick when pyproject.toml has not changed since the last install.
-stage "environment (scripts/setup.sh)"
+stage "environment (scripts/setup.sh, scripts/serving_setup.sh)"
 bash "$REPO/scripts/setup.sh"
+# The model server's own environment (seldon-core pins): used by serving and deployment tests.
+bash "$REPO/scripts/serving_setup.sh"
 
 stop_services() {
     local status=$?

@@ -1,10 +1,16 @@
-"""The training pipeline end to end against a real MLflow server: registered version, aliases,
-tags and artifacts; then the gate keeps a worse challenger out of production."""
+"""The training and deployment pipelines end to end against a real MLflow server: registered
+version, aliases, tags and artifacts; the gate keeps a worse challenger out of production; the
+champion is served by a real model server that deployment starts, leaves alone or replaces."""
 
 from __future__ import annotations
 
+import base64
+import json
 import shutil
+import socket
+import urllib.request
 from pathlib import Path
+from typing import Any
 
 import pytest
 from cli_runner import run_python
@@ -30,6 +36,24 @@ def small_real_dataset(root: Path) -> Path:
     return root
 
 
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def predict(port: int, photo: Path) -> dict[str, Any]:
+    body = json.dumps({"binData": base64.b64encode(photo.read_bytes()).decode()}).encode()
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/api/v1.0/predictions",
+        data=body,
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        result: dict[str, Any] = json.loads(response.read())["jsonData"]
+    return result
+
+
 def test_training_registers_promotes_and_the_gate_rejects_a_worse_model(
     tmp_path: Path, mlflow_tracking: MlflowTarget
 ) -> None:
@@ -41,6 +65,7 @@ def test_training_registers_promotes_and_the_gate_rejects_a_worse_model(
         "MLFLOW_TRACKING_USERNAME": "greenr",
         "MLFLOW_TRACKING_PASSWORD": "no-auth-on-the-test-server",
         "GREENR_MODEL_NAME": mlflow_tracking.registered_model_name,
+        "GREENR_MODEL_SERVER_PORT": str(port := free_port()),
     }
     stacks = run_python(["-m", "stacks", "register", "--stack", "local", "--activate", "local"], env)
     assert stacks.returncode == 0, stacks.stderr[-2000:]
@@ -82,6 +107,17 @@ def test_training_registers_promotes_and_the_gate_rejects_a_worse_model(
     downloaded = download_version(mlflow_tracking.uri, name, "1", tmp_path / "download")
     assert [p.name for p in downloaded.rglob("*.onnx")] == ["model.onnx"]
 
+    try:
+        deployment_scenario(env, port)
+        second_training_and_gate(env, port, client, name)
+    finally:
+        run_python(["-m", "greenr.deployment", "stop"], env)
+    assert run_python(["-m", "greenr.deployment", "status"], env).returncode == 3
+
+
+def second_training_and_gate(env: dict[str, str], port: int, client: Any, name: str) -> None:
+    """A worse challenger stays a challenger; promoting it by hand and redeploying replaces the
+    served model; rolling back restores the previous champion."""
     second = run_python(["run.py", "--pipeline", "training", *WORSE], env)
     assert second.returncode == 0, second.stderr[-4000:]
     assert "version 2 kept as challenger" in second.stdout + second.stderr
@@ -92,13 +128,36 @@ def test_training_registers_promotes_and_the_gate_rejects_a_worse_model(
     assert challenger.tags["gate.champion_version"] == "1"
     assert float(challenger.tags["gate.champion_f1"]) > float(challenger.tags["gate.challenger_f1"])
 
-    rollback = run_python(["-m", "greenr.registry", "promote", "2", "--reason", "test"], env)
-    assert rollback.returncode == 0, rollback.stderr[-2000:]
+    promoted = run_python(["-m", "greenr.registry", "promote", "2", "--reason", "test"], env)
+    assert promoted.returncode == 0, promoted.stderr[-2000:]
     assert client.get_model_version_by_alias(name, "champion").version == "2"
+    replaced = run_python(["run.py", "--pipeline", "deployment"], env)
+    assert replaced.returncode == 0, replaced.stderr[-3000:]
+    assert "version 2 (local): replaced" in replaced.stdout + replaced.stderr
+    assert predict(port, sorted((DEFAULT_SOURCE / "grass").glob("*.jpg"))[-1])["model"]["version"] == "2"
     back = run_python(["-m", "greenr.registry", "rollback"], env)
     assert back.returncode == 0, back.stderr[-2000:]
     assert "champion is now version 1 (was 2)" in back.stdout
     assert client.get_model_version_by_alias(name, "champion").version == "1"
+
+
+def deployment_scenario(env: dict[str, str], port: int) -> None:
+    """Deploy the champion (version 1): started, then unchanged; it answers on real photos."""
+    first = run_python(["run.py", "--pipeline", "deployment"], env)
+    assert first.returncode == 0, first.stderr[-3000:]
+    output = first.stdout + first.stderr
+    assert "version 1 (local): started" in output
+    assert f"prediction URL: http://127.0.0.1:{port}/api/v1.0/predictions" in output
+    result = predict(port, sorted((DEFAULT_SOURCE / "dandelion").glob("*.jpg"))[-1])
+    assert result["model"]["version"] == "1"
+    probabilities = result["predictions"][0]["probabilities"]
+    assert sum(probabilities.values()) == pytest.approx(1.0, abs=1e-5)
+
+    again = run_python(["run.py", "--pipeline", "deployment"], env)
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert "version 1 (local): unchanged" in again.stdout + again.stderr
+    status = run_python(["-m", "greenr.deployment", "status"], env)
+    assert f"version 1 at http://127.0.0.1:{port}" in status.stdout
 
 
 def test_training_without_a_dataset_says_to_ingest_first() -> None:
