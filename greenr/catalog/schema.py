@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, BigInteger, DateTime, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, BigInteger, Boolean, DateTime, Float, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -69,3 +69,36 @@ class DatasetMember(Base):
     )
     sha256: Mapped[str] = mapped_column(String(64), ForeignKey("images.sha256"), primary_key=True)
     split: Mapped[str] = mapped_column(String(16))
+
+
+class Prediction(Base):
+    """One image classified by the prediction API (every answered image is one row)."""
+
+    __tablename__ = "predictions"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(index=True)
+    filename: Mapped[str] = mapped_column(Text)
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    label: Mapped[str] = mapped_column(String(64), index=True)
+    probabilities: Mapped[dict[str, Any]]
+    confidence: Mapped[float] = mapped_column(Float)
+    model_name: Mapped[str] = mapped_column(String(255))
+    model_version: Mapped[str] = mapped_column(String(64))
+    latency_ms: Mapped[float] = mapped_column(Float)
+    # Where the image's bytes were kept (None when the object store was down at prediction time).
+    object_key: Mapped[str | None] = mapped_column(Text)
+
+
+class Feedback(Base):
+    """A user's true label for a prediction; the latest one per prediction is the one that counts."""
+
+    __tablename__ = "feedback"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    prediction_id: Mapped[str] = mapped_column(
+        String(36), ForeignKey("predictions.id", ondelete="CASCADE"), index=True
+    )
+    label: Mapped[str] = mapped_column(String(64))
+    correct: Mapped[bool] = mapped_column(Boolean)
+    created_at: Mapped[datetime]

@@ -1,71 +1,48 @@
 """The Seldon model server as a real process: .venv-serving, gunicorn, scripts/model_server.sh.
 
 The model is a tiny Keras network with the served signature (float32 N x 224 x 224 x 3 in 0..255,
-N x 2 probabilities), exported to ONNX here in a main-environment subprocess: the tests check
-the serving machinery, not the trained classifier. References are computed in this process with
-the main environment's onnxruntime and the same `greenr.images` decoding.
+N x 2 probabilities), exported to ONNX in a main-environment subprocess (tests/model_server_kit.py):
+the tests check the serving machinery, not the trained classifier. References are computed in this
+process with the main environment's onnxruntime and the same `greenr.images` decoding.
 """
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import io
 import json
-import os
-import socket
 import subprocess
-import sys
-import urllib.error
-import urllib.request
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import numpy.typing as npt
-import onnxruntime as ort
 import PIL
 import pytest
 from conftest import S3Service
+from model_server_kit import (
+    LABELS,
+    SERVING_PYTHON,
+    ModelServer,
+    Reference,
+    assert_matches,
+    b64,
+    free_port,
+    metric_total,
+    metric_values,
+    new_server,
+    process_group,
+    real_photos,
+    write_artifact,
+)
 from photo_factory import decompression_bomb_png, jpeg_bytes, photo
 
-from greenr.images.decoding import decode_image
-from greenr.images.preprocess import to_model_input
-from greenr.settings import DEFAULT_SOURCE, REPO_ROOT
+from greenr.settings import REPO_ROOT
 
+# The model server, its artifact and helpers are shared with the prediction API's tests.
+pytest_plugins = ["model_server_fixtures"]
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
-
-SERVING_PYTHON = REPO_ROOT / ".venv-serving" / "bin" / "python"
-SERVER_SCRIPT = REPO_ROOT / "scripts" / "model_server.sh"
-SETUP_SCRIPT = REPO_ROOT / "scripts" / "serving_setup.sh"
-LABELS = ("dandelion", "grass")
-MAX_PIXELS = 40_000_000  # the server's default GREENR_MAX_IMAGE_PIXELS
-TOLERANCE = 1e-5
-
-# Run by the main environment's Python: TensorFlow stays out of the pytest process.
-BUILD_MODEL = """
-import os, sys
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-import keras
-import numpy as np
-
-inputs = keras.Input(shape=(224, 224, 3), name="image")
-x = keras.layers.Rescaling(1 / 127.5, offset=-1.0)(inputs)
-x = keras.layers.Conv2D(
-    8, 8, strides=8, activation="relu", kernel_initializer=keras.initializers.GlorotUniform(seed=1)
-)(x)
-x = keras.layers.GlobalAveragePooling2D()(x)
-# A wide initial spread, so that real photos get clearly different probabilities.
-outputs = keras.layers.Dense(
-    2, activation="softmax", kernel_initializer=keras.initializers.RandomNormal(stddev=3.0, seed=2)
-)(x)
-model = keras.Model(inputs, outputs)
-model(np.zeros((1, 224, 224, 3), dtype="float32"))  # Keras' ONNX export needs a called model
-model.export(sys.argv[1], format="onnx")
-"""
 
 SELDON_CLIENT_SCRIPT = """
 import base64, json, sys
@@ -102,227 +79,6 @@ import PIL
 heavy = ["tensorflow", "keras", "zenml", "mlflow", "pydantic", "sqlalchemy", "great_expectations"]
 print(json.dumps({"pillow": PIL.__version__, "loaded": [name for name in heavy if name in sys.modules]}))
 """
-
-
-# ---------------------------------------------------------------- helpers
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-def write_artifact(folder: Path, model: bytes, **overrides: Any) -> Path:
-    """An artifact folder as serving/README.md defines it."""
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "model.onnx").write_bytes(model)
-    metadata = {
-        "model_name": "greenr-classifier",
-        "version": "3",
-        "alias": "champion",
-        "labels": list(LABELS),
-        "input_size": 224,
-        "metrics": {"test_accuracy": 0.95, "test_f1": 0.94},
-        "dataset_version": "dataset-test-0001",
-        "exported_at": "2025-11-27T12:00:00Z",
-        "sha256": hashlib.sha256(model).hexdigest(),
-        **overrides,
-    }
-    (folder / "metadata.json").write_text(json.dumps(metadata, indent=2))
-    return folder
-
-
-def real_photos(count_per_class: int) -> list[Path]:
-    source = Path(os.environ.get("GREENR_SOURCE_DIR") or DEFAULT_SOURCE)
-    photos = []
-    for label in LABELS:
-        found = sorted((source / label).glob("*.jpg"))[:count_per_class]
-        assert len(found) == count_per_class, f"expected the real photos under {source / label}"
-        photos += found
-    return photos
-
-
-def b64(data: bytes) -> str:
-    return base64.b64encode(data).decode()
-
-
-def process_group(pgid: int) -> list[int]:
-    """Pids of the processes in a process group (field 5 of /proc/PID/stat)."""
-    pids = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except (OSError, IndexError):
-            continue
-        if int(fields[2]) == pgid:
-            pids.append(int(stat.parent.name))
-    return pids
-
-
-def metric_values(metrics_text: str, name: str, **labels: str) -> list[float]:
-    """Samples of `name` whose labels include `labels` (Prometheus text format)."""
-    return [
-        float(line.rsplit(" ", 1)[1])
-        for line in metrics_text.splitlines()
-        if line.startswith(name + "{") and all(f'{key}="{value}"' in line for key, value in labels.items())
-    ]
-
-
-def metric_total(metrics_text: str, name: str, **labels: str) -> float:
-    """Sum over the series of a counter (Seldon keeps one per method tag and worker)."""
-    return sum(metric_values(metrics_text, name, **labels))
-
-
-class Reference:
-    """The exported model run in this process: what the server must answer."""
-
-    def __init__(self, model_path: Path) -> None:
-        self._session = ort.InferenceSession(str(model_path), providers=["CPUExecutionProvider"])
-        self._input = self._session.get_inputs()[0].name
-
-    def probabilities(self, images: list[bytes]) -> npt.NDArray[np.float32]:
-        batch = np.stack([to_model_input(decode_image(data, MAX_PIXELS).image, 224) for data in images])
-        (result,) = self._session.run(None, {self._input: batch.astype(np.float32)})
-        return np.asarray(result, dtype=np.float32)
-
-
-@dataclass
-class ModelServer:
-    """scripts/model_server.sh with its own GREENR_HOME, port and cache, plus a small HTTP client."""
-
-    home: Path
-    port: int
-    cache: Path
-
-    def env(self, extra: Mapping[str, str]) -> dict[str, str]:
-        # The developer's settings must not reach the server (an AWS_* or MODEL_* variable
-        # would change what it loads); built explicitly because this may run outside a test.
-        base = {
-            key: value
-            for key, value in os.environ.items()
-            if not key.startswith(("AWS_", "GREENR_", "MODEL_", "MLFLOW_"))
-        }
-        return {
-            **base,
-            "GREENR_HOME": str(self.home),
-            "GREENR_MODEL_SERVER_PORT": str(self.port),
-            "MODEL_CACHE_DIR": str(self.cache),
-            "AWS_CONFIG_FILE": str(self.home / "aws-config"),
-            "AWS_SHARED_CREDENTIALS_FILE": str(self.home / "aws-credentials"),
-            **extra,
-        }
-
-    def script(
-        self, command: str, extra: Mapping[str, str] | None = None
-    ) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            ["bash", str(SERVER_SCRIPT), command],
-            env=self.env(extra or {}),
-            capture_output=True,
-            text=True,
-            timeout=180,
-            check=False,
-            cwd=REPO_ROOT,
-        )
-
-    def start(self, model_uri: str, **extra: str) -> None:
-        result = self.script("start", {"MODEL_URI": model_uri, **extra})
-        assert result.returncode == 0, result.stdout + result.stderr + self.log()
-
-    def stop(self) -> None:
-        result = self.script("stop")
-        assert result.returncode == 0, result.stdout + result.stderr
-
-    def pid(self) -> int:
-        return int((self.home / "model-server" / "server.pid").read_text())
-
-    def log(self) -> str:
-        path = self.home / "model-server" / "server.log"
-        return path.read_text()[-4000:] if path.exists() else ""
-
-    def request(self, method: str, path: str, payload: Any = None) -> tuple[int, Any]:
-        data = None if payload is None else json.dumps(payload).encode()
-        request = urllib.request.Request(
-            f"http://127.0.0.1:{self.port}{path}",
-            data=data,
-            method=method,
-            headers={"Content-Type": "application/json"},
-        )
-        try:
-            with urllib.request.urlopen(request, timeout=30) as response:
-                status, body = response.status, response.read()
-        except urllib.error.HTTPError as error:
-            status, body = error.code, error.read()
-        text = body.decode()
-        try:
-            return status, json.loads(text)
-        except json.JSONDecodeError:
-            return status, text
-
-    def predict(self, payload: Mapping[str, Any]) -> tuple[int, Any]:
-        return self.request("POST", "/api/v1.0/predictions", payload)
-
-    def metrics(self) -> str:
-        status, text = self.request("GET", "/metrics")
-        assert status == 200
-        return str(text)
-
-
-def new_server(root: Path) -> ModelServer:
-    return ModelServer(home=root / "home", port=free_port(), cache=root / "cache")
-
-
-def assert_matches(
-    predictions: list[dict[str, Any]], expected: npt.NDArray[np.float32], tolerance: float = TOLERANCE
-) -> None:
-    assert len(predictions) == len(expected)
-    for prediction, row in zip(predictions, expected, strict=True):
-        probabilities = prediction["probabilities"]
-        assert list(probabilities) == list(LABELS)
-        got = np.array([probabilities[label] for label in LABELS])
-        assert abs(got.sum() - 1.0) < tolerance
-        np.testing.assert_allclose(got, row, atol=tolerance, rtol=0)
-        assert prediction["label"] == LABELS[int(np.argmax(row))]
-
-
-# ---------------------------------------------------------------- fixtures
-
-
-@pytest.fixture(scope="session")
-def serving_env() -> Path:
-    """.venv-serving, built or refreshed by scripts/serving_setup.sh (quick when up to date)."""
-    result = subprocess.run(
-        ["bash", str(SETUP_SCRIPT)], capture_output=True, text=True, timeout=1800, check=False, cwd=REPO_ROOT
-    )
-    assert result.returncode == 0, (result.stdout + result.stderr)[-4000:]
-    return SERVING_PYTHON
-
-
-@pytest.fixture(scope="session")
-def onnx_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("onnx") / "model.onnx"
-    result = subprocess.run(
-        [sys.executable, "-c", BUILD_MODEL, str(path)],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr[-4000:]
-    assert path.is_file()
-    return path
-
-
-@pytest.fixture(scope="session")
-def artifact(tmp_path_factory: pytest.TempPathFactory, onnx_model: Path) -> Path:
-    return write_artifact(tmp_path_factory.mktemp("artifact"), onnx_model.read_bytes())
-
-
-@pytest.fixture(scope="session")
-def reference(onnx_model: Path) -> Reference:
-    return Reference(onnx_model)
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,72 @@
+"""The FastAPI application: `create_app(settings)` wires routes, errors, middleware and lifespan.
+
+Nothing connects at import or in `create_app`; the lifespan opens the database engine, the
+object store, the model server client and the profiler at start, and at shutdown writes the
+last whylogs profile and closes them.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from starlette.concurrency import run_in_threadpool
+
+from greenr.api.body_limit import BodySizeLimit, request_body_limit
+from greenr.api.errors import install_error_handlers
+from greenr.api.health import check_health
+from greenr.api.metrics import ApiMetrics
+from greenr.api.middleware import RequestObservation
+from greenr.api.routes import feedback, health, history, metrics, model_info, predict
+from greenr.api.services import ApiServices, close_services, open_services
+from greenr.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+DESCRIPTION = """
+Classifies photos as **dandelion** or **grass** with the model served by the Seldon model server,
+records every prediction, takes feedback, and exposes health and Prometheus metrics.
+
+Every error answers `{"error": {"code": "...", "message": "..."}}`. Every response carries an
+`X-Request-ID` header (the caller's, when it sends a valid one), also found in the JSON logs.
+"""
+
+
+def create_app(settings: Settings) -> FastAPI:
+    """The API for these settings (the environment is read by the caller, not here)."""
+    api_metrics = ApiMetrics()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        services: ApiServices = await run_in_threadpool(open_services, settings, api_metrics)
+        app.state.services = services
+        report = await run_in_threadpool(check_health, services)
+        logger.info(
+            "prediction API started: model server %s %s, database %s",
+            settings.model_server,
+            "reachable" if report.model_server.reachable else "NOT reachable",
+            "reachable" if report.database.reachable else "NOT reachable",
+        )
+        try:
+            yield
+        finally:
+            await run_in_threadpool(close_services, services)
+            logger.info("prediction API stopped")
+
+    app = FastAPI(
+        title="greenr prediction API",
+        version="1.0.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    install_error_handlers(app)
+    app.add_middleware(
+        BodySizeLimit, max_bytes=request_body_limit(settings.max_upload_bytes, settings.max_batch_files)
+    )
+    # Added last, so outermost: it sees (and ids) every answer, the 413s and 500s included.
+    app.add_middleware(RequestObservation, metrics=api_metrics)
+    for module in (predict, history, feedback, model_info, health, metrics):
+        app.include_router(module.router)
+    return app

@@ -1,0 +1,32 @@
+"""GET /predictions: a page of the prediction history."""
+
+from __future__ import annotations
+
+from greenr.api.prediction import database_unavailable
+from greenr.api.schemas import HistoryItem, HistoryResponse
+from greenr.api.services import ApiServices
+from greenr.catalog.database import CatalogUnavailable
+
+
+def list_history(services: ApiServices, limit: int, offset: int) -> HistoryResponse:
+    """Predictions newest first, each with the latest feedback label given on it."""
+    try:
+        page, total = services.store.history(limit, offset)
+    except CatalogUnavailable as error:
+        raise database_unavailable(error) from None
+    items = [
+        HistoryItem(
+            id=item.prediction.id,
+            created_at=item.prediction.created_at,
+            filename=item.prediction.filename,
+            sha256=item.prediction.sha256,
+            label=item.prediction.label,
+            probabilities=item.prediction.probabilities,
+            confidence=item.prediction.confidence,
+            model_version=item.prediction.model_version,
+            latency_ms=item.prediction.latency_ms,
+            feedback_label=item.feedback_label,
+        )
+        for item in page
+    ]
+    return HistoryResponse(items=items, total=total, limit=limit, offset=offset)

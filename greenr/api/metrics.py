@@ -1,0 +1,111 @@
+"""The API's Prometheus metrics, in a registry of its own (one per app, so tests can build many).
+
+Scraped at GET /metrics. One uvicorn worker per process: scale with replicas, each scraped on its
+own, so prometheus-client's multiprocess mode is not needed.
+"""
+
+from __future__ import annotations
+
+import threading
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
+
+LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+CONFIDENCE_BUCKETS = (0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95, 0.99, 1.0)
+
+
+class ApiMetrics:
+    """Counters and histograms of the API; every method is safe to call from any thread."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        self.request_seconds = Histogram(
+            "greenr_api_request_duration_seconds",
+            "Time to answer a request, by route template and method.",
+            ["route", "method"],
+            buckets=LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        self.requests = Counter(
+            "greenr_api_requests",
+            "Requests answered, by route template, method and HTTP status.",
+            ["route", "method", "status"],
+            registry=self.registry,
+        )
+        self.predictions = Counter(
+            "greenr_api_predictions",
+            "Images classified, by predicted class.",
+            ["label"],
+            registry=self.registry,
+        )
+        self.confidence = Histogram(
+            "greenr_api_prediction_confidence",
+            "Probability of the predicted class.",
+            buckets=CONFIDENCE_BUCKETS,
+            registry=self.registry,
+        )
+        self.rejected_files = Counter(
+            "greenr_api_rejected_files",
+            "Uploaded files refused before reaching the model, by error code.",
+            ["code"],
+            registry=self.registry,
+        )
+        self.feedback = Counter(
+            "greenr_api_feedback",
+            "Feedback received, by true label and whether the prediction was right.",
+            ["label", "correct"],
+            registry=self.registry,
+        )
+        self.model_server_errors = Counter(
+            "greenr_api_model_server_errors",
+            "Failed calls to the model server, by kind (connect, timeout, server_error, bad_response, "
+            "rejected).",
+            ["kind"],
+            registry=self.registry,
+        )
+        self.model_info = Gauge(
+            "greenr_api_model_info",
+            "1 for the model version the model server answered with last.",
+            ["name", "version"],
+            registry=self.registry,
+        )
+        self._model_lock = threading.Lock()
+        self._model: tuple[str, str] | None = None
+
+    def observe_request(self, route: str, method: str, status: int, seconds: float) -> None:
+        self.request_seconds.labels(route=route, method=method).observe(seconds)
+        self.requests.labels(route=route, method=method, status=str(status)).inc()
+
+    def observe_prediction(self, label: str, confidence: float) -> None:
+        self.predictions.labels(label=label).inc()
+        self.confidence.observe(confidence)
+
+    def observe_rejected_file(self, code: str) -> None:
+        self.rejected_files.labels(code=code).inc()
+
+    def observe_feedback(self, label: str, correct: bool) -> None:
+        self.feedback.labels(label=label, correct="true" if correct else "false").inc()
+
+    def observe_model_server_error(self, kind: str) -> None:
+        self.model_server_errors.labels(kind=kind).inc()
+
+    def set_model(self, name: str, version: str) -> None:
+        """Point the info gauge at the served version (the previous version's series is removed)."""
+        with self._model_lock:
+            if self._model == (name, version):
+                return
+            if self._model is not None:
+                self.model_info.remove(*self._model)
+            self.model_info.labels(name=name, version=version).set(1)
+            self._model = (name, version)
+
+    def render(self) -> tuple[bytes, str]:
+        """The exposition text and its content type."""
+        return generate_latest(self.registry), CONTENT_TYPE_LATEST

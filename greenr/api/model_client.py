@@ -1,0 +1,230 @@
+"""Client of the model server's Seldon REST protocol (serving/README.md), with timeouts everywhere.
+
+Every call has a timeout on each phase (connect, write, read, waiting for a pooled connection)
+and no retry, so a stopped or stuck model server turns into `ModelServerUnavailable` within
+`timeout_seconds` per call, never a hang. A 400 (the server refused an image) is
+`ModelServerRejected`; anything else unexpected (5xx, a body that is not the documented shape)
+counts as unavailable.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+logger = logging.getLogger(__name__)
+
+# /health and readiness probes must answer quickly even when the model server hangs.
+HEALTH_TIMEOUT_SECONDS = 2.0
+ADVICE = "try again in a moment; operators: scripts/model_server.sh status"
+
+
+class ModelServerUnavailable(RuntimeError):
+    """The model server cannot be reached, timed out or answered nonsense; `kind` says which."""
+
+    def __init__(self, kind: str, detail: str) -> None:
+        super().__init__(f"the model server is unavailable ({detail}): {ADVICE}")
+        self.kind = kind
+        self.detail = detail
+
+
+class ModelServerRejected(ValueError):
+    """The model server refused the request (HTTP 400); the message is its reason."""
+
+
+@dataclass(frozen=True)
+class ServedModel:
+    """Which model answered."""
+
+    name: str
+    version: str
+    alias: str | None
+    fallback: bool
+
+
+@dataclass(frozen=True)
+class ClassScores:
+    """The model's answer for one image."""
+
+    label: str
+    probabilities: dict[str, float]
+
+    @property
+    def confidence(self) -> float:
+        return max(self.probabilities.values())
+
+
+@dataclass(frozen=True)
+class ModelAnswer:
+    """The answer to one prediction call, in the order of the images sent."""
+
+    model: ServedModel
+    predictions: list[ClassScores]
+    latency_ms: float
+
+
+@dataclass(frozen=True)
+class ModelHealth:
+    """What /health/status says."""
+
+    name: str | None
+    version: str | None
+    fallback: bool | None
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """The served model's description, from the server's /metadata."""
+
+    name: str
+    version: str
+    alias: str | None
+    labels: list[str]
+    metrics: dict[str, float]
+    dataset_version: str | None
+    exported_at: str | None
+    fallback: bool
+
+
+class ModelClient:
+    """One pooled HTTP client per API process; thread-safe (httpx.Client is)."""
+
+    def __init__(
+        self, base_url: str, timeout_seconds: float, transport: httpx.BaseTransport | None = None
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.timeout_seconds = timeout_seconds
+        self._http = httpx.Client(
+            base_url=self.base_url,
+            timeout=httpx.Timeout(timeout_seconds),
+            limits=httpx.Limits(max_connections=32, max_keepalive_connections=16),
+            transport=transport,
+        )
+
+    def close(self) -> None:
+        self._http.close()
+
+    def predict(self, images: Sequence[bytes]) -> ModelAnswer:
+        """Classify images in one call (`jsonData` batch form)."""
+        payload = {"jsonData": {"images": [base64.b64encode(image).decode("ascii") for image in images]}}
+        started = time.perf_counter()
+        body = self._call("POST", "/api/v1.0/predictions", payload)
+        latency_ms = (time.perf_counter() - started) * 1000.0
+        try:
+            data = body["jsonData"]
+            model = data["model"]
+            served = ServedModel(
+                name=str(model["name"]),
+                version=str(model["version"]),
+                alias=None if model.get("alias") is None else str(model["alias"]),
+                fallback=bool(model.get("fallback", False)),
+            )
+            predictions = [
+                ClassScores(
+                    label=str(item["label"]),
+                    probabilities={str(k): float(v) for k, v in item["probabilities"].items()},
+                )
+                for item in data["predictions"]
+            ]
+        except (KeyError, TypeError, ValueError, AttributeError) as error:
+            raise self._bad_response(f"unexpected prediction answer: {error!r}") from None
+        if len(predictions) != len(images):
+            raise self._bad_response(f"{len(predictions)} predictions for {len(images)} images")
+        return ModelAnswer(model=served, predictions=predictions, latency_ms=latency_ms)
+
+    def health(self) -> ModelHealth:
+        """The model server's /health/status (short timeout: probes call this)."""
+        body = self._call("GET", "/health/status", timeout=min(self.timeout_seconds, HEALTH_TIMEOUT_SECONDS))
+        data = body.get("jsonData") if isinstance(body, Mapping) else None
+        if not isinstance(data, Mapping):
+            raise self._bad_response("/health/status has no jsonData")
+        version = data.get("version")
+        fallback = data.get("fallback")
+        name = data.get("name")
+        return ModelHealth(
+            name=None if name is None else str(name),
+            version=None if version is None else str(version),
+            fallback=None if fallback is None else bool(fallback),
+        )
+
+    def info(self) -> ModelInfo:
+        """The served model's name, version, alias, labels, test metrics and dataset version."""
+        body = self._call("GET", "/api/v1.0/metadata")
+        try:
+            custom: Mapping[str, Any] = body.get("custom") or {}
+            versions = body.get("versions") or [""]
+            return ModelInfo(
+                name=str(body["name"]),
+                version=str(versions[0]),
+                alias=custom.get("alias") or None,
+                labels=[str(label) for label in json.loads(custom.get("labels", "[]"))],
+                metrics={str(k): float(v) for k, v in json.loads(custom.get("metrics", "{}")).items()},
+                dataset_version=custom.get("dataset_version") or None,
+                exported_at=custom.get("exported_at") or None,
+                fallback=custom.get("fallback") == "true",
+            )
+        except (KeyError, TypeError, ValueError, AttributeError) as error:
+            raise self._bad_response(f"unexpected /metadata answer: {error!r}") from None
+
+    def send_feedback(self, predicted: str, truth: str) -> None:
+        """Seldon's feedback message for one image: the label answered and the true one."""
+        self._call(
+            "POST",
+            "/api/v1.0/feedback",
+            {
+                "request": {"data": {"names": ["predicted"], "ndarray": [predicted]}},
+                "truth": {"data": {"names": ["label"], "ndarray": [truth]}},
+                "reward": 1.0 if predicted == truth else 0.0,
+            },
+        )
+
+    def _call(self, method: str, path: str, payload: Any = None, timeout: float | None = None) -> Any:
+        try:
+            response = self._http.request(
+                method,
+                path,
+                json=payload,
+                timeout=httpx.USE_CLIENT_DEFAULT if timeout is None else httpx.Timeout(timeout),
+            )
+        except httpx.TimeoutException as error:
+            logger.warning("model server %s %s%s timed out: %r", method, self.base_url, path, error)
+            raise ModelServerUnavailable("timeout", "it did not answer in time") from None
+        except httpx.TransportError as error:
+            logger.warning("model server %s %s%s unreachable: %r", method, self.base_url, path, error)
+            raise ModelServerUnavailable("connect", "it cannot be reached") from None
+        if response.status_code == 400:
+            raise ModelServerRejected(_seldon_reason(response))
+        if response.status_code != 200:
+            logger.warning(
+                "model server %s %s%s answered %d: %s",
+                method,
+                self.base_url,
+                path,
+                response.status_code,
+                response.text[:500],
+            )
+            raise ModelServerUnavailable("server_error", f"it answered HTTP {response.status_code}")
+        try:
+            return response.json()
+        except ValueError:
+            raise self._bad_response(f"{path} answered something that is not JSON") from None
+
+    def _bad_response(self, detail: str) -> ModelServerUnavailable:
+        logger.warning("model server %s: %s", self.base_url, detail)
+        return ModelServerUnavailable("bad_response", "it answered something unexpected")
+
+
+def _seldon_reason(response: httpx.Response) -> str:
+    """The human part of Seldon's error body (`status.info`), or the raw text."""
+    try:
+        body = response.json()
+        return str(body["status"]["info"])
+    except (ValueError, KeyError, TypeError):
+        return response.text[:500] or "the model server refused the request"

@@ -1,0 +1,30 @@
+"""GET /predictions."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from greenr.api.history import list_history
+from greenr.api.routes import error_responses
+from greenr.api.schemas import HistoryResponse
+from greenr.api.services import Services
+
+router = APIRouter(tags=["predictions"])
+
+
+@router.get(
+    "/predictions",
+    response_model=HistoryResponse,
+    summary="Past predictions, newest first",
+    responses=error_responses(
+        {422: "`invalid_request`: limit not in 1..200 or offset < 0", 503: "`database_unavailable`"}
+    ),
+)
+def predictions(
+    services: Services,
+    limit: Annotated[int, Query(ge=1, le=200, description="Items per page.")] = 50,
+    offset: Annotated[int, Query(ge=0, description="Items to skip.")] = 0,
+) -> HistoryResponse:
+    return list_history(services, limit, offset)

@@ -1,0 +1,46 @@
+"""POST /predict."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, File, UploadFile
+
+from greenr.api.prediction import predict_files
+from greenr.api.routes import error_responses
+from greenr.api.schemas import PredictResponse
+from greenr.api.services import Services
+from greenr.api.uploads import IncomingFile, clean_filename
+
+router = APIRouter(tags=["predictions"])
+
+
+@router.post(
+    "/predict",
+    response_model=PredictResponse,
+    summary="Classify one or more photos as dandelion or grass",
+    description=(
+        "Multipart form, field `files` (repeat it for a batch). Accepted: JPEG, PNG, WebP up to "
+        "GREENR_MAX_UPLOAD_BYTES each, at most GREENR_MAX_BATCH_FILES files. In a batch, a refused "
+        "file is an item with `error` and the others are classified (200); when no file can be "
+        "classified the status is that of the (first) file's error."
+    ),
+    responses=error_responses(
+        {
+            413: "`file_too_large`, `too_many_files` or `request_too_large`",
+            415: "`unsupported_media_type`: not a JPEG, PNG or WebP",
+            422: "`empty_file`, `not_an_image`, `corrupt_image`, `decompression_bomb`, `all_files_rejected`, "
+            "`invalid_request` (no `files` field)",
+            503: "`model_server_unavailable` or `database_unavailable`",
+        }
+    ),
+)
+def predict(
+    files: Annotated[list[UploadFile], File(description="The photos (JPEG, PNG or WebP).")],
+    services: Services,
+) -> PredictResponse:
+    incoming = [
+        IncomingFile(clean_filename(upload.filename, index), upload.content_type, upload.file)
+        for index, upload in enumerate(files)
+    ]
+    return predict_files(incoming, services)

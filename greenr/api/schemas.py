@@ -1,0 +1,248 @@
+"""Request and response bodies of the API (the contract the web app is written against).
+
+The examples are what /docs shows.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field, JsonValue
+
+# The classes of the project (greenr/validation/suites: ImageRules.labels; a unit test checks).
+Label = Literal["dandelion", "grass"]
+
+_PREDICTION_EXAMPLE: dict[str, JsonValue] = {
+    "id": "6f1c2a9e-8f4b-4c3e-9a51-0d6a1b2c3d4e",
+    "filename": "meadow.jpg",
+    "label": "dandelion",
+    "probabilities": {"dandelion": 0.9731, "grass": 0.0269},
+    "confidence": 0.9731,
+    "model_version": "3",
+    "latency_ms": 18.4,
+    "error": None,
+}
+_REJECTED_EXAMPLE: dict[str, JsonValue] = {
+    "id": None,
+    "filename": "notes.jpg",
+    "label": None,
+    "probabilities": None,
+    "confidence": None,
+    "model_version": None,
+    "latency_ms": None,
+    "error": {
+        "code": "not_an_image",
+        "message": "notes.jpg: the file is not a recognised image format: send a JPEG, PNG or WebP photo",
+    },
+}
+
+
+class ErrorDetail(BaseModel):
+    code: str = Field(description="Machine-readable reason, e.g. `file_too_large`.")
+    message: str = Field(description="What went wrong and what to do, in one sentence.")
+
+
+class ErrorBody(BaseModel):
+    """Every error response has this shape."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "error": {
+                        "code": "model_server_unavailable",
+                        "message": "the model server is unavailable (it cannot be reached): try again in a "
+                        "moment; operators: scripts/model_server.sh status",
+                    }
+                }
+            ]
+        }
+    )
+
+    error: ErrorDetail
+
+
+class ModelRef(BaseModel):
+    name: str
+    version: str
+
+
+class PredictionItem(BaseModel):
+    """One uploaded file: its prediction, or (in a batch) why it was refused."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [_PREDICTION_EXAMPLE, _REJECTED_EXAMPLE]})
+
+    id: str | None = Field(description="Prediction id (for POST /feedback); null for a refused file.")
+    filename: str
+    label: str | None
+    probabilities: dict[str, float] | None = Field(description="Probability of each class; they sum to 1.")
+    confidence: float | None = Field(description="Probability of the predicted class.")
+    model_version: str | None
+    latency_ms: float | None = Field(
+        description="Round trip of the model-server call that classified the image (shared by a batch)."
+    )
+    error: ErrorDetail | None
+
+
+class PredictResponse(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "model": {"name": "greenr-classifier", "version": "3"},
+                    "predictions": [_PREDICTION_EXAMPLE, _REJECTED_EXAMPLE],
+                }
+            ]
+        }
+    )
+
+    model: ModelRef
+    predictions: list[PredictionItem]
+
+
+class ModelServerHealth(BaseModel):
+    reachable: bool
+    model_version: str | None
+    fallback: bool | None = Field(description="True while the model server serves its cached fallback copy.")
+
+
+class DatabaseHealth(BaseModel):
+    reachable: bool
+
+
+class HealthResponse(BaseModel):
+    """Liveness is the 200 itself; readiness is `ready` (and GET /health/ready's status)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "status": "ok",
+                    "ready": True,
+                    "model_server": {"reachable": True, "model_version": "3", "fallback": False},
+                    "database": {"reachable": True},
+                },
+                {
+                    "status": "degraded",
+                    "ready": False,
+                    "model_server": {"reachable": False, "model_version": None, "fallback": None},
+                    "database": {"reachable": True},
+                },
+            ]
+        }
+    )
+
+    status: Literal["ok", "degraded"]
+    ready: bool
+    model_server: ModelServerHealth
+    database: DatabaseHealth
+
+
+class ModelInfoResponse(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "greenr-classifier",
+                    "version": "3",
+                    "alias": "champion",
+                    "labels": ["dandelion", "grass"],
+                    "metrics": {"test_accuracy": 0.95, "test_f1": 0.94},
+                    "dataset_version": "0b6f3c1d2e4f5a6b7c8d9e0f1a2b3c4d",
+                    "exported_at": "2025-11-27T12:00:00Z",
+                    "fallback": False,
+                }
+            ]
+        }
+    )
+
+    name: str
+    version: str
+    alias: str | None
+    labels: list[str]
+    metrics: dict[str, float] = Field(description="Test-set metrics of this version.")
+    dataset_version: str | None = Field(description="The dataset version it was trained on.")
+    exported_at: str | None
+    fallback: bool
+
+
+class FeedbackRequest(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"prediction_id": "6f1c2a9e-8f4b-4c3e-9a51-0d6a1b2c3d4e", "label": "grass"}]
+        },
+    )
+
+    prediction_id: UUID = Field(description="An id returned by POST /predict.")
+    label: Label = Field(description="What the photo really shows.")
+
+
+class FeedbackResponse(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "0a4e5f60-7b8c-4d9e-8f01-23456789abcd",
+                    "prediction_id": "6f1c2a9e-8f4b-4c3e-9a51-0d6a1b2c3d4e",
+                    "label": "grass",
+                    "correct": False,
+                    "created_at": "2025-11-28T09:15:02.123456Z",
+                }
+            ]
+        }
+    )
+
+    id: str
+    prediction_id: str
+    label: Label
+    correct: bool = Field(description="Whether the prediction had this label.")
+    created_at: datetime
+
+
+class HistoryItem(BaseModel):
+    id: str
+    created_at: datetime
+    filename: str
+    sha256: str
+    label: str
+    probabilities: dict[str, float]
+    confidence: float
+    model_version: str
+    latency_ms: float
+    feedback_label: str | None = Field(description="The latest feedback's label, null without feedback.")
+
+
+class HistoryResponse(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "items": [
+                        {
+                            "id": "6f1c2a9e-8f4b-4c3e-9a51-0d6a1b2c3d4e",
+                            "created_at": "2025-11-28T09:14:55.001234Z",
+                            "filename": "meadow.jpg",
+                            "sha256": "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+                            "label": "dandelion",
+                            "probabilities": {"dandelion": 0.9731, "grass": 0.0269},
+                            "confidence": 0.9731,
+                            "model_version": "3",
+                            "latency_ms": 18.4,
+                            "feedback_label": "grass",
+                        }
+                    ],
+                    "total": 1,
+                    "limit": 50,
+                    "offset": 0,
+                }
+            ]
+        }
+    )
+
+    items: list[HistoryItem]
+    total: int
+    limit: int
+    offset: int

@@ -1,0 +1,66 @@
+"""The long-lived objects one API process shares between requests, and the route dependency to them."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from greenr.api.image_archive import ImageArchive
+from greenr.api.metrics import ApiMetrics
+from greenr.api.model_client import ModelClient
+from greenr.api.predictions_store import PredictionsStore
+from greenr.api.profiling import PredictionProfiler
+from greenr.catalog.database import CatalogUnavailable, create_catalog_engine
+from greenr.settings import Settings
+from greenr.storage.object_store import open_object_store, s3_options
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ApiServices:
+    """Database, object store, model server client, profiler and metrics of the process."""
+
+    settings: Settings
+    store: PredictionsStore
+    archive: ImageArchive
+    model: ModelClient
+    profiler: PredictionProfiler
+    metrics: ApiMetrics
+
+
+def open_services(settings: Settings, metrics: ApiMetrics) -> ApiServices:
+    """Connect what can be connected; a database that is down only makes the API not ready."""
+    store = PredictionsStore(create_catalog_engine(settings.catalog_url))
+    try:
+        store.ensure_schema()
+    except CatalogUnavailable as error:
+        logger.warning("starting without the database (retried on every request): %s", error)
+    objects = open_object_store(settings.lake, s3_options(settings))
+    return ApiServices(
+        settings=settings,
+        store=store,
+        archive=ImageArchive(objects),
+        model=ModelClient(settings.model_server, settings.model_server_timeout_seconds),
+        profiler=PredictionProfiler(objects, settings.profile_batch_size),
+        metrics=metrics,
+    )
+
+
+def close_services(services: ApiServices) -> None:
+    """Write the last profile, then close the connections."""
+    services.profiler.close()
+    services.model.close()
+    services.store.close()
+
+
+async def get_services(request: Request) -> ApiServices:
+    # async: FastAPI would run a sync dependency in the thread pool, an extra hop per request.
+    services: ApiServices = request.app.state.services
+    return services
+
+
+Services = Annotated[ApiServices, Depends(get_services)]

@@ -1,0 +1,122 @@
+"""The model server client's failure modes, against real sockets and a real HTTP server."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from greenr.api.model_client import ModelClient, ModelServerRejected, ModelServerUnavailable
+
+
+def closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port
+
+
+@contextmanager
+def http_server(status: int, body: bytes) -> Iterator[str]:
+    """A real HTTP server answering every request with `status` and `body`."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def _answer(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            self.rfile.read(length)
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        do_GET = do_POST = _answer  # noqa: N815 - http.server's method names
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_connection_refused_is_unavailable_at_once() -> None:
+    client = ModelClient(f"http://127.0.0.1:{closed_port()}", timeout_seconds=5)
+    started = time.monotonic()
+    with pytest.raises(ModelServerUnavailable) as caught:
+        client.predict([b"x"])
+    assert time.monotonic() - started < 1
+    assert caught.value.kind == "connect"
+    assert "try again in a moment; operators: scripts/model_server.sh status" in str(caught.value)
+    client.close()
+
+
+def test_a_server_that_never_answers_times_out() -> None:
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(8)
+        client = ModelClient(f"http://127.0.0.1:{listener.getsockname()[1]}", timeout_seconds=0.5)
+        started = time.monotonic()
+        with pytest.raises(ModelServerUnavailable) as caught:
+            client.info()
+        assert 0.4 < time.monotonic() - started < 2
+        assert caught.value.kind == "timeout"
+        client.close()
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "kind"),
+    [
+        (500, b'{"status": {"info": "boom"}}', "server_error"),
+        (503, b"", "server_error"),
+        (200, b"<html>not json</html>", "bad_response"),
+        (200, b'{"jsonData": {"predictions": []}}', "bad_response"),
+    ],
+)
+def test_unexpected_answers_are_unavailable(status: int, body: bytes, kind: str) -> None:
+    with http_server(status, body) as url:
+        client = ModelClient(url, timeout_seconds=5)
+        with pytest.raises(ModelServerUnavailable) as caught:
+            client.predict([b"x"])
+        assert caught.value.kind == kind
+        client.close()
+
+
+def test_a_400_is_a_rejection_with_seldons_reason() -> None:
+    body = {
+        "status": {"status": 1, "code": -1, "reason": "MICROSERVICE_BAD_DATA", "info": "image 0 rejected"}
+    }
+    with http_server(400, json.dumps(body).encode()) as url:
+        client = ModelClient(url, timeout_seconds=5)
+        with pytest.raises(ModelServerRejected, match="image 0 rejected"):
+            client.predict([b"x"])
+        client.close()
+
+
+def test_predictions_are_parsed() -> None:
+    body = {
+        "jsonData": {
+            "predictions": [{"label": "grass", "probabilities": {"dandelion": 0.25, "grass": 0.75}}],
+            "model": {"name": "m", "version": 7, "alias": "champion", "fallback": False},
+        }
+    }
+    with http_server(200, json.dumps(body).encode()) as url:
+        client = ModelClient(url, timeout_seconds=5)
+        answer = client.predict([b"x"])
+        client.close()
+    assert answer.model.version == "7"
+    (scores,) = answer.predictions
+    assert scores.label == "grass"
+    assert scores.confidence == 0.75
+    assert answer.latency_ms > 0
