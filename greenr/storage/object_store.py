@@ -19,7 +19,17 @@ import fsspec
 from greenr.settings import Settings
 
 # The roadmap's bucket layout; the README explains what each prefix holds.
-PREFIXES = ("raw", "processed", "train", "validation", "test", "models", "quarantine", "feedback")
+PREFIXES = (
+    "raw",
+    "processed",
+    "train",
+    "validation",
+    "test",
+    "models",
+    "quarantine",
+    "predictions",
+    "feedback",
+)
 
 
 class StorageUnavailable(RuntimeError):
