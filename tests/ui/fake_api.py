@@ -1,0 +1,231 @@
+"""A small, real HTTP server that speaks the prediction API's contract, for the web app's tests.
+
+The web app reaches the API over HTTP only, so its tests run it against this server (FastAPI
+under uvicorn on 127.0.0.1, in a thread of the test process) rather than against mocks; the real
+API (greenr/api) is written separately against the same contract. A test switches `state.mode`
+to make the API slow or lose its model server, and reads what the page sent from `state`.
+
+The "model" says dandelion when a photo is more red than green on average (yellow flowers),
+grass otherwise: deterministic, no TensorFlow, good enough to tell two test photos apart.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import math
+import socket
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+import uvicorn
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from PIL import Image, ImageStat, UnidentifiedImageError
+from starlette.datastructures import UploadFile
+
+LABELS = ("dandelion", "grass")
+MODEL = {"name": "greenr-classifier", "version": "7"}
+
+Mode = Literal["ok", "model_down", "slow"]
+
+
+@dataclass
+class FakeApiState:
+    """What the fake API does and what it has recorded (tests read and change it freely)."""
+
+    mode: Mode = "ok"
+    slow_seconds: float = 3.0
+    max_upload_bytes: int = 10_000_000
+    max_batch_files: int = 32
+    predictions: list[dict[str, Any]] = field(default_factory=list)
+    feedback: list[dict[str, Any]] = field(default_factory=list)
+    predict_calls: int = 0
+
+
+def _error(status: int, code: str, message: str) -> JSONResponse:
+    return JSONResponse({"error": {"code": code, "message": message}}, status_code=status)
+
+
+def _model_down() -> JSONResponse:
+    return _error(
+        503,
+        "model_server_unavailable",
+        "the model server is unavailable (it cannot be reached): try again in a moment",
+    )
+
+
+def classify(data: bytes) -> dict[str, float]:
+    """Probabilities of the two classes from the photo's mean colour; raises for non-images."""
+    with Image.open(io.BytesIO(data)) as image:
+        red, green, _blue = ImageStat.Stat(image.convert("RGB").resize((64, 64))).mean
+    p_dandelion = 1.0 / (1.0 + math.exp(-12.0 * (red / max(green, 1.0) - 0.85)))
+    return {"dandelion": p_dandelion, "grass": 1.0 - p_dandelion}
+
+
+def create_app(state: FakeApiState) -> FastAPI:
+    """The fake API, bound to `state`."""
+    app = FastAPI()
+
+    @app.post("/predict")
+    async def predict(request: Request) -> JSONResponse:
+        state.predict_calls += 1
+        if state.mode == "slow":
+            await asyncio.sleep(state.slow_seconds)
+        if state.mode == "model_down":
+            return _model_down()
+        async with request.form() as form:
+            uploads = [value for key, value in form.multi_items() if key == "files"]
+            files = [
+                (upload.filename or "upload", await upload.read())
+                for upload in uploads
+                if isinstance(upload, UploadFile)
+            ]
+        if not files:
+            return _error(422, "no_files", "Send at least one photo in the multipart field 'files'.")
+        if len(files) > state.max_batch_files:
+            return _error(413, "too_many_files", f"Send at most {state.max_batch_files} photos at once.")
+        for name, data in files:
+            if len(data) > state.max_upload_bytes:
+                return _error(
+                    413,
+                    "file_too_large",
+                    f"{name} is too large: the limit is {state.max_upload_bytes} bytes.",
+                )
+        return JSONResponse(
+            {"model": MODEL, "predictions": [_predict_one(state, name, data) for name, data in files]}
+        )
+
+    @app.get("/predictions")
+    async def predictions(limit: int = 20, offset: int = 0) -> JSONResponse:
+        newest_first = list(reversed(state.predictions))
+        return JSONResponse(
+            {
+                "items": newest_first[offset : offset + limit],
+                "total": len(newest_first),
+                "limit": limit,
+                "offset": offset,
+            }
+        )
+
+    @app.post("/feedback")
+    async def feedback(request: Request) -> JSONResponse:
+        body = await request.json()
+        prediction = next((p for p in state.predictions if p["id"] == body.get("prediction_id")), None)
+        if prediction is None:
+            return _error(
+                404, "prediction_not_found", f"No prediction with id {body.get('prediction_id')!r}."
+            )
+        if body.get("label") not in LABELS:
+            return _error(422, "invalid_label", f"label must be one of {', '.join(LABELS)}.")
+        prediction["feedback_label"] = body["label"]
+        record = {
+            "id": str(uuid.uuid4()),
+            "prediction_id": prediction["id"],
+            "label": body["label"],
+            "correct": body["label"] == prediction["label"],
+            "created_at": datetime.now(UTC).isoformat(),
+        }
+        state.feedback.append(record)
+        return JSONResponse(record, status_code=201)
+
+    @app.get("/health")
+    async def health() -> JSONResponse:
+        ready = state.mode != "model_down"
+        body = {
+            "status": "ok" if ready else "degraded",
+            "ready": ready,
+            "model_server": {"status": "ok" if ready else "unreachable"},
+            "database": {"status": "ok"},
+        }
+        return JSONResponse(body, status_code=200 if ready else 503)
+
+    @app.get("/model/info")
+    async def model_info() -> JSONResponse:
+        if state.mode == "model_down":
+            return _model_down()
+        return JSONResponse(
+            {
+                **MODEL,
+                "alias": "champion",
+                "labels": list(LABELS),
+                "metrics": {"accuracy": 0.95},
+                "dataset_version": "test-dataset",
+            }
+        )
+
+    return app
+
+
+def _predict_one(state: FakeApiState, name: str, data: bytes) -> dict[str, Any]:
+    started = time.perf_counter()
+    try:
+        probabilities = classify(data)
+    except (UnidentifiedImageError, OSError):
+        # Not stored, like a refused file in the real API: no id, no label.
+        return {
+            "id": None,
+            "filename": name,
+            "label": None,
+            "probabilities": None,
+            "confidence": None,
+            "model_version": MODEL["version"],
+            "latency_ms": None,
+            "error": {"code": "invalid_image", "message": f"{name} is not an image this model can read."},
+        }
+    label = max(probabilities, key=lambda key: probabilities[key])
+    record = {
+        "id": str(uuid.uuid4()),  # the real API's ids are UUIDs too
+        "created_at": datetime.now(UTC).isoformat(),
+        "filename": name,
+        "sha256": "0" * 64,
+        "label": label,
+        "probabilities": probabilities,
+        "confidence": probabilities[label],
+        "model_version": MODEL["version"],
+        "latency_ms": 1000 * (time.perf_counter() - started),
+        "feedback_label": None,
+    }
+    state.predictions.append(record)
+    return {
+        **{key: record[key] for key in record if key not in {"created_at", "sha256", "feedback_label"}},
+        "error": None,
+    }
+
+
+class FakeApiServer:
+    """Runs the fake API on 127.0.0.1 in a thread; use it as a context manager.
+
+    `port=0` takes a free port; a test that first needs "nothing listens here" passes that port.
+    """
+
+    def __init__(self, state: FakeApiState | None = None, *, port: int = 0) -> None:
+        self.state = state or FakeApiState()
+        self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        # Bound here, before the thread starts: the port is known and nobody can take it meanwhile.
+        self._socket.bind(("127.0.0.1", port))
+        self.port: int = self._socket.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        config = uvicorn.Config(create_app(self.state), log_level="warning", lifespan="off")
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(
+            target=self._server.run, kwargs={"sockets": [self._socket]}, name="fake-api", daemon=True
+        )
+
+    def __enter__(self) -> FakeApiServer:
+        self._thread.start()
+        deadline = time.monotonic() + 10
+        while not self._server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("the fake prediction API did not start")
+            time.sleep(0.02)
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._server.should_exit = True
+        self._thread.join(timeout=10)
+        self._socket.close()

@@ -1,0 +1,35 @@
+"""Run the web app: `python -m ui` serves it on GREENR_UI_HOST:GREENR_UI_PORT (127.0.0.1:8080).
+
+It talks to the prediction API at GREENR_API_URL (default http://127.0.0.1:$GREENR_API_PORT) and
+starts even when the API is down: the page then says so and offers Retry.
+`scripts/web_app.sh start|stop|status` runs it in the background.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from greenr.settings import SettingsError, load_settings
+
+
+def main() -> int:
+    """Read the settings and serve the app until interrupted; 2 on a configuration error."""
+    try:
+        settings = load_settings()
+    except SettingsError as error:
+        print(f"web app: {error}", file=sys.stderr)
+        return 2
+    # Imported here so that a configuration error is reported without loading NiceGUI.
+    from ui.app import run
+    from ui.config import WebAppConfig
+
+    print(
+        f"web app: serving on http://{settings.ui_host}:{settings.ui_port}, prediction API at {settings.api}",
+        flush=True,
+    )
+    run(WebAppConfig.from_settings(settings), host=settings.ui_host, port=settings.ui_port)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
