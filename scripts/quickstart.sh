@@ -1,17 +1,22 @@
 #!/usr/bin/env bash
-# The README's first command: install everything, register the ZenML stacks, run the main job
-# end to end on embedded defaults (SQLite catalog, local object store, local ZenML and MLflow,
-# all under .greenr/). Safe to run again: every stage is idempotent.
+# The README's first command: install everything, then run the whole life of the model on
+# embedded defaults (SQLite catalog, local object store, local ZenML and MLflow, all under
+# .greenr/): ingest the photos, train, register and promote, deploy the champion to a local
+# model server, and start the prediction API and the web app on 127.0.0.1.
+# Safe to run again: ingestion is idempotent, training adds a challenger that the gate judges,
+# deployment leaves a server alone when it already serves the champion.
 #
 #   bash scripts/quickstart.sh [--source DIR]      extra arguments go to the ingestion run
+#   bash scripts/stop.sh                           stops the web app, the API and the model server
 set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$REPO"
 stage() { printf '\n==> %s\n' "$*"; }
 
-stage "environment (scripts/setup.sh)"
+stage "environments (scripts/setup.sh, scripts/serving_setup.sh)"
 bash scripts/setup.sh
+bash scripts/serving_setup.sh
 
 stage "ZenML stacks: register 'local' and activate it"
 .venv/bin/python -m stacks register --stack local --activate local
@@ -19,10 +24,25 @@ stage "ZenML stacks: register 'local' and activate it"
 stage "ingestion pipeline"
 .venv/bin/python run.py --pipeline ingestion "$@"
 
-stage "done"
+stage "training pipeline (a few minutes on 2 cores)"
+.venv/bin/python run.py --pipeline training
+
+stage "deployment pipeline: the champion on the local model server"
+.venv/bin/python run.py --pipeline deployment
+
+stage "prediction API and web app"
+bash scripts/api_server.sh start
+bash scripts/web_app.sh start
+
+api_port="${GREENR_API_PORT:-8000}"
+ui_port="${GREENR_UI_PORT:-8080}"
+model_port="${GREENR_MODEL_SERVER_PORT:-9000}"
+stage "running"
 cat <<MSG
-State folder:   $REPO/.greenr  (catalog.db, lake/, zenml/, artifacts/)
-Next:           .venv/bin/python run.py --pipeline ingestion --source DIR   (ingest more photos)
-ZenML CLI:      export ZENML_CONFIG_PATH=$REPO/.greenr/zenml; .venv/bin/zenml pipeline runs list
-Tests:          bash scripts/test.sh
+Web app:        http://127.0.0.1:$ui_port
+Prediction API: http://127.0.0.1:$api_port   (docs: http://127.0.0.1:$api_port/docs)
+Model server:   http://127.0.0.1:$model_port/api/v1.0/predictions   (Seldon protocol)
+Stop them:      bash scripts/stop.sh
+State folder:   $REPO/.greenr   (catalog.db, lake/, mlflow.db, zenml/, logs of each server)
+MLflow UI:      .venv/bin/mlflow ui --host 127.0.0.1 --backend-store-uri sqlite:///$REPO/.greenr/mlflow.db
 MSG

@@ -1,0 +1,267 @@
+"""Serving benchmark: latency and throughput of the prediction API and the model server.
+
+    bash scripts/quickstart.sh                      # or: deployment pipeline + scripts/api_server.sh start
+    .venv/bin/python benchmarks/serving_benchmark.py [--requests 200] [--naive 40]
+
+Measures, on the running local servers (settings.api, settings.model_server):
+- single-image latency p50/p95/p99 through the API (POST /predict) and directly to the model
+  server (Seldon protocol, binData), sequential requests;
+- throughput (images/s) through the API at concurrency 1, 8 and 32, and the error count;
+- resident memory of the model server and of the API (whole process trees);
+- the naive baseline: Keras `model.predict` on one image at a time in one process, with the
+  champion's own Keras model.
+Prints a table and writes benchmarks/results/serving.json. Report only measured numbers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import platform
+import statistics
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import numpy as np
+import psutil
+
+from greenr.settings import DEFAULT_SOURCE, REPO_ROOT, Settings, get_settings
+
+RESULTS = REPO_ROOT / "benchmarks" / "results" / "serving.json"
+TARGETS = {
+    "api_p50_ms": 30.0,
+    "api_p99_ms": 150.0,
+    "throughput_c8_images_per_s": 40.0,
+    "errors_c32": 0,
+    "speedup_vs_naive": 8.0,
+    "model_server_rss_mb": 300.0,
+}
+
+
+@dataclass(frozen=True)
+class Latency:
+    """Percentiles of one series of sequential requests, in milliseconds."""
+
+    n: int
+    p50_ms: float
+    p95_ms: float
+    p99_ms: float
+    errors: int
+
+
+@dataclass(frozen=True)
+class Throughput:
+    """Requests of one image each, sent by `concurrency` threads."""
+
+    concurrency: int
+    requests: int
+    images_per_s: float
+    errors: int
+    p50_ms: float
+
+
+def photos(limit: int) -> list[Path]:
+    """Real photos of both classes, interleaved (read-only, from the shared dataset)."""
+    dandelions = sorted((DEFAULT_SOURCE / "dandelion").glob("*.jpg"))
+    grasses = sorted((DEFAULT_SOURCE / "grass").glob("*.jpg"))
+    mixed = [p for pair in zip(dandelions, grasses, strict=False) for p in pair]
+    return mixed[:limit]
+
+
+def percentiles(samples_ms: Sequence[float], errors: int) -> Latency:
+    """p50/p95/p99 of a series (numpy's linear interpolation)."""
+    values = np.asarray(samples_ms, dtype=np.float64)
+    p50, p95, p99 = (float(np.percentile(values, q)) for q in (50, 95, 99))
+    return Latency(n=len(samples_ms), p50_ms=p50, p95_ms=p95, p99_ms=p99, errors=errors)
+
+
+def api_call(client: httpx.Client, api: str) -> Callable[[Path], bool]:
+    """One POST /predict with one photo; True when it was classified."""
+
+    def call(photo: Path) -> bool:
+        files = {"files": (photo.name, photo.read_bytes(), "image/jpeg")}
+        response = client.post(f"{api}/predict", files=files)
+        return response.status_code == 200 and response.json()["predictions"][0]["error"] is None
+
+    return call
+
+
+def model_server_call(client: httpx.Client, server: str) -> Callable[[Path], bool]:
+    """One Seldon prediction with one photo as binData."""
+
+    def call(photo: Path) -> bool:
+        body = {"binData": base64.b64encode(photo.read_bytes()).decode()}
+        response = client.post(f"{server}/api/v1.0/predictions", json=body)
+        return response.status_code == 200
+
+    return call
+
+
+def sequential(call: Callable[[Path], bool], images: Sequence[Path], requests: int) -> Latency:
+    """Latency of `requests` calls one after the other (after 5 warm-up calls)."""
+    for photo in images[:5]:
+        call(photo)
+    samples, errors = [], 0
+    for i in range(requests):
+        started = time.perf_counter()
+        ok = call(images[i % len(images)])
+        samples.append((time.perf_counter() - started) * 1000)
+        errors += not ok
+    return percentiles(samples, errors)
+
+
+def concurrent(
+    make_call: Callable[[], Callable[[Path], bool]], images: Sequence[Path], concurrency: int, requests: int
+) -> Throughput:
+    """Throughput with `concurrency` threads, each with its own HTTP client."""
+    calls = [make_call() for _ in range(concurrency)]
+
+    def worker(index: int) -> tuple[float, bool]:
+        started = time.perf_counter()
+        ok = calls[index % concurrency](images[index % len(images)])
+        return (time.perf_counter() - started) * 1000, ok
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=concurrency) as pool:
+        results = list(pool.map(worker, range(requests)))
+    wall = time.perf_counter() - started
+    return Throughput(
+        concurrency=concurrency,
+        requests=requests,
+        images_per_s=requests / wall,
+        errors=sum(not ok for _, ok in results),
+        p50_ms=statistics.median(ms for ms, _ in results),
+    )
+
+
+def tree_rss_mb(pid_file: Path) -> float | None:
+    """Resident memory of a server's whole process tree (master, workers, helpers), in MB."""
+    try:
+        root = psutil.Process(int(pid_file.read_text().split()[0]))
+        processes = [root, *root.children(recursive=True)]
+        return float(sum(p.memory_info().rss for p in processes)) / 1e6
+    except (OSError, ValueError, psutil.Error):
+        return None
+
+
+def naive_keras_latency(settings: Settings, images: Sequence[Path], n: int) -> Latency | None:
+    """`model.predict` on one image at a time with the champion's Keras model (the naive way)."""
+    from greenr.deployment.tasks import find_champion
+    from greenr.images.decoding import decode_image
+    from greenr.images.preprocess import to_model_input
+    from greenr.resources import object_store
+    from greenr.training.saved_model import load_classifier
+
+    champion = find_champion(settings)
+    run = _zenml_run_of(settings, champion.run_id)
+    if run is None:
+        return None
+    store = object_store(settings)
+    local = settings.home / "benchmarks" / "champion.keras"
+    local.parent.mkdir(parents=True, exist_ok=True)
+    local.write_bytes(store.get(f"models/runs/{run}/model.keras"))
+    model = load_classifier(local)
+    arrays = [to_model_input(decode_image(p.read_bytes(), settings.max_image_pixels).image) for p in images]
+    model.predict(arrays[0][None].astype(np.float32), verbose=0)
+    samples = []
+    for i in range(n):
+        started = time.perf_counter()
+        model.predict(arrays[i % len(arrays)][None].astype(np.float32), verbose=0)
+        samples.append((time.perf_counter() - started) * 1000)
+    return percentiles(samples, 0)
+
+
+def _zenml_run_of(settings: Settings, mlflow_run_id: str | None) -> str | None:
+    if mlflow_run_id is None:
+        return None
+    from mlflow import MlflowClient
+
+    run = MlflowClient(tracking_uri=settings.tracking_uri).get_run(mlflow_run_id)
+    value = run.data.tags.get("zenml_run")
+    return str(value) if value else None
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--requests", type=int, default=200, help="sequential requests per latency series")
+    parser.add_argument("--naive", type=int, default=40, help="model.predict calls of the naive baseline")
+    args = parser.parse_args(argv)
+    settings = get_settings()
+    images = photos(64)
+    timeout = httpx.Timeout(30.0)
+    with httpx.Client(timeout=timeout) as api_client, httpx.Client(timeout=timeout) as server_client:
+        api = sequential(api_call(api_client, settings.api), images, args.requests)
+        server = sequential(model_server_call(server_client, settings.model_server), images, args.requests)
+    throughput = [
+        concurrent(lambda: api_call(httpx.Client(timeout=timeout), settings.api), images, c, max(64, 8 * c))
+        for c in (1, 8, 32)
+    ]
+    naive = naive_keras_latency(settings, images, args.naive)
+    memory = {
+        "model_server_rss_mb": tree_rss_mb(settings.home / "model-server" / "server.pid"),
+        "api_rss_mb": tree_rss_mb(settings.home / "api" / "server.pid"),
+    }
+    result: dict[str, Any] = {
+        "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": {
+            "cpus": psutil.cpu_count(),
+            "memory_gb": round(psutil.virtual_memory().total / 1e9, 1),
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+        },
+        "api_latency": asdict(api),
+        "model_server_latency": asdict(server),
+        "throughput": [asdict(t) for t in throughput],
+        "naive_keras_predict": asdict(naive) if naive else None,
+        "speedup_vs_naive": (naive.p50_ms / api.p50_ms) if naive else None,
+        **memory,
+        "targets": TARGETS,
+    }
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(result, indent=1))
+    print(render(result))
+    print(f"\nwritten to {RESULTS}")
+    return 0
+
+
+def render(result: dict[str, Any]) -> str:
+    """The result as a plain-text table."""
+    rows = [
+        ("API, one image (sequential)", result["api_latency"]),
+        ("model server, one image (sequential)", result["model_server_latency"]),
+    ]
+    if result["naive_keras_predict"]:
+        rows.append(("naive Keras model.predict, one image", result["naive_keras_predict"]))
+    lines = [f"{'series':<40}{'n':>6}{'p50 ms':>10}{'p95 ms':>10}{'p99 ms':>10}{'errors':>8}"]
+    for name, row in rows:
+        lines.append(
+            f"{name:<40}{row['n']:>6}{row['p50_ms']:>10.1f}{row['p95_ms']:>10.1f}{row['p99_ms']:>10.1f}{row['errors']:>8}"
+        )
+    lines += ["", f"{'API throughput':<40}{'conc.':>6}{'img/s':>10}{'p50 ms':>10}{'errors':>8}"]
+    for row in result["throughput"]:
+        lines.append(
+            f"{'':<40}{row['concurrency']:>6}{row['images_per_s']:>10.1f}{row['p50_ms']:>10.1f}{row['errors']:>8}"
+        )
+    speedup = result["speedup_vs_naive"]
+    lines += [
+        "",
+        f"speed-up of the API over naive model.predict (p50): {speedup:.1f}x"
+        if speedup
+        else "naive baseline: not run",
+        f"model server RSS: {result['model_server_rss_mb'] or float('nan'):.0f} MB, "
+        f"API RSS: {result['api_rss_mb'] or float('nan'):.0f} MB",
+    ]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
