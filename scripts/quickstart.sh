@@ -37,12 +37,13 @@ bash scripts/web_app.sh start
 api_port="${GREENR_API_PORT:-8000}"
 ui_port="${GREENR_UI_PORT:-8080}"
 model_port="${GREENR_MODEL_SERVER_PORT:-9000}"
+home="$(realpath -m "${GREENR_HOME:-$REPO/.greenr}")"
 stage "running"
 cat <<MSG
 Web app:        http://127.0.0.1:$ui_port
 Prediction API: http://127.0.0.1:$api_port   (docs: http://127.0.0.1:$api_port/docs)
 Model server:   http://127.0.0.1:$model_port/api/v1.0/predictions   (Seldon protocol)
 Stop them:      bash scripts/stop.sh
-State folder:   $REPO/.greenr   (catalog.db, lake/, mlflow.db, zenml/, logs of each server)
-MLflow UI:      .venv/bin/mlflow ui --host 127.0.0.1 --backend-store-uri sqlite:///$REPO/.greenr/mlflow.db
+State folder:   $home   (catalog.db, lake/, mlflow.db, zenml/, logs of each server)
+MLflow UI:      .venv/bin/mlflow ui --host 127.0.0.1 --backend-store-uri sqlite:///$home/mlflow.db
 MSG

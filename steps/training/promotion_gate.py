@@ -17,11 +17,16 @@ def promotion_gate_step(trained: TrainedModel, registered: RegisteredModel, rule
     decision = run_gate(get_settings(), trained, registered, rule)
     verdict = "PROMOTED to champion" if decision.promote else "kept as challenger"
     log.info(
-        "model %s version %s %s: %s\n  MLflow run: %s",
+        "model %s version %s %s: %s\n  test split: accuracy %.4f, F1 %.4f, log loss %.4f (%d photos)"
+        "\n  MLflow run: %s",
         registered.name,
         registered.version,
         verdict,
         decision.reason,
+        decision.challenger.accuracy,
+        decision.challenger.f1,
+        decision.challenger.log_loss,
+        decision.challenger.n,
         registered.run_url,
     )
     return decision
