@@ -6,12 +6,15 @@ from pathlib import Path
 from typing import Any
 
 from greenr.training import model as classifier_model
+from greenr.training import train
 
 
 def load_classifier(path: Path) -> Any:
-    """The inference model saved by training; its custom layers are registered first."""
+    """The inference model saved by training, ready to predict (not to resume training)."""
     import keras
 
-    # The mirror layer is registered with Keras when its class is first created.
+    # The mirror layer registers itself with Keras when its class is first created; the F1
+    # metric in the inner model's compile config is a closure class, handed over by name.
     classifier_model._flip_layer_class()
-    return keras.models.load_model(path)
+    f1_class = type(train._positive_f1_metric())
+    return keras.models.load_model(path, compile=False, custom_objects={f1_class.__name__: f1_class})
