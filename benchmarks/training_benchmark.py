@@ -61,6 +61,7 @@ class SeedResult:
     test_f1: float
     test_roc_auc: float
     test_ece: float
+    validation_accuracy: float  # of the final model; epochs were selected on this split
     best_epoch: int
     best_stage: str
     epochs_run: int
@@ -109,6 +110,7 @@ def run_one(
 
     result = train_classifier(data, config, load_imagenet_weights(weights_dir))
     report = evaluate(result.model, data["test"], labels)
+    validation = evaluate(result.model, data["validation"], labels)
     rows = report.predictions()
     return SeedResult(
         split_seed=split_seed,
@@ -119,6 +121,7 @@ def run_one(
         test_f1=report.f1,
         test_roc_auc=report.roc_auc,
         test_ece=report.ece,
+        validation_accuracy=validation.accuracy,
         best_epoch=result.best_epoch,
         best_stage=result.best_stage,
         epochs_run=len(result.history),

@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     import keras
 
 VALUE_RANGE = (0.0, 255.0)
+CROP_ASPECT_RATIOS = (3 / 4, 4 / 3)
 
 
 def _saturation_factor(strength: float) -> tuple[float, float]:
@@ -23,11 +24,22 @@ def _saturation_factor(strength: float) -> tuple[float, float]:
     return low / (1.0 + low), high / (1.0 + high)
 
 
-def build_augmentation(config: AugmentationConfig, seed: int) -> keras.Sequential:
+def build_augmentation(config: AugmentationConfig, seed: int, image_size: int = 224) -> keras.Sequential:
     """A Sequential of random layers (each seeded from `seed`); identity at inference."""
     import keras
 
     layers: list[keras.layers.Layer] = []
+    if config.crop_area > 0:
+        import keras_cv
+
+        layers.append(
+            keras_cv.layers.RandomCropAndResize(
+                (image_size, image_size),
+                crop_area_factor=(1.0 - config.crop_area, 1.0),
+                aspect_ratio_factor=CROP_ASPECT_RATIOS,
+                seed=seed + 8,
+            )
+        )
     if config.horizontal_flip:
         # Vertical flips are left out: sky above grass and upright stems are real cues.
         layers.append(keras.layers.RandomFlip("horizontal", seed=seed))
@@ -50,12 +62,24 @@ def build_augmentation(config: AugmentationConfig, seed: int) -> keras.Sequentia
     if config.contrast > 0:
         layers.append(keras.layers.RandomContrast(config.contrast, value_range=VALUE_RANGE, seed=seed + 5))
     if config.saturation > 0:
+        # value_range=(0, 1) on purpose: Keras 3.15 uses it only to clip the HSV saturation
+        # channel, which lies in 0..1 whatever the image scale; (0, 255) lets saturation exceed
+        # 1 and produces negative RGB values (measured down to -127 on 0..255 images).
         layers.append(
             keras.layers.RandomSaturation(
-                _saturation_factor(config.saturation), value_range=VALUE_RANGE, seed=seed + 6
+                _saturation_factor(config.saturation), value_range=(0.0, 1.0), seed=seed + 6
             )
         )
     if config.hue > 0:
         # Keras shifts hue by up to factor / 2 of the circle, in either direction.
         layers.append(keras.layers.RandomHue(2 * config.hue, value_range=VALUE_RANGE, seed=seed + 7))
     return keras.Sequential(layers, name="augmentation")
+
+
+def build_mixup(config: AugmentationConfig, seed: int) -> keras.Layer | None:
+    """Keras MixUp (blends pairs of images and their one-hot labels), or None when disabled."""
+    if config.mixup <= 0:
+        return None
+    import keras
+
+    return keras.layers.MixUp(alpha=config.mixup, seed=seed + 9)

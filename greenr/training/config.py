@@ -53,6 +53,15 @@ class StageConfig(_Strict):
     learning_rate: float = Field(gt=0)
 
 
+class HeadConfig(StageConfig):
+    """The frozen-backbone stage."""
+
+    # Train the head on backbone features computed once (each image and its mirror image)
+    # instead of pushing augmented images through the frozen backbone every epoch: the stage
+    # then costs one forward pass instead of one per epoch (~5 s instead of ~5 s per epoch).
+    cached_features: bool = True
+
+
 class FineTuneConfig(StageConfig):
     """The fine-tuning stage: which backbone blocks are unfrozen, and whether BatchNorm learns."""
 
@@ -71,6 +80,9 @@ class AugmentationConfig(_Strict):
     """Strength of each random augmentation applied to training images (0 disables it)."""
 
     horizontal_flip: bool = True
+    # Random crop of (1 - crop_area)..100 % of the area, aspect 3:4..4:3, resized back (one
+    # resampling for zoom + shift + aspect: keras-cv RandomCropAndResize).
+    crop_area: float = Field(0.0, ge=0, lt=1)
     zoom: float = Field(0.2, ge=0, lt=1)  # fraction of the side zoomed in or out
     translate: float = Field(0.1, ge=0, lt=1)  # fraction of the side shifted
     rotation: float = Field(0.05, ge=0, le=0.5)  # fraction of a full turn
@@ -78,6 +90,7 @@ class AugmentationConfig(_Strict):
     contrast: float = Field(0.2, ge=0, lt=1)
     saturation: float = Field(0.2, ge=0, lt=1)  # 0.2: saturation factor in [0.8, 1.2]
     hue: float = Field(0.02, ge=0, le=0.5)  # fraction of the hue circle
+    mixup: float = Field(0.0, ge=0, le=1)  # MixUp alpha (blend strength); 0 disables it
 
 
 class TrainingConfig(_Strict):
@@ -86,7 +99,7 @@ class TrainingConfig(_Strict):
     seed: int = 1234
     image_size: int = Field(224, ge=32)
     batch_size: int = Field(32, ge=1)
-    head: StageConfig = StageConfig(epochs=8, learning_rate=3e-3)
+    head: HeadConfig = HeadConfig(epochs=8, learning_rate=3e-3)
     fine_tune: FineTuneConfig = FineTuneConfig(epochs=15, learning_rate=2e-4)
     early_stopping_patience: int = Field(5, ge=1)
     label_smoothing: float = Field(0.1, ge=0, lt=1)

@@ -196,21 +196,10 @@ def report_from_probabilities(
 def predict_probabilities(
     model: Any, images: npt.NDArray[np.uint8], batch_size: int = 64
 ) -> npt.NDArray[np.float32]:
-    """N×C probabilities from a Keras model, in batches through one traced graph (no `predict`)."""
-    import tensorflow as tf
+    """N×C probabilities of a Keras model, in batches through one traced graph (no `predict`)."""
+    from greenr.training.model import batched_outputs
 
-    size = images.shape[1:]
-    # One fixed signature with a free batch dimension: the short last batch reuses the trace.
-    forward = tf.function(
-        lambda x: model(x, training=False),
-        input_signature=[tf.TensorSpec((None, *size), tf.float32)],
-        reduce_retracing=True,
-    )
-    outputs = [
-        np.asarray(forward(tf.constant(images[start : start + batch_size], dtype=tf.float32)))
-        for start in range(0, len(images), batch_size)
-    ]
-    return np.concatenate(outputs).astype(np.float32) if outputs else np.zeros((0, 2), np.float32)
+    return np.asarray(batched_outputs(model, images, batch_size), dtype=np.float32)
 
 
 def evaluate(model: Any, split_arrays: SplitArrays, labels: Sequence[str]) -> EvaluationReport:
