@@ -47,6 +47,11 @@ def _flip_layer_class() -> type[Any]:
 _FLIP_CLASS: type[Any] | None = None
 
 
+def register_custom_layers() -> None:
+    """Register the classifier's custom layers with Keras (call before `load_model`)."""
+    _flip_layer_class()
+
+
 def build_classifier(
     config: TrainingConfig, backbone_weights: Mapping[str, np.ndarray[Any, Any]] | None
 ) -> keras.Model:
@@ -151,10 +156,17 @@ def inference_model(model: keras.Model, *, flip_averaging: bool = True) -> keras
 
     With `flip_averaging`, the output is the mean of the probabilities of the image and of its
     mirror image, so a prediction never depends on the photo's left-right orientation.
+
+    The classifier is copied (same weights, no optimizer, no compile state), so the result saves
+    and loads with `keras.models.load_model` after `register_custom_layers()` only.
     """
     import keras
 
-    classifier = model.get_layer(CLASSIFIER_NAME) if model.name != CLASSIFIER_NAME else model
+    trained = model.get_layer(CLASSIFIER_NAME) if model.name != CLASSIFIER_NAME else model
+    # from_config, not clone_model: clone_model re-applies the compile config (optimizer, loss,
+    # the closure-defined F1 metric), which would then be saved with the model.
+    classifier = keras.Model.from_config(trained.get_config())
+    classifier.set_weights(trained.get_weights())
     inputs = keras.Input(shape=classifier.input_shape[1:], name="image")
     direct = classifier(inputs, training=False)
     if not flip_averaging:
