@@ -17,158 +17,48 @@
 set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# shellcheck source=lib/daemon.sh
+source "$REPO/scripts/lib/daemon.sh"
+
 PYTHON="$REPO/.venv/bin/python"
 STATE="$(realpath -m "${GREENR_HOME:-$REPO/.greenr}/api")"
+DAEMON_NAME=api-server
 PID_FILE="$STATE/server.pid"
 LOG_FILE="$STATE/server.log"
 ENV_FILE="$STATE/server.env"
+CMDLINE_MARK="-m greenr.api"
+# uvicorn finishes the requests in flight (up to 10 s), then runs the lifespan shutdown (last
+# whylogs profile, connections closed).
+GRACE_SECONDS=30
 PORT="${GREENR_API_PORT:-8000}"
 START_TIMEOUT="${GREENR_API_START_TIMEOUT:-60}"
 
-say() { echo "api-server: $*"; }
-die() { echo "api-server: error: $*" >&2; exit 1; }
+check_port GREENR_API_PORT "$PORT"
+check_positive_int GREENR_API_START_TIMEOUT "$START_TIMEOUT"
 
-[[ "$PORT" =~ ^[0-9]+$ ]] && ((1024 <= PORT && PORT <= 65535)) \
-    || die "GREENR_API_PORT=$PORT is not a port number in 1024-65535"
-[[ "$START_TIMEOUT" =~ ^[1-9][0-9]*$ ]] || die "GREENR_API_START_TIMEOUT=$START_TIMEOUT is not a positive integer"
-
-# True when something accepts TCP connections on 127.0.0.1:$1.
-port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-
-# GET $2 on 127.0.0.1:$1 (HTTP/1.0: the server closes the connection after answering); prints the
-# body of a 200 answer, fails otherwise.
-http_get() {
-    timeout 10 bash -c '
-        exec 3<>"/dev/tcp/127.0.0.1/$1" || exit 1
-        printf "GET %s HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n" "$2" >&3
-        response="$(cat <&3)"
-        [[ "$response" == "HTTP/1."[01]" 200"* ]] || exit 1
-        printf "%s\n" "${response#*$'"'"'\r\n\r\n'"'"'}"
-    ' _ "$1" "$2" 2>/dev/null
-}
-
-# Pid of our running API, or nothing. The command line is checked too: after a reboot the pid in
-# a stale pid file may belong to an unrelated process, which stop must never signal.
-server_pid() {
-    local pid
-    pid="$(cat "$PID_FILE" 2>/dev/null || true)"
-    [[ "$pid" =~ ^[0-9]+$ ]] && kill -0 "$pid" 2>/dev/null \
-        && tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "-m greenr.api" \
-        && echo "$pid"
-    return 0
-}
-
-# Pids of every process in process group $1 (field 5 of /proc/PID/stat is pgrp).
-group_pids() {
-    local stat line rest fields
-    for stat in /proc/[0-9]*/stat; do
-        read -r line 2>/dev/null <"$stat" || continue
-        rest="${line##*) }" # after "pid (comm) ": comm may contain spaces and parentheses
-        read -r -a fields <<<"$rest"
-        [[ "${fields[2]:-}" == "$1" ]] && echo "${stat//[^0-9]/}"
-    done
-    return 0
-}
-
-running_port() { sed -n 's/^PORT=//p' "$ENV_FILE" 2>/dev/null || true; }
-
-stop_group() {
-    local pid="$1" i
-    kill -TERM "$pid" 2>/dev/null || true
-    # uvicorn finishes the requests in flight (up to 10 s), then runs the lifespan shutdown
-    # (last whylogs profile, connections closed).
-    for ((i = 0; i < 150; i++)); do
-        [[ -z "$(group_pids "$pid")" ]] && return 0
-        sleep 0.2
-    done
-    say "still running after 30 s: killing process group $pid ($(group_pids "$pid" | tr '\n' ' '))"
-    kill -KILL -- "-$pid" 2>/dev/null || true
-    for ((i = 0; i < 50; i++)); do
-        [[ -z "$(group_pids "$pid")" ]] && return 0
-        sleep 0.2
-    done
-    die "process group $pid does not stop"
-}
+api_answers() { http_get 127.0.0.1 "$PORT" /health >/dev/null; }
 
 start() {
     local pid port
-    pid="$(server_pid)"
+    pid="$(daemon_pid)"
     if [[ -n "$pid" ]]; then
-        port="$(running_port)"
+        port="$(env_value PORT)"
         [[ "$port" == "$PORT" ]] \
             || die "the API already runs on port $port, not $PORT: run scripts/api_server.sh stop first"
         say "already running (pid $pid) on http://127.0.0.1:$PORT"
         return 0
     fi
     [[ -x "$PYTHON" ]] || die "$REPO/.venv is missing: run scripts/setup.sh"
-    port_open "$PORT" && die "something else already listens on 127.0.0.1:$PORT (set GREENR_API_PORT)"
+    port_open 127.0.0.1 "$PORT" && die "something else already listens on 127.0.0.1:$PORT (set GREENR_API_PORT)"
 
-    mkdir -p "$STATE"
-    : >"$LOG_FILE"
     say "starting on http://127.0.0.1:$PORT (log: $LOG_FILE)"
-    # setsid: its own process group, so stop can wait for (and, as a last resort, kill) all of
-    # it, and a Ctrl-C in this shell does not reach it.
-    GREENR_API_PORT="$PORT" setsid "$PYTHON" -m greenr.api >>"$LOG_FILE" 2>&1 </dev/null &
-    pid=$!
-    echo "$pid" >"$PID_FILE"
-    printf 'PORT=%s\nPID=%s\n' "$PORT" "$pid" >"$ENV_FILE"
-
-    local deadline=$((SECONDS + START_TIMEOUT))
-    until http_get "$PORT" /health >/dev/null; do
-        if ! kill -0 "$pid" 2>/dev/null; then
-            rm -f "$PID_FILE" "$ENV_FILE"
-            echo "api-server: error: the API stopped during start; its log ($LOG_FILE) says:" >&2
-            # A configuration error is one line; otherwise the end of the log.
-            grep -h "greenr-api: error" "$LOG_FILE" >&2 || tail -n 20 "$LOG_FILE" >&2
-            exit 1
-        fi
-        if ((SECONDS >= deadline)); then
-            stop_group "$pid"
-            rm -f "$PID_FILE" "$ENV_FILE"
-            tail -n 20 "$LOG_FILE" >&2
-            die "no answer on http://127.0.0.1:$PORT/health after ${START_TIMEOUT} s: stopped it"
-        fi
-        sleep 0.2
-    done
-    say "running (pid $pid) on http://127.0.0.1:$PORT (docs: http://127.0.0.1:$PORT/docs)"
+    export GREENR_API_PORT="$PORT"
+    launch "PORT=$PORT"$'\n' "$PYTHON" -m greenr.api
+    # A configuration error is one line starting with "greenr-api: error".
+    wait_ready "$START_TIMEOUT" "greenr-api: error" "http://127.0.0.1:$PORT/health" api_answers
+    say "running (pid $LAUNCHED_PID) on http://127.0.0.1:$PORT (docs: http://127.0.0.1:$PORT/docs)"
 }
 
-stop() {
-    local pid
-    pid="$(server_pid)"
-    if [[ -z "$pid" ]]; then
-        say "not running"
-        rm -f "$PID_FILE" "$ENV_FILE"
-        return 0
-    fi
-    say "stopping pid $pid"
-    stop_group "$pid"
-    rm -f "$PID_FILE" "$ENV_FILE"
-    say "stopped"
-}
+status() { http_status /health; }
 
-status() {
-    local pid port health
-    pid="$(server_pid)"
-    if [[ -z "$pid" ]]; then
-        say "not running"
-        return 3
-    fi
-    port="$(running_port)"
-    if ! health="$(http_get "$port" /health)"; then
-        say "pid $pid runs but http://127.0.0.1:$port/health does not answer (log: $LOG_FILE)"
-        return 3
-    fi
-    say "running (pid $pid) on http://127.0.0.1:$port"
-    echo "$health"
-}
-
-case "${1:-}" in
-    start) start ;;
-    stop) stop ;;
-    status) status ;;
-    *)
-        echo "usage: $0 start|stop|status" >&2
-        exit 2
-        ;;
-esac
+daemon_main "$@"

@@ -53,7 +53,7 @@ die() { echo "services: error: $*" >&2; exit 1; }
 
 is_port() { [[ "$1" =~ ^[0-9]+$ ]] && ((1024 <= $1 && $1 <= 65535)); }
 is_port "$PG_PORT" || die "GREENR_PG_PORT=$PG_PORT is not a port number in 1024-65535"
-is_port "$S3_PORT" && ((S3_PORT <= 55000)) || die "GREENR_S3_PORT=$S3_PORT is not a port number in 1024-55000"
+{ is_port "$S3_PORT" && ((S3_PORT <= 55000)); } || die "GREENR_S3_PORT=$S3_PORT is not a port number in 1024-55000"
 is_port "$MLFLOW_PORT" || die "GREENR_MLFLOW_PORT=$MLFLOW_PORT is not a port number in 1024-65535"
 
 # SeaweedFS ports: S3, then its gRPC, master, volume, filer (http + gRPC each), admin.
@@ -549,8 +549,8 @@ mlflow_start() {
         local leftovers
         leftovers="$(mlflow_tagged)"
         if [[ -n "$leftovers" ]]; then
-            say "mlflow: stopping pid $(echo $leftovers), still running from $MLFLOW_DIR without a pid file"
-            mlflow_stop_all || die "mlflow pid $(echo $leftovers) does not stop"
+            say "mlflow: stopping pid ${leftovers//$'\n'/ }, still running from $MLFLOW_DIR without a pid file"
+            mlflow_stop_all || die "mlflow pid ${leftovers//$'\n'/ } does not stop"
         fi
         port_open "$MLFLOW_PORT" \
             && die "port $MLFLOW_PORT on 127.0.0.1 is in use by another process: set GREENR_MLFLOW_PORT to a free port"
@@ -566,7 +566,7 @@ mlflow_start() {
             cd "$MLFLOW_DIR"
             unset MLFLOW_TRACKING_URI MLFLOW_REGISTRY_URI AWS_SESSION_TOKEN AWS_PROFILE AWS_DEFAULT_PROFILE \
                 AWS_ENDPOINT_URL AWS_ENDPOINT_URL_S3
-            export "$MLFLOW_TAG"
+            export "${MLFLOW_TAG:?}" # NAME=VALUE: marks the process for mlflow_tagged
             export MLFLOW_S3_ENDPOINT_URL="http://127.0.0.1:$S3_PORT"
             export AWS_ACCESS_KEY_ID="$S3_ACCESS_KEY" AWS_SECRET_ACCESS_KEY="$S3_SECRET_KEY"
             export AWS_DEFAULT_REGION=us-east-1 AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null
@@ -604,7 +604,7 @@ mlflow_stop() {
         rm -f "$MLFLOW_PID_FILE"
         return
     fi
-    say "mlflow: stopping (pid $(echo $pids))"
+    say "mlflow: stopping (pid ${pids//$'\n'/ })"
     mlflow_stop_all "$pid" || return 1
     rm -f "$MLFLOW_PID_FILE"
     say "mlflow: stopped"
@@ -619,7 +619,7 @@ mlflow_status() {
     else
         others="$(mlflow_tagged)"
         if [[ -n "$others" ]]; then
-            say "mlflow: pid $(echo $others) runs from $MLFLOW_DIR without a pid file: scripts/services.sh stop stops it"
+            say "mlflow: pid ${others//$'\n'/ } runs from $MLFLOW_DIR without a pid file: scripts/services.sh stop stops it"
         else
             say "mlflow: not running"
         fi

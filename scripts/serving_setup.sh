@@ -17,6 +17,8 @@
 set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# shellcheck source=lib/venv.sh
+source "$REPO/scripts/lib/venv.sh"
 VENV="$REPO/.venv-serving"
 STAMP="$VENV/.greenr-serving.sha256"
 REQUIREMENTS="$REPO/serving/requirements.txt"
@@ -27,23 +29,7 @@ die() { echo "serving-setup: error: $*" >&2; exit 1; }
 cd "$REPO"
 [[ -f "$REQUIREMENTS" ]] || die "no $REQUIREMENTS"
 
-if [[ ! -x "$VENV/bin/python" ]]; then
-    python="${GREENR_PYTHON:-}"
-    if [[ -z "$python" ]]; then
-        for candidate in python3.11 python3; do
-            if command -v "$candidate" >/dev/null 2>&1; then python="$candidate"; break; fi
-        done
-    fi
-    [[ -n "$python" ]] || die "no python3.11 or python3 found: install Python 3.11 (Debian: apt-get install python3 python3-venv)"
-    version="$("$python" -c 'import sys; print("%d.%d" % sys.version_info[:2])')" \
-        || die "$python does not run"
-    [[ "$version" == "3.11" ]] || die "$python is Python $version, the model server needs 3.11 (set GREENR_PYTHON)"
-    say "creating $VENV with $python (Python $version)"
-    "$python" -m venv "$VENV" \
-        || die "'$python -m venv' failed (Debian: apt-get install python3-venv)"
-else
-    say "$VENV exists"
-fi
+ensure_venv "$VENV"
 
 want="$(cat "$REQUIREMENTS" pyproject.toml "${BASH_SOURCE[0]}" | sha256sum | cut -d' ' -f1)"
 have="$(cat "$STAMP" 2>/dev/null || true)"

@@ -8,6 +8,8 @@
 set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# shellcheck source=lib/venv.sh
+source "$REPO/scripts/lib/venv.sh"
 VENV="$REPO/.venv"
 STAMP="$VENV/.greenr-pyproject.sha256"
 
@@ -17,23 +19,7 @@ die() { echo "setup: error: $*" >&2; exit 1; }
 cd "$REPO"
 [[ -f pyproject.toml ]] || die "no pyproject.toml in $REPO"
 
-if [[ ! -x "$VENV/bin/python" ]]; then
-    python="${GREENR_PYTHON:-}"
-    if [[ -z "$python" ]]; then
-        for candidate in python3.11 python3; do
-            if command -v "$candidate" >/dev/null 2>&1; then python="$candidate"; break; fi
-        done
-    fi
-    [[ -n "$python" ]] || die "no python3.11 or python3 found: install Python 3.11 (Debian: apt-get install python3 python3-venv)"
-    version="$("$python" -c 'import sys; print("%d.%d" % sys.version_info[:2])')" \
-        || die "$python does not run"
-    [[ "$version" == "3.11" ]] || die "$python is Python $version, the project needs 3.11 (set GREENR_PYTHON)"
-    say "creating $VENV with $python (Python $version)"
-    "$python" -m venv "$VENV" \
-        || die "'$python -m venv' failed (Debian: apt-get install python3-venv)"
-else
-    say "$VENV exists"
-fi
+ensure_venv "$VENV"
 
 want="$(sha256sum pyproject.toml | cut -d' ' -f1)"
 have="$(cat "$STAMP" 2>/dev/null || true)"

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The project's one test command: start the services, lint, type-check, run pytest.
+# The project's one test command: start the services, lint (Python and shell), type-check, run pytest.
 #
 #   scripts/test.sh                     everything
 #   scripts/test.sh -m "not browser"    extra arguments go to pytest
@@ -47,6 +47,9 @@ stage "ruff check"
 
 stage "ruff format --check"
 "$VENV/bin/ruff" format --check .
+
+stage "shellcheck"
+"$VENV/bin/shellcheck" scripts/*.sh scripts/lib/*.sh .ci/run
 
 stage "mypy (strict)"
 "$VENV/bin/mypy" .

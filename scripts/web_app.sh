@@ -18,145 +18,64 @@
 set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-VENV="$REPO/.venv"
+# shellcheck source=lib/daemon.sh
+source "$REPO/scripts/lib/daemon.sh"
+
+PYTHON="$REPO/.venv/bin/python"
 STATE="$(realpath -m "${GREENR_HOME:-$REPO/.greenr}/web")"
+DAEMON_NAME=web-app
 PID_FILE="$STATE/web.pid"
 LOG_FILE="$STATE/web.log"
 ENV_FILE="$STATE/web.env"
+CMDLINE_MARK="-m ui"
+# uvicorn closes open browser connections and exits within its 5 s graceful-shutdown bound.
+GRACE_SECONDS=20
 HOST="${GREENR_UI_HOST:-127.0.0.1}"
 PORT="${GREENR_UI_PORT:-8080}"
 START_TIMEOUT="${GREENR_WEB_START_TIMEOUT:-60}"
 
-say() { echo "web-app: $*"; }
-die() { echo "web-app: error: $*" >&2; exit 1; }
-
-[[ "$PORT" =~ ^[0-9]+$ ]] && ((1 <= PORT && PORT <= 65535)) || die "GREENR_UI_PORT=$PORT is not a port number"
-[[ "$START_TIMEOUT" =~ ^[1-9][0-9]*$ ]] || die "GREENR_WEB_START_TIMEOUT=$START_TIMEOUT is not a positive integer"
+check_port GREENR_UI_PORT "$PORT"
+check_positive_int GREENR_WEB_START_TIMEOUT "$START_TIMEOUT"
 # Where to knock: an "any address" bind still answers on the loopback address.
 case "$HOST" in
     "" | 0.0.0.0 | "::" | "[::]") PROBE_HOST=127.0.0.1 ;;
     *) PROBE_HOST="$HOST" ;;
 esac
 
-# True when something accepts TCP connections on $PROBE_HOST:$1.
-port_open() { (exec 3<>"/dev/tcp/$PROBE_HOST/$1") 2>/dev/null; }
-
-# True when GET / on $1:$2 answers 200 (HTTP/1.0: the server closes the connection after answering).
-page_answers() {
-    timeout 10 bash -c '
-        exec 3<>"/dev/tcp/$1/$2" || exit 1
-        printf "GET / HTTP/1.0\r\nHost: %s\r\n\r\n" "$1" >&3
-        IFS= read -r status_line <&3 || exit 1
-        [[ "$status_line" == "HTTP/1."[01]" 200"* ]]
-    ' _ "$1" "$2" 2>/dev/null
-}
-
-# Pid of our running app, or nothing. The command line is checked too: after a reboot the pid in
-# a stale pid file may belong to an unrelated process, which stop must never signal.
-app_pid() {
-    local pid
-    pid="$(cat "$PID_FILE" 2>/dev/null || true)"
-    [[ "$pid" =~ ^[0-9]+$ ]] && kill -0 "$pid" 2>/dev/null \
-        && tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "-m ui" \
-        && echo "$pid"
-    return 0
-}
-
-# Pids of every process in process group $1, read from /proc (field 5 of stat is the pgrp).
-group_pids() {
-    local stat line rest fields
-    for stat in /proc/[0-9]*/stat; do
-        read -r line 2>/dev/null <"$stat" || continue
-        rest="${line##*) }" # after "pid (comm) ": comm may contain spaces and parentheses
-        read -r -a fields <<<"$rest"
-        [[ "${fields[2]:-}" == "$1" ]] && echo "${stat//[^0-9]/}"
-    done
-    return 0
-}
-
-env_value() { sed -n "s/^$1=//p" "$ENV_FILE" 2>/dev/null || true; }
-
-stop_group() {
-    local pid="$1" i
-    kill -TERM "$pid" 2>/dev/null || true
-    # uvicorn closes open browser connections and exits within its 5 s graceful-shutdown bound.
-    for ((i = 0; i < 100; i++)); do
-        [[ -z "$(group_pids "$pid")" ]] && return 0
-        sleep 0.2
-    done
-    say "still running after 20 s: killing process group $pid ($(group_pids "$pid" | tr '\n' ' '))"
-    kill -KILL -- "-$pid" 2>/dev/null || true
-    for ((i = 0; i < 50; i++)); do
-        [[ -z "$(group_pids "$pid")" ]] && return 0
-        sleep 0.2
-    done
-    die "process group $pid does not stop"
-}
+# page_answers HOST PORT
+page_answers() { http_get "$1" "$2" / >/dev/null; }
+app_answers() { page_answers "$PROBE_HOST" "$PORT"; }
 
 start() {
     local pid url
     url="http://$PROBE_HOST:$PORT"
-    pid="$(app_pid)"
+    pid="$(daemon_pid)"
     if [[ -n "$pid" ]]; then
         [[ "$(env_value URL)" == "$url" ]] \
             || die "the web app already runs at $(env_value URL), not $url: run scripts/web_app.sh stop first"
         say "already running (pid $pid) at $url"
         return 0
     fi
-    [[ -x "$VENV/bin/python" ]] || die "$VENV is missing: run scripts/setup.sh"
-    port_open "$PORT" && die "something else already listens on $PROBE_HOST:$PORT (set GREENR_UI_PORT)"
+    [[ -x "$PYTHON" ]] || die "$REPO/.venv is missing: run scripts/setup.sh"
+    port_open "$PROBE_HOST" "$PORT" && die "something else already listens on $PROBE_HOST:$PORT (set GREENR_UI_PORT)"
 
     mkdir -p "$STATE/storage"
-    : >"$LOG_FILE"
     say "starting at $url (log: $LOG_FILE)"
-    # setsid: the app gets its own process group, so stop can wait for (and, as a last resort,
-    # kill) everything it started, and a Ctrl-C in this shell does not reach it. The repository
-    # is the working directory so that `-m ui` finds the package.
+    # The repository is the working directory so that `-m ui` finds the package.
     # PYTEST_CURRENT_TEST is dropped: when a test runs this script, NiceGUI would otherwise see
     # it, switch to its own test mode and ignore GREENR_UI_PORT.
-    (cd "$REPO" && NICEGUI_STORAGE_PATH="$STATE/storage" exec env -u PYTEST_CURRENT_TEST \
-        setsid "$VENV/bin/python" -m ui) >>"$LOG_FILE" 2>&1 </dev/null &
-    pid=$!
-    echo "$pid" >"$PID_FILE"
-    printf 'URL=%s\nPID=%s\n' "$url" "$pid" >"$ENV_FILE"
-
-    local deadline=$((SECONDS + START_TIMEOUT))
-    until page_answers "$PROBE_HOST" "$PORT"; do
-        if ! kill -0 "$pid" 2>/dev/null; then
-            rm -f "$PID_FILE" "$ENV_FILE"
-            echo "web-app: error: the web app stopped during start; its log ($LOG_FILE) says:" >&2
-            # The app's own one-line reason (e.g. a bad setting) first, then the end of the log.
-            grep -h "^web app: invalid" "$LOG_FILE" >&2 || tail -n 20 "$LOG_FILE" >&2
-            exit 1
-        fi
-        if ((SECONDS >= deadline)); then
-            stop_group "$pid"
-            rm -f "$PID_FILE" "$ENV_FILE"
-            tail -n 20 "$LOG_FILE" >&2
-            die "no answer at $url after ${START_TIMEOUT} s: stopped it"
-        fi
-        sleep 0.3
-    done
-    say "running (pid $pid) at $url"
-}
-
-stop() {
-    local pid
-    pid="$(app_pid)"
-    if [[ -z "$pid" ]]; then
-        say "not running"
-        rm -f "$PID_FILE" "$ENV_FILE"
-        return 0
-    fi
-    say "stopping pid $pid"
-    stop_group "$pid"
-    rm -f "$PID_FILE" "$ENV_FILE"
-    say "stopped"
+    cd "$REPO"
+    export NICEGUI_STORAGE_PATH="$STATE/storage"
+    unset PYTEST_CURRENT_TEST
+    launch "URL=$url"$'\n' "$PYTHON" -m ui
+    # A bad setting is one line starting with "web app: invalid".
+    wait_ready "$START_TIMEOUT" "^web app: invalid" "$url" app_answers
+    say "running (pid $LAUNCHED_PID) at $url"
 }
 
 status() {
     local pid url host port
-    pid="$(app_pid)"
+    pid="$(daemon_pid)"
     if [[ -z "$pid" ]]; then
         say "not running"
         return 3
@@ -172,12 +91,4 @@ status() {
     say "running (pid $pid) at $url; $(grep -m1 -h "^web app: serving" "$LOG_FILE" | sed 's/^web app: //')"
 }
 
-case "${1:-}" in
-    start) start ;;
-    stop) stop ;;
-    status) status ;;
-    *)
-        echo "usage: $0 start|stop|status" >&2
-        exit 2
-        ;;
-esac
+daemon_main "$@"
