@@ -188,6 +188,35 @@ def _zenml_run_of(settings: Settings, mlflow_run_id: str | None) -> str | None:
     return str(value) if value else None
 
 
+def throughput_speedup(throughput: Sequence[Throughput], naive: Latency | None) -> float | None:
+    """The API's best images/s over the naive loop's (one process, one image after the other)."""
+    if naive is None:
+        return None
+    return max(t.images_per_s for t in throughput) / (1000.0 / naive.p50_ms)
+
+
+def check_targets(result: dict[str, Any]) -> dict[str, bool | None]:
+    """Each target of TARGETS: met, missed, or None when it was not measured."""
+    by_concurrency = {t["concurrency"]: t for t in result["throughput"]}
+
+    def at_most(value: float | None, limit: float) -> bool | None:
+        return None if value is None else value <= limit
+
+    def at_least(value: float | None, limit: float) -> bool | None:
+        return None if value is None else value >= limit
+
+    return {
+        "api_p50_ms": at_most(result["api_latency"]["p50_ms"], TARGETS["api_p50_ms"]),
+        "api_p99_ms": at_most(result["api_latency"]["p99_ms"], TARGETS["api_p99_ms"]),
+        "throughput_c8_images_per_s": at_least(
+            by_concurrency[8]["images_per_s"], TARGETS["throughput_c8_images_per_s"]
+        ),
+        "errors_c32": by_concurrency[32]["errors"] <= TARGETS["errors_c32"],
+        "speedup_vs_naive": at_least(result["speedup_vs_naive"], TARGETS["speedup_vs_naive"]),
+        "model_server_rss_mb": at_most(result["model_server_rss_mb"], TARGETS["model_server_rss_mb"]),
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -223,9 +252,11 @@ def main(argv: list[str] | None = None) -> int:
         "throughput": [asdict(t) for t in throughput],
         "naive_keras_predict": asdict(naive) if naive else None,
         "speedup_vs_naive": (naive.p50_ms / api.p50_ms) if naive else None,
+        "throughput_speedup_vs_naive": throughput_speedup(throughput, naive),
         **memory,
         "targets": TARGETS,
     }
+    result["passed"] = check_targets(result)
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(result, indent=1))
     print(render(result))
@@ -254,11 +285,17 @@ def render(result: dict[str, Any]) -> str:
     speedup = result["speedup_vs_naive"]
     lines += [
         "",
-        f"speed-up of the API over naive model.predict (p50): {speedup:.1f}x"
+        f"speed-up of the API over naive model.predict: {speedup:.1f}x in p50 latency, "
+        f"{result['throughput_speedup_vs_naive']:.1f}x in images/s (best concurrency)"
         if speedup
         else "naive baseline: not run",
         f"model server RSS: {result['model_server_rss_mb'] or float('nan'):.0f} MB, "
         f"API RSS: {result['api_rss_mb'] or float('nan'):.0f} MB",
+        "targets: "
+        + ", ".join(
+            f"{name} {'ok' if ok else 'not measured' if ok is None else 'MISSED'}"
+            for name, ok in result["passed"].items()
+        ),
     ]
     return "\n".join(lines)
 
