@@ -32,8 +32,7 @@ PID_FILE="$STATE/server.pid"
 LOG_FILE="$STATE/server.log"
 ENV_FILE="$STATE/server.env"
 CMDLINE_MARK="serving.wsgi:create_app()"
-# gunicorn stops its worker gracefully on SIGTERM (up to --graceful-timeout, 10 s); the worker's
-# exit shuts SeldonMetrics' manager down.
+# gunicorn stops its worker gracefully on SIGTERM (up to --graceful-timeout, 10 s).
 GRACE_SECONDS=30
 PORT="${GREENR_MODEL_SERVER_PORT:-9000}"
 THREADS="${GREENR_MODEL_SERVER_THREADS:-2}"
@@ -65,7 +64,7 @@ start() {
     export MODEL_CACHE_DIR="${MODEL_CACHE_DIR:-$STATE/cache}"
     # glibc gives each thread that allocates its own malloc arena and keeps freed memory in it:
     # with 4 request threads the server grew from 180 to 380 MB resident under load; with 2
-    # arenas (and 2 threads) it stayed at 243 MB, and was faster (benchmarks/serving_benchmark.py).
+    # arenas and 2 threads it stays at 243-248 MB, and is faster (benchmarks/serving_benchmark.py).
     export MALLOC_ARENA_MAX="${MALLOC_ARENA_MAX:-2}"
     say "starting on http://127.0.0.1:$PORT with MODEL_URI=$MODEL_URI (log: $LOG_FILE)"
     # One worker with 2 threads: onnxruntime's session is thread-safe and already uses 2 cores
