@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import onnxruntime as ort
+from cli_runner import isolated_env, run_script
 
 from greenr.images.decoding import decode_image
 from greenr.images.preprocess import to_model_input
@@ -154,35 +155,15 @@ class ModelServer:
     cache: Path
 
     def env(self, extra: Mapping[str, str]) -> dict[str, str]:
-        # The developer's settings must not reach the server (an AWS_* or MODEL_* variable
-        # would change what it loads); built explicitly because this may run outside a test.
-        base = {
-            key: value
-            for key, value in os.environ.items()
-            if not key.startswith(("AWS_", "GREENR_", "MODEL_", "MLFLOW_"))
-        }
-        return {
-            **base,
-            "GREENR_HOME": str(self.home),
-            "GREENR_MODEL_SERVER_PORT": str(self.port),
-            "MODEL_CACHE_DIR": str(self.cache),
-            "AWS_CONFIG_FILE": str(self.home / "aws-config"),
-            "AWS_SHARED_CREDENTIALS_FILE": str(self.home / "aws-credentials"),
-            **extra,
-        }
+        return isolated_env(
+            self.home,
+            {"GREENR_MODEL_SERVER_PORT": str(self.port), "MODEL_CACHE_DIR": str(self.cache), **extra},
+        )
 
     def script(
         self, command: str, extra: Mapping[str, str] | None = None
     ) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            ["bash", str(SERVER_SCRIPT), command],
-            env=self.env(extra or {}),
-            capture_output=True,
-            text=True,
-            timeout=180,
-            check=False,
-            cwd=REPO_ROOT,
-        )
+        return run_script(SERVER_SCRIPT, command, self.env(extra or {}), timeout=180)
 
     def start(self, model_uri: str, **extra: str) -> None:
         result = self.script("start", {"MODEL_URI": model_uri, **extra})

@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import os
 import re
 import socket
 import statistics
@@ -30,6 +29,7 @@ from typing import Any
 import httpx
 import numpy as np
 import pytest
+from cli_runner import isolated_env, run_script
 from conftest import S3Service
 from fastapi.testclient import TestClient
 from model_server_kit import (
@@ -761,33 +761,15 @@ class ApiProcess:
         return f"http://127.0.0.1:{self.port}"
 
     def env(self, extra: Mapping[str, str]) -> dict[str, str]:
-        base = {
-            key: value
-            for key, value in os.environ.items()
-            if not key.startswith(("AWS_", "GREENR_", "MODEL_", "MLFLOW_"))
-        }
-        return {
-            **base,
-            "GREENR_HOME": str(self.home),
-            "GREENR_API_PORT": str(self.port),
-            "GREENR_MODEL_SERVER_URL": self.model_server_url,
-            "AWS_CONFIG_FILE": str(self.home / "aws-config"),
-            "AWS_SHARED_CREDENTIALS_FILE": str(self.home / "aws-credentials"),
-            **extra,
-        }
+        return isolated_env(
+            self.home,
+            {"GREENR_API_PORT": str(self.port), "GREENR_MODEL_SERVER_URL": self.model_server_url, **extra},
+        )
 
     def script(
         self, command: str, extra: Mapping[str, str] | None = None
     ) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            ["bash", str(API_SCRIPT), command],
-            env=self.env(extra or {}),
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-            cwd=REPO_ROOT,
-        )
+        return run_script(API_SCRIPT, command, self.env(extra or {}))
 
     def log_lines(self) -> list[dict[str, Any]]:
         text = (self.home / "api" / "server.log").read_text()

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from cli_runner import run_script
 from fake_api import FakeApiServer
 from nicegui import ui
 from nicegui.testing import User
@@ -339,14 +340,7 @@ async def test_a_slow_api_is_reported_after_the_timeout(user: User, fake_api: Fa
 
 def web_app(command: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     """Run `scripts/web_app.sh COMMAND`."""
-    return subprocess.run(
-        ["bash", str(WEB_APP_SCRIPT), command],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    return run_script(WEB_APP_SCRIPT, command, env)
 
 
 def wait_for_text(driver: webdriver.Chrome, text: str, timeout: float = 20) -> None:
