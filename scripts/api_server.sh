@@ -39,15 +39,7 @@ check_positive_int GREENR_API_START_TIMEOUT "$START_TIMEOUT"
 api_answers() { http_get 127.0.0.1 "$PORT" /health >/dev/null; }
 
 start() {
-    local pid port
-    pid="$(daemon_pid)"
-    if [[ -n "$pid" ]]; then
-        port="$(env_value PORT)"
-        [[ "$port" == "$PORT" ]] \
-            || die "the API already runs on port $port, not $PORT: run scripts/api_server.sh stop first"
-        say "already running (pid $pid) on http://127.0.0.1:$PORT"
-        return 0
-    fi
+    already_running && return 0
     [[ -x "$PYTHON" ]] || die "$REPO/.venv is missing: run scripts/setup.sh"
     port_open 127.0.0.1 "$PORT" && die "something else already listens on 127.0.0.1:$PORT (set GREENR_API_PORT)"
 

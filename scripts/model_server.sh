@@ -45,15 +45,7 @@ check_positive_int GREENR_MODEL_SERVER_START_TIMEOUT "$START_TIMEOUT"
 server_answers() { [[ "$(http_get 127.0.0.1 "$PORT" /health/ping)" == pong* ]]; }
 
 start() {
-    local pid port
-    pid="$(daemon_pid)"
-    if [[ -n "$pid" ]]; then
-        port="$(env_value PORT)"
-        [[ "$port" == "$PORT" ]] \
-            || die "the model server already runs on port $port, not $PORT: run scripts/model_server.sh stop first"
-        say "already running (pid $pid) on http://127.0.0.1:$PORT; stop it to change MODEL_URI"
-        return 0
-    fi
+    already_running "; stop it to change MODEL_URI" && return 0
     [[ -x "$VENV/bin/gunicorn" ]] || die "$VENV is missing or incomplete: run scripts/serving_setup.sh"
     [[ -n "${MODEL_URI:-}" ]] \
         || die "MODEL_URI is not set: point it to a model artifact folder (path or s3://bucket/prefix) with model.onnx and metadata.json"

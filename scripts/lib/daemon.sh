@@ -9,6 +9,7 @@
 #   CMDLINE_MARK    a fragment of the leader's command line: a pid file left over from before a
 #                   reboot may name an unrelated process, which stop must never signal
 #   GRACE_SECONDS   how long stop waits after SIGTERM before it kills the group
+#   PORT            (for already_running) the port the caller is about to serve on
 # Everything talks to the network with bash's /dev/tcp: no curl needed on a fresh machine.
 
 say() { echo "$DAEMON_NAME: $*"; }
@@ -142,6 +143,17 @@ daemon_stop() {
     stop_group "$pid"
     rm -f "$PID_FILE" "$ENV_FILE"
     say "stopped"
+}
+
+# already_running [DETAIL]: for a server on 127.0.0.1:$PORT: true, after saying so, when ours
+# already runs there; dies when it runs on another port; false when it does not run.
+already_running() {
+    local pid recorded
+    pid="$(daemon_pid)"
+    [[ -n "$pid" ]] || return 1
+    recorded="$(env_value PORT)"
+    [[ "$recorded" == "${PORT:?}" ]] || die "it already runs on port $recorded, not $PORT: run $0 stop first"
+    say "already running (pid $pid) on http://127.0.0.1:$PORT${1:-}"
 }
 
 # http_status PATH [DETAIL]: status of a server on 127.0.0.1 whose port is recorded as PORT: exit
