@@ -13,8 +13,8 @@ def load_classifier(path: Path) -> Any:
     """The inference model saved by training, ready to predict (not to resume training)."""
     import keras
 
-    # The mirror layer registers itself with Keras when its class is first created; the F1
-    # metric in the inner model's compile config is a closure class, handed over by name.
-    classifier_model._flip_layer_class()
+    classifier_model.register_custom_layers()
+    # Models saved before `inference_model` copied the classifier carry its compile config,
+    # whose F1 metric is a closure class: handed over by name so those still load.
     f1_class = type(train._positive_f1_metric())
     return keras.models.load_model(path, compile=False, custom_objects={f1_class.__name__: f1_class})

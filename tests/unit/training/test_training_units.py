@@ -229,17 +229,15 @@ def test_inference_model_is_deterministic_and_has_no_random_layer(classifier: An
 
 
 def test_inference_model_saves_without_training_state(classifier: Any, tmp_path: Path) -> None:
-    import keras
-
-    from greenr.training.model import inference_model, register_custom_layers
+    from greenr.training.model import inference_model
+    from greenr.training.saved_model import load_classifier
     from greenr.training.train import _compile
 
     _compile(classifier, TrainingConfig(), "head", steps_per_epoch=1)  # as training leaves it
     model = inference_model(classifier, flip_averaging=True)
     assert not model.get_layer("classifier").compiled  # no optimizer or metric travels with it
     model.save(tmp_path / "model.keras")
-    register_custom_layers()
-    loaded = keras.models.load_model(tmp_path / "model.keras")
+    loaded = load_classifier(tmp_path / "model.keras")
     images = _images(2, seed=4)
     np.testing.assert_allclose(np.asarray(loaded(images)), np.asarray(model(images)), atol=1e-6)
 
