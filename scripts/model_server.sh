@@ -17,7 +17,8 @@
 # Variables: MODEL_URI (required by start), GREENR_MODEL_SERVER_PORT (default 9000),
 # MODEL_CACHE_DIR, GREENR_MODEL_SERVER_THREADS (gunicorn threads, default 2), MALLOC_ARENA_MAX (default 2),
 # GREENR_MODEL_SERVER_START_TIMEOUT (seconds, default 60), plus what the model reads
-# (AWS_* for s3://, GREENR_MAX_IMAGE_PIXELS, GREENR_MAX_BATCH_SIZE, GREENR_INTRA_OP_THREADS).
+# (AWS_* for s3://, GREENR_MAX_IMAGE_PIXELS, GREENR_MAX_BATCH_SIZE, GREENR_INTRA_OP_THREADS,
+# GREENR_INTRA_OP_SPINNING).
 # The environment comes from scripts/serving_setup.sh (run it first; it is quick when done).
 set -euo pipefail
 

@@ -20,7 +20,7 @@ from typing import Any
 from seldon_core.flask_utils import SeldonMicroserviceException
 
 from serving.config import ServerConfig, load_config
-from serving.inference import BadImageError, OnnxClassifier, check_model, decode_batch
+from serving.inference import BadImageError, OnnxClassifier, check_model, decode_batch, warm_up
 from serving.model_store import ResolvedArtifact, resolve_artifact
 from serving.payload import BadRequestError, feedback_records, images_from_request, predictions_body
 
@@ -41,7 +41,8 @@ class GreenrModel:
 
     Parameters (Seldon `parameters`, else the environment): `model_uri` (MODEL_URI),
     `model_cache_dir` (MODEL_CACHE_DIR), `max_image_pixels` (GREENR_MAX_IMAGE_PIXELS),
-    `max_batch_size` (GREENR_MAX_BATCH_SIZE), `intra_op_threads` (GREENR_INTRA_OP_THREADS).
+    `max_batch_size` (GREENR_MAX_BATCH_SIZE), `intra_op_threads` (GREENR_INTRA_OP_THREADS),
+    `intra_op_spinning` (GREENR_INTRA_OP_SPINNING).
     """
 
     def __init__(
@@ -51,6 +52,7 @@ class GreenrModel:
         max_image_pixels: int | None = None,
         max_batch_size: int | None = None,
         intra_op_threads: int | None = None,
+        intra_op_spinning: bool | str | None = None,
     ) -> None:
         # Reads settings only: Seldon builds the object in its launcher process, before forking.
         self._config: ServerConfig = load_config(
@@ -59,6 +61,7 @@ class GreenrModel:
             max_image_pixels=max_image_pixels,
             max_batch_size=max_batch_size,
             intra_op_threads=intra_op_threads,
+            intra_op_spinning=intra_op_spinning,
         )
         self._lock = threading.Lock()
         self._artifact: ResolvedArtifact | None = None
@@ -91,8 +94,12 @@ class GreenrModel:
             if self._classifier is not None:
                 return
             self._classifier = OnnxClassifier(
-                artifact.model_path, artifact.metadata, self._config.intra_op_threads
+                artifact.model_path,
+                artifact.metadata,
+                self._config.intra_op_threads,
+                self._config.intra_op_spinning,
             )
+            warm_up(self._classifier, self._config.max_image_pixels)
             self._loaded_at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
         meta = artifact.metadata
         logger.info(

@@ -21,6 +21,7 @@ from greenr.api.metrics import ApiMetrics
 from greenr.api.middleware import RequestObservation
 from greenr.api.routes import feedback, health, history, metrics, model_info, predict
 from greenr.api.services import ApiServices, close_services, open_services
+from greenr.images.decoding import warm_up_decoders
 from greenr.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -47,6 +48,7 @@ def create_app(settings: Settings) -> FastAPI:
         # GIL for over a second: measured, the 2nd-4th requests after start took 57-148 ms with
         # the import running, 23-59 ms after it.
         await run_in_threadpool(services.profiler.wait)
+        await run_in_threadpool(warm_up_decoders, settings.max_image_pixels)
         logger.info(
             "prediction API started: model server %s %s, database %s",
             settings.model_server,

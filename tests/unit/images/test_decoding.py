@@ -5,7 +5,13 @@ from __future__ import annotations
 import pytest
 from photo_factory import decompression_bomb_png, jpeg_bytes, photo, png_bytes
 
-from greenr.images.decoding import ImageDecodeError, decode_image
+from greenr.images.decoding import (
+    SUPPORTED_FORMATS,
+    ImageDecodeError,
+    decode_image,
+    format_samples,
+    warm_up_decoders,
+)
 
 LIMIT = 40_000_000
 
@@ -39,3 +45,11 @@ def test_bad_input_gets_a_reason(data: bytes, reason: str) -> None:
 def test_pixel_limit_is_the_callers() -> None:
     with pytest.raises(ImageDecodeError, match="exceeds the limit of 1000 pixels"):
         decode_image(jpeg_bytes(photo(4, (100, 100))), 1000)
+
+
+def test_format_samples_cover_every_supported_format() -> None:
+    samples = format_samples()
+    decoded = [decode_image(sample, max_pixels=10_000) for sample in samples]
+    assert sorted(image.format for image in decoded) == sorted(SUPPORTED_FORMATS)
+    assert all(image.mode == "RGB" for image in decoded)
+    warm_up_decoders(max_pixels=10_000)  # decodes the same samples: must not raise
