@@ -18,12 +18,13 @@ DEFAULT_MAX_IMAGE_PIXELS = 40_000_000
 DEFAULT_MAX_BATCH_SIZE = 64
 # Two cores on every machine of the project; more intra-op threads only contend.
 DEFAULT_INTRA_OP_THREADS = 2
-# onnxruntime's intra-op threads busy-wait for work between runs by default, burning the core
-# that gunicorn's other request thread and the API need (and, in a container with a CPU limit,
-# its quota). Measured through the API on 2 cores (trained model, 3 alternating runs of each):
-# spinning off 63.4 instead of 53.7 images/s at concurrency 8, for a sequential p50 of 23.2
-# instead of 20.4 ms. Turn it on for a server with cores to spare that serves one client.
-DEFAULT_INTRA_OP_SPINNING = False
+# onnxruntime's intra-op threads busy-wait between parallel sections (its default), which
+# saves waking them ~100 times per image but burns the core that gunicorn's other request
+# thread, the API and (in a container) the CPU quota need. Measured through the API on 2 cores
+# (trained model, 3 alternating runs of each): spinning on, sequential p50 20.4 ms and 53.7
+# images/s at concurrency 8; off, 23.2 ms and 63.4 images/s. On by default: a person waiting
+# for one photo is the local stack's main use. Turn it off for sustained concurrent load.
+DEFAULT_INTRA_OP_SPINNING = True
 _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"0", "false", "no", "off"})
 DEFAULT_S3_TIMEOUT_SECONDS = 5.0

@@ -80,7 +80,7 @@ class OnnxClassifier:
         model_path: Path,
         metadata: ArtifactMetadata,
         intra_op_threads: int,
-        intra_op_spinning: bool = False,
+        intra_op_spinning: bool = True,
     ) -> None:
         try:
             self._session = _session(model_path, intra_op_threads, intra_op_spinning)

@@ -20,7 +20,7 @@ BASE = {"MODEL_URI": "/models/v1"}
 def test_defaults_work_on_one_machine() -> None:
     config = load_config(BASE)
     assert config.intra_op_threads == 2
-    assert config.intra_op_spinning is False
+    assert config.intra_op_spinning is True  # onnxruntime's own default
     assert config.max_batch_size == 64
 
 
@@ -31,7 +31,7 @@ def test_spinning_switch_reads_the_environment(raw: str, expected: bool) -> None
 
 
 def test_seldon_parameter_wins_over_the_environment() -> None:
-    environ = {**BASE, "GREENR_INTRA_OP_SPINNING": "1"}
+    environ = {**BASE, "GREENR_INTRA_OP_SPINNING": "on"}
     assert load_config(environ, intra_op_spinning="false").intra_op_spinning is False
     assert load_config(environ, intra_op_spinning=False).intra_op_spinning is False
 
