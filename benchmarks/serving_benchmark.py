@@ -1,7 +1,7 @@
 """Serving benchmark: latency and throughput of the prediction API and the model server.
 
     bash scripts/quickstart.sh                      # or: deployment pipeline + scripts/api_server.sh start
-    .venv/bin/python benchmarks/serving_benchmark.py [--requests 200] [--naive 40]
+    .venv/bin/python -m benchmarks.serving_benchmark [--requests 200] [--naive 40] [--rounds 3]
 
 Measures, on the running local servers (settings.api, settings.model_server):
 - single-image latency p50/p95/p99 through the API (POST /predict) and directly to the model
@@ -9,8 +9,14 @@ Measures, on the running local servers (settings.api, settings.model_server):
 - throughput (images/s) through the API at concurrency 1, 8 and 32, and the error count;
 - resident memory of the model server and of the API (whole process trees);
 - the naive baseline: Keras `model.predict` on one image at a time in one process, with the
-  champion's own Keras model.
-Prints a table and writes benchmarks/results/serving.json. Report only measured numbers.
+  champion's own Keras model;
+- in the same process and on the same arrays, the served model.onnx run by onnxruntime with the
+  model server's own session code (`serving.inference.OnnxClassifier`): the speed-up of the model
+  runtime alone, before HTTP, decoding and recording.
+Every series is measured in each of `--rounds` rounds (3), taken one after the other because this
+VM's speed drifts by up to ~20 % within an hour; the table gives each figure's median over the
+rounds, the JSON also every round. Prints a table and writes benchmarks/results/serving.json.
+Report only measured numbers.
 """
 
 from __future__ import annotations
@@ -30,6 +36,7 @@ from typing import Any
 
 import httpx
 import numpy as np
+import numpy.typing as npt
 import psutil
 
 from greenr.settings import DEFAULT_SOURCE, REPO_ROOT, Settings, get_settings
@@ -65,6 +72,51 @@ class Throughput:
     images_per_s: float
     errors: int
     p50_ms: float
+
+
+@dataclass(frozen=True)
+class Round:
+    """One pass over every series; the machine's speed drifts, so several are taken in turn."""
+
+    api: Latency
+    model_server: Latency
+    onnx_in_process: Latency
+    naive: Latency | None
+    throughput: list[Throughput]
+
+
+def median_latency(series: Sequence[Latency]) -> Latency:
+    """Each percentile's median over the rounds; errors add up."""
+    return Latency(
+        n=sum(s.n for s in series),
+        p50_ms=statistics.median(s.p50_ms for s in series),
+        p95_ms=statistics.median(s.p95_ms for s in series),
+        p99_ms=statistics.median(s.p99_ms for s in series),
+        errors=sum(s.errors for s in series),
+    )
+
+
+def median_throughput(series: Sequence[Throughput]) -> Throughput:
+    """The median rate and p50 over the rounds of one concurrency; errors add up."""
+    return Throughput(
+        concurrency=series[0].concurrency,
+        requests=sum(s.requests for s in series),
+        images_per_s=statistics.median(s.images_per_s for s in series),
+        errors=sum(s.errors for s in series),
+        p50_ms=statistics.median(s.p50_ms for s in series),
+    )
+
+
+def combine(rounds: Sequence[Round]) -> Round:
+    """The rounds' medians (throughput per concurrency, in the order measured)."""
+    naive = [r.naive for r in rounds if r.naive is not None]
+    return Round(
+        api=median_latency([r.api for r in rounds]),
+        model_server=median_latency([r.model_server for r in rounds]),
+        onnx_in_process=median_latency([r.onnx_in_process for r in rounds]),
+        naive=median_latency(naive) if naive else None,
+        throughput=[median_throughput(same) for same in zip(*(r.throughput for r in rounds), strict=True)],
+    )
 
 
 def photos(limit: int) -> list[Path]:
@@ -151,11 +203,32 @@ def tree_rss_mb(pid_file: Path) -> float | None:
         return None
 
 
-def naive_keras_latency(settings: Settings, images: Sequence[Path], n: int) -> Latency | None:
-    """`model.predict` on one image at a time with the champion's Keras model (the naive way)."""
-    from greenr.deployment.tasks import find_champion
+def model_arrays(settings: Settings, images: Sequence[Path]) -> list[npt.NDArray[np.float32]]:
+    """The photos as the model sees them: 1 x 224 x 224 x 3 float32, decoded and resized."""
     from greenr.images.decoding import decode_image
     from greenr.images.preprocess import to_model_input
+
+    return [
+        to_model_input(decode_image(p.read_bytes(), settings.max_image_pixels).image)[None].astype(np.float32)
+        for p in images
+    ]
+
+
+def time_calls(run: Callable[[npt.NDArray[np.float32]], object], arrays: Sequence[Any], n: int) -> Latency:
+    """Latency of `n` calls of `run` on the arrays in turn (after one warm-up call per array, max 5)."""
+    for array in arrays[:5]:
+        run(array)
+    samples = []
+    for i in range(n):
+        started = time.perf_counter()
+        run(arrays[i % len(arrays)])
+        samples.append((time.perf_counter() - started) * 1000)
+    return percentiles(samples, 0)
+
+
+def naive_keras_model(settings: Settings) -> Any | None:
+    """The champion's own Keras model (what a naive service would call `predict` on), or None."""
+    from greenr.deployment.tasks import find_champion
     from greenr.resources import object_store
     from greenr.training.saved_model import load_classifier
 
@@ -167,15 +240,27 @@ def naive_keras_latency(settings: Settings, images: Sequence[Path], n: int) -> L
     local = settings.home / "benchmarks" / "champion.keras"
     local.parent.mkdir(parents=True, exist_ok=True)
     local.write_bytes(store.get(f"models/runs/{run}/model.keras"))
-    model = load_classifier(local)
-    arrays = [to_model_input(decode_image(p.read_bytes(), settings.max_image_pixels).image) for p in images]
-    model.predict(arrays[0][None].astype(np.float32), verbose=0)
-    samples = []
-    for i in range(n):
-        started = time.perf_counter()
-        model.predict(arrays[i % len(arrays)][None].astype(np.float32), verbose=0)
-        samples.append((time.perf_counter() - started) * 1000)
-    return percentiles(samples, 0)
+    return load_classifier(local)
+
+
+def served_classifier(settings: Settings) -> Any:
+    """The champion's published model.onnx in the model server's own session code and defaults."""
+    from greenr.deployment.artifact import artifact_prefix
+    from greenr.deployment.tasks import find_champion
+    from greenr.resources import object_store
+    from serving.config import load_config
+    from serving.inference import OnnxClassifier
+    from serving.model_store import parse_metadata
+
+    champion = find_champion(settings)
+    store = object_store(settings)
+    prefix = artifact_prefix(champion.name, champion.version)
+    folder = settings.home / "benchmarks" / "served"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "model.onnx").write_bytes(store.get(f"{prefix}/model.onnx"))
+    metadata = parse_metadata(store.get(f"{prefix}/metadata.json"))
+    config = load_config({"MODEL_URI": str(folder)})  # threads and spinning as the server has them
+    return OnnxClassifier(folder / "model.onnx", metadata, config.intra_op_threads, config.intra_op_spinning)
 
 
 def _zenml_run_of(settings: Settings, mlflow_run_id: str | None) -> str | None:
@@ -193,6 +278,19 @@ def throughput_speedup(throughput: Sequence[Throughput], naive: Latency | None) 
     if naive is None:
         return None
     return max(t.images_per_s for t in throughput) / (1000.0 / naive.p50_ms)
+
+
+def speedup_by_layer(
+    api: Latency, server: Latency, onnx_in_process: Latency, naive: Latency | None
+) -> dict[str, float] | None:
+    """Naive p50 over each layer's p50: where the speed-up is made and where it is spent."""
+    if naive is None:
+        return None
+    return {
+        "onnx_in_process": naive.p50_ms / onnx_in_process.p50_ms,
+        "model_server": naive.p50_ms / server.p50_ms,
+        "api": naive.p50_ms / api.p50_ms,
+    }
 
 
 def check_targets(result: dict[str, Any]) -> dict[str, bool | None]:
@@ -217,15 +315,15 @@ def check_targets(result: dict[str, Any]) -> dict[str, bool | None]:
     }
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--requests", type=int, default=200, help="sequential requests per latency series")
-    parser.add_argument("--naive", type=int, default=40, help="model.predict calls of the naive baseline")
-    args = parser.parse_args(argv)
-    settings = get_settings()
-    images = photos(64)
+def measure_round(
+    settings: Settings,
+    images: Sequence[Path],
+    arrays: Sequence[Any],
+    naive_model: Any,
+    classifier: Any,
+    args: Any,
+) -> Round:
+    """Every series once: API and model server sequential, API throughput, in-process runtimes."""
     timeout = httpx.Timeout(30.0)
     with httpx.Client(timeout=timeout) as api_client, httpx.Client(timeout=timeout) as server_client:
         api = sequential(api_call(api_client, settings.api), images, args.requests)
@@ -234,11 +332,38 @@ def main(argv: list[str] | None = None) -> int:
         concurrent(lambda: api_call(httpx.Client(timeout=timeout), settings.api), images, c, max(64, 8 * c))
         for c in (1, 8, 32)
     ]
-    naive = naive_keras_latency(settings, images, args.naive)
+    onnx_in_process = time_calls(classifier.probabilities, arrays, args.requests)
+    naive = (
+        None
+        if naive_model is None
+        else time_calls(lambda array: naive_model.predict(array, verbose=0), arrays, args.naive)
+    )
+    return Round(api, server, onnx_in_process, naive, throughput)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--requests", type=int, default=200, help="sequential requests per latency series")
+    parser.add_argument("--naive", type=int, default=40, help="model.predict calls of the naive baseline")
+    parser.add_argument("--rounds", type=int, default=3, help="passes over every series; medians reported")
+    args = parser.parse_args(argv)
+    settings = get_settings()
+    images = photos(64)
+    arrays = model_arrays(settings, images)
+    naive_model = naive_keras_model(settings)
+    classifier = served_classifier(settings)
+    rounds = []
+    for index in range(args.rounds):
+        rounds.append(measure_round(settings, images, arrays, naive_model, classifier, args))
+        print(f"round {index + 1}/{args.rounds}: API p50 {rounds[-1].api.p50_ms:.1f} ms", flush=True)
+    median = combine(rounds)
     memory = {
         "model_server_rss_mb": tree_rss_mb(settings.home / "model-server" / "server.pid"),
         "api_rss_mb": tree_rss_mb(settings.home / "api" / "server.pid"),
     }
+    naive = median.naive
     result: dict[str, Any] = {
         "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": {
@@ -247,14 +372,18 @@ def main(argv: list[str] | None = None) -> int:
             "python": platform.python_version(),
             "platform": platform.platform(),
         },
-        "api_latency": asdict(api),
-        "model_server_latency": asdict(server),
-        "throughput": [asdict(t) for t in throughput],
+        "rounds": len(rounds),
+        "api_latency": asdict(median.api),
+        "model_server_latency": asdict(median.model_server),
+        "throughput": [asdict(t) for t in median.throughput],
         "naive_keras_predict": asdict(naive) if naive else None,
-        "speedup_vs_naive": (naive.p50_ms / api.p50_ms) if naive else None,
-        "throughput_speedup_vs_naive": throughput_speedup(throughput, naive),
+        "onnx_in_process": asdict(median.onnx_in_process),
+        "speedup_vs_naive": (naive.p50_ms / median.api.p50_ms) if naive else None,
+        "speedup_by_layer": speedup_by_layer(median.api, median.model_server, median.onnx_in_process, naive),
+        "throughput_speedup_vs_naive": throughput_speedup(median.throughput, naive),
         **memory,
         "targets": TARGETS,
+        "each_round": [asdict(r) for r in rounds],
     }
     result["passed"] = check_targets(result)
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
@@ -270,6 +399,8 @@ def render(result: dict[str, Any]) -> str:
         ("API, one image (sequential)", result["api_latency"]),
         ("model server, one image (sequential)", result["model_server_latency"]),
     ]
+    if result.get("onnx_in_process"):
+        rows.append(("onnxruntime in-process, one image", result["onnx_in_process"]))
     if result["naive_keras_predict"]:
         rows.append(("naive Keras model.predict, one image", result["naive_keras_predict"]))
     lines = [f"{'series':<40}{'n':>6}{'p50 ms':>10}{'p95 ms':>10}{'p99 ms':>10}{'errors':>8}"]
@@ -291,6 +422,14 @@ def render(result: dict[str, Any]) -> str:
         else "naive baseline: not run",
         f"model server RSS: {result['model_server_rss_mb'] or float('nan'):.0f} MB, "
         f"API RSS: {result['api_rss_mb'] or float('nan'):.0f} MB",
+        *(
+            [
+                "p50 speed-up over naive by layer: "
+                + ", ".join(f"{layer} {ratio:.1f}x" for layer, ratio in result["speedup_by_layer"].items())
+            ]
+            if result.get("speedup_by_layer")
+            else []
+        ),
         "targets: "
         + ", ".join(
             f"{name} {'ok' if ok else 'not measured' if ok is None else 'MISSED'}"

@@ -10,9 +10,12 @@ import pytest
 from benchmarks.serving_benchmark import (
     TARGETS,
     Latency,
+    Round,
     Throughput,
     check_targets,
+    combine,
     render,
+    speedup_by_layer,
     throughput_speedup,
 )
 
@@ -26,9 +29,14 @@ def result(
         Throughput(concurrency=32, requests=256, images_per_s=44.0, errors=c32_errors, p50_ms=700.0),
     ]
     naive = Latency(n=40, p50_ms=100.0, p95_ms=110.0, p99_ms=120.0, errors=0)
+    api = Latency(n=200, p50_ms=api_p50, p95_ms=30.0, p99_ms=60.0, errors=0)
+    server = Latency(n=200, p50_ms=12.0, p95_ms=14.0, p99_ms=16.0, errors=0)
+    in_process = Latency(n=200, p50_ms=10.0, p95_ms=11.0, p99_ms=12.0, errors=0)
     data: dict[str, Any] = {
-        "api_latency": asdict(Latency(n=200, p50_ms=api_p50, p95_ms=30.0, p99_ms=60.0, errors=0)),
-        "model_server_latency": asdict(Latency(n=200, p50_ms=12.0, p95_ms=14.0, p99_ms=16.0, errors=0)),
+        "api_latency": asdict(api),
+        "model_server_latency": asdict(server),
+        "onnx_in_process": asdict(in_process),
+        "speedup_by_layer": speedup_by_layer(api, server, in_process, naive),
         "throughput": [asdict(t) for t in throughput],
         "naive_keras_predict": asdict(naive),
         "speedup_vs_naive": naive.p50_ms / api_p50,
@@ -80,3 +88,54 @@ def test_an_unmeasured_memory_is_not_a_pass() -> None:
 
     assert data["passed"]["model_server_rss_mb"] is None
     assert "model_server_rss_mb not measured" in render(data)
+
+
+def test_speedup_by_layer_divides_the_naive_p50_by_each_layer() -> None:
+    data = result(api_p50=25.0)
+
+    assert data["speedup_by_layer"] == pytest.approx(
+        {"onnx_in_process": 10.0, "model_server": 100 / 12, "api": 4.0}
+    )
+    table = render(data)
+    assert "onnxruntime in-process, one image" in table
+    assert "onnx_in_process 10.0x, model_server 8.3x, api 4.0x" in table
+
+
+def test_without_the_naive_baseline_there_is_no_speed_up() -> None:
+    latency = Latency(n=1, p50_ms=1.0, p95_ms=1.0, p99_ms=1.0, errors=0)
+
+    assert speedup_by_layer(latency, latency, latency, None) is None
+
+
+def _round(api_p50: float, rate_c8: float, naive_p50: float | None, errors: int = 0) -> Round:
+    def latency(p50: float) -> Latency:
+        return Latency(n=10, p50_ms=p50, p95_ms=p50 + 5, p99_ms=p50 + 10, errors=errors)
+
+    return Round(
+        api=latency(api_p50),
+        model_server=latency(api_p50 / 2),
+        onnx_in_process=latency(api_p50 / 3),
+        naive=None if naive_p50 is None else latency(naive_p50),
+        throughput=[
+            Throughput(concurrency=1, requests=64, images_per_s=rate_c8 / 2, errors=errors, p50_ms=api_p50),
+            Throughput(concurrency=8, requests=64, images_per_s=rate_c8, errors=errors, p50_ms=8 * api_p50),
+        ],
+    )
+
+
+def test_rounds_combine_into_medians_and_errors_add_up() -> None:
+    rounds = [_round(20.0, 50.0, 100.0), _round(30.0, 40.0, 90.0, errors=1), _round(24.0, 60.0, 110.0)]
+
+    median = combine(rounds)
+
+    assert (median.api.p50_ms, median.api.p99_ms, median.api.n, median.api.errors) == (24.0, 34.0, 30, 1)
+    assert median.naive is not None
+    assert median.naive.p50_ms == 100.0
+    assert [t.concurrency for t in median.throughput] == [1, 8]
+    assert median.throughput[1].images_per_s == 50.0
+    assert median.throughput[1].requests == 192
+    assert median.throughput[1].errors == 1
+
+
+def test_rounds_without_the_naive_baseline_combine_to_none() -> None:
+    assert combine([_round(20.0, 50.0, None), _round(22.0, 48.0, None)]).naive is None
