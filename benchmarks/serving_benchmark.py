@@ -321,7 +321,7 @@ def measure_round(
     arrays: Sequence[Any],
     naive_model: Any,
     classifier: Any,
-    args: Any,
+    args: argparse.Namespace,
 ) -> Round:
     """Every series once: API and model server sequential, API throughput, in-process runtimes."""
     timeout = httpx.Timeout(30.0)
@@ -349,6 +349,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--naive", type=int, default=40, help="model.predict calls of the naive baseline")
     parser.add_argument("--rounds", type=int, default=3, help="passes over every series; medians reported")
     args = parser.parse_args(argv)
+    if min(args.requests, args.naive, args.rounds) < 1:
+        parser.error("--requests, --naive and --rounds must be at least 1")
     settings = get_settings()
     images = photos(64)
     arrays = model_arrays(settings, images)

@@ -25,9 +25,10 @@ DEFAULT_INTRA_OP_THREADS = 2
 # images/s at concurrency 8; off, 23.2 ms and 63.4 images/s. On by default: a person waiting
 # for one photo is the local stack's main use. Turn it off for sustained concurrent load.
 DEFAULT_INTRA_OP_SPINNING = True
+DEFAULT_S3_TIMEOUT_SECONDS = 5.0
+# What a switch accepts, like `distutils.util.strtobool` (Seldon's reader of BOOL parameters).
 _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"0", "false", "no", "off"})
-DEFAULT_S3_TIMEOUT_SECONDS = 5.0
 
 
 class ConfigError(ValueError):
@@ -129,7 +130,7 @@ def _positive_int(explicit: int | None, env: Mapping[str, str], name: str, defau
 
 
 def _switch(explicit: bool | str | None, env: Mapping[str, str], name: str, default: bool) -> bool:
-    # Seldon passes parameters of type BOOL as "true"/"false" strings, the environment as text.
+    # Seldon hands a parameter of type BOOL over as a bool and one of type STRING as text.
     if isinstance(explicit, bool):
         return explicit
     raw = (explicit if explicit is not None else env.get(name, "")).strip().lower()
