@@ -134,9 +134,9 @@ def warm_up(classifier: OnnxClassifier, max_pixels: int) -> None:
     """Run the whole predict path once per accepted format before the first request.
 
     The first real request otherwise pays for Pillow's lazily imported format plugins and for
-    onnxruntime's first runs. Measured on 2 cores with the trained model: the first three runs
-    of a new session took 25.9, 24.8 and 14.7 ms, then 13.4; the first request through the
-    server took 40-53 ms without this warm-up, 25-27 ms with it (the next ones 16-21 ms).
+    onnxruntime's first runs. Measured on 2 cores with the trained model: the first runs of a new
+    session took 18-23 ms twice, then 11-12 ms; the first request to a freshly started server
+    took 39-42 ms without this warm-up and 20-26 ms with it (3 starts each; the next ones 14-17).
     Seldon's request metrics are not touched.
     """
     classifier.probabilities(decode_batch(format_samples(), max_pixels, classifier.input_size))
