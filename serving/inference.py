@@ -16,6 +16,7 @@ import numpy.typing as npt
 
 from greenr.images.decoding import ImageDecodeError, decode_image, format_samples
 from greenr.images.preprocess import to_model_input
+from serving.config import DEFAULT_INTRA_OP_SPINNING
 from serving.model_store import MODEL_FILE, ArtifactError, ArtifactMetadata
 
 # Rows of a probability output sum to 1; anything further off means logits or a wrong head.
@@ -80,7 +81,7 @@ class OnnxClassifier:
         model_path: Path,
         metadata: ArtifactMetadata,
         intra_op_threads: int,
-        intra_op_spinning: bool = True,
+        intra_op_spinning: bool = DEFAULT_INTRA_OP_SPINNING,
     ) -> None:
         try:
             self._session = _session(model_path, intra_op_threads, intra_op_spinning)
