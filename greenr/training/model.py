@@ -27,29 +27,52 @@ BACKBONE_NAME = "backbone"
 CLASSIFIER_NAME = "classifier"
 
 
-def _flip_layer_class() -> type[Any]:
-    """The HorizontalFlip layer class, defined on first use so that importing needs no Keras."""
-    global _FLIP_CLASS
-    if _FLIP_CLASS is None:
+def _custom_layer_classes() -> dict[str, type[Any]]:
+    """The serving model's own layers, defined on first use so that importing needs no Keras."""
+    if not _CUSTOM_LAYERS:
         import keras
 
         @keras.saving.register_keras_serializable(package="greenr")
         class HorizontalFlip(keras.layers.Layer):  # type: ignore[misc]
-            """Mirror images left-right (deterministic; the same at training and inference)."""
+            """Mirror images left-right. Used by models saved before `WithMirrorImages` (they
+            ran the classifier twice); kept registered so that those still load."""
 
             def call(self, inputs: Any) -> Any:
                 return keras.ops.flip(inputs, axis=2)
 
-        _FLIP_CLASS = HorizontalFlip
-    return _FLIP_CLASS
+        @keras.saving.register_keras_serializable(package="greenr")
+        class WithMirrorImages(keras.layers.Layer):  # type: ignore[misc]
+            """N images -> 2N: the images, then their left-right mirror images, in one batch."""
+
+            def call(self, inputs: Any) -> Any:
+                return keras.ops.concatenate([inputs, keras.ops.flip(inputs, axis=2)], axis=0)
+
+            def compute_output_shape(self, input_shape: tuple[Any, ...]) -> tuple[Any, ...]:
+                batch = None if input_shape[0] is None else 2 * input_shape[0]
+                return (batch, *input_shape[1:])
+
+        @keras.saving.register_keras_serializable(package="greenr")
+        class MeanOfHalves(keras.layers.Layer):  # type: ignore[misc]
+            """2N rows -> N: row i is the mean of rows i and N + i (an image and its mirror)."""
+
+            def call(self, inputs: Any) -> Any:
+                half = keras.ops.shape(inputs)[0] // 2
+                return (inputs[:half] + inputs[half:]) / 2.0
+
+            def compute_output_shape(self, input_shape: tuple[Any, ...]) -> tuple[Any, ...]:
+                batch = None if input_shape[0] is None else input_shape[0] // 2
+                return (batch, *input_shape[1:])
+
+        _CUSTOM_LAYERS.update({cls.__name__: cls for cls in (HorizontalFlip, WithMirrorImages, MeanOfHalves)})
+    return _CUSTOM_LAYERS
 
 
-_FLIP_CLASS: type[Any] | None = None
+_CUSTOM_LAYERS: dict[str, type[Any]] = {}
 
 
 def register_custom_layers() -> None:
     """Register the classifier's custom layers with Keras (call before `load_model`)."""
-    _flip_layer_class()
+    _custom_layer_classes()
 
 
 def build_classifier(
@@ -155,7 +178,11 @@ def inference_model(model: keras.Model, *, flip_averaging: bool = True) -> keras
     """The classifier for serving: no random layer, deterministic, N×S×S×3 (0..255) -> N×2.
 
     With `flip_averaging`, the output is the mean of the probabilities of the image and of its
-    mirror image, so a prediction never depends on the photo's left-right orientation.
+    mirror image, so a prediction never depends on the photo's left-right orientation. The
+    images and their mirrors go through the classifier as one batch of 2N rather than two
+    branches of N: the same numbers, and one copy of the backbone in the exported graph, which
+    onnxruntime runs faster (measured on 2 cores, one photo, trained model, 5 alternating
+    runs of 100: p50 7.9 vs 9.5 ms).
 
     The classifier is copied (same weights, no optimizer, no compile state), so the result saves
     and loads with `keras.models.load_model` after `register_custom_layers()` only.
@@ -168,9 +195,9 @@ def inference_model(model: keras.Model, *, flip_averaging: bool = True) -> keras
     classifier = keras.Model.from_config(trained.get_config())
     classifier.set_weights(trained.get_weights())
     inputs = keras.Input(shape=classifier.input_shape[1:], name="image")
-    direct = classifier(inputs, training=False)
     if not flip_averaging:
-        return keras.Model(inputs, direct, name="greenr_classifier")
-    mirrored = classifier(_flip_layer_class()(name="mirror")(inputs), training=False)
-    outputs = keras.layers.Average(name="flip_average")([direct, mirrored])
+        return keras.Model(inputs, classifier(inputs, training=False), name="greenr_classifier")
+    layers = _custom_layer_classes()
+    both = classifier(layers["WithMirrorImages"](name="with_mirrors")(inputs), training=False)
+    outputs = layers["MeanOfHalves"](name="flip_average")(both)
     return keras.Model(inputs, outputs, name="greenr_classifier")

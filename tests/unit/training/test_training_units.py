@@ -221,8 +221,16 @@ def test_inference_model_is_deterministic_and_has_no_random_layer(classifier: An
     first = np.asarray(model(images, training=False))
     np.testing.assert_array_equal(first, np.asarray(model(images, training=False)))
     assert first.shape == (4, 2)
-    # Flip averaging makes the prediction exactly mirror-invariant.
+    # Flip averaging makes the prediction exactly mirror-invariant...
     np.testing.assert_allclose(first, np.asarray(model(images[:, :, ::-1], training=False)), atol=1e-6)
+    # ...and is the mean of the classifier's probabilities for each image and its own mirror
+    # (the batch of 2N keeps every image paired with its mirror, not with a neighbour's).
+    direct = np.asarray(classifier(images, training=False))
+    expected = (direct + np.asarray(classifier(images[:, :, ::-1], training=False))) / 2
+    np.testing.assert_allclose(first, expected, atol=1e-6)
+    # One image and batches of odd size pair up the same way.
+    np.testing.assert_allclose(np.asarray(model(images[:1], training=False)), expected[:1], atol=1e-6)
+    np.testing.assert_allclose(np.asarray(model(images[:3], training=False)), expected[:3], atol=1e-6)
     # Without it, the model is the classifier itself.
     plain = inference_model(classifier, flip_averaging=False)
     np.testing.assert_allclose(np.asarray(plain(images)), np.asarray(classifier(images, training=False)))
@@ -240,6 +248,26 @@ def test_inference_model_saves_without_training_state(classifier: Any, tmp_path:
     loaded = load_classifier(tmp_path / "model.keras")
     images = _images(2, seed=4)
     np.testing.assert_allclose(np.asarray(loaded(images)), np.asarray(model(images)), atol=1e-6)
+
+
+def test_models_saved_with_two_flip_branches_still_load(classifier: Any, tmp_path: Path) -> None:
+    """Models saved before the batched flip averaging ran the classifier on two branches."""
+    import keras
+
+    from greenr.training.model import inference_model, register_custom_layers
+    from greenr.training.saved_model import load_classifier
+
+    register_custom_layers()
+    flip = keras.saving.get_registered_object("greenr>HorizontalFlip")
+    inputs = keras.Input(shape=classifier.input_shape[1:], name="image")
+    direct = classifier(inputs, training=False)
+    mirrored = classifier(flip(name="mirror")(inputs), training=False)
+    old_style = keras.Model(inputs, keras.layers.Average()([direct, mirrored]), name="greenr_classifier")
+    old_style.save(tmp_path / "model.keras")
+    loaded = load_classifier(tmp_path / "model.keras")
+    images = _images(3, seed=5)
+    new_style = inference_model(classifier, flip_averaging=True)
+    np.testing.assert_allclose(np.asarray(loaded(images)), np.asarray(new_style(images)), atol=1e-6)
 
 
 # --- augmentation -------------------------------------------------------------------------------
