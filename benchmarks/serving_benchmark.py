@@ -2,10 +2,13 @@
 
     bash scripts/quickstart.sh                      # or: deployment pipeline + scripts/api_server.sh start
     .venv/bin/python -m benchmarks.serving_benchmark [--requests 200] [--naive 40] [--rounds 3]
+                                                     [--paced 20] [--pace 1.0]
 
 Measures, on the running local servers (settings.api, settings.model_server):
 - single-image latency p50/p95/p99 through the API (POST /predict) and directly to the model
   server (Seldon protocol, binData), sequential requests;
+- the API's latency at a person's pace, one image every `--pace` seconds (1): on this VM the
+  first work after an idle pause runs slower (caches refilled), which back-to-back requests hide;
 - throughput (images/s) through the API at concurrency 1, 8 and 32, and the error count;
 - resident memory of the model server and of the API (whole process trees);
 - the naive baseline: Keras `model.predict` on one image at a time in one process, with the
@@ -83,6 +86,7 @@ class Round:
     onnx_in_process: Latency
     naive: Latency | None
     throughput: list[Throughput]
+    api_paced: Latency | None = None
 
 
 def median_latency(series: Sequence[Latency]) -> Latency:
@@ -110,12 +114,14 @@ def median_throughput(series: Sequence[Throughput]) -> Throughput:
 def combine(rounds: Sequence[Round]) -> Round:
     """The rounds' medians (throughput per concurrency, in the order measured)."""
     naive = [r.naive for r in rounds if r.naive is not None]
+    paced = [r.api_paced for r in rounds if r.api_paced is not None]
     return Round(
         api=median_latency([r.api for r in rounds]),
         model_server=median_latency([r.model_server for r in rounds]),
         onnx_in_process=median_latency([r.onnx_in_process for r in rounds]),
         naive=median_latency(naive) if naive else None,
         throughput=[median_throughput(same) for same in zip(*(r.throughput for r in rounds), strict=True)],
+        api_paced=median_latency(paced) if paced else None,
     )
 
 
@@ -156,12 +162,16 @@ def model_server_call(client: httpx.Client, server: str) -> Callable[[Path], boo
     return call
 
 
-def sequential(call: Callable[[Path], bool], images: Sequence[Path], requests: int) -> Latency:
-    """Latency of `requests` calls one after the other (after 5 warm-up calls)."""
+def sequential(
+    call: Callable[[Path], bool], images: Sequence[Path], requests: int, pause_s: float = 0.0
+) -> Latency:
+    """Latency of `requests` calls one after the other (after 5 warm-up calls), `pause_s` apart."""
     for photo in images[:5]:
         call(photo)
     samples, errors = [], 0
     for i in range(requests):
+        if pause_s:
+            time.sleep(pause_s)  # not timed: the idle time before a person's next photo
         started = time.perf_counter()
         ok = call(images[i % len(images)])
         samples.append((time.perf_counter() - started) * 1000)
@@ -328,6 +338,11 @@ def measure_round(
     with httpx.Client(timeout=timeout) as api_client, httpx.Client(timeout=timeout) as server_client:
         api = sequential(api_call(api_client, settings.api), images, args.requests)
         server = sequential(model_server_call(server_client, settings.model_server), images, args.requests)
+        paced = (
+            sequential(api_call(api_client, settings.api), images, args.paced, pause_s=args.pace)
+            if args.paced
+            else None
+        )
     throughput = [
         concurrent(lambda: api_call(httpx.Client(timeout=timeout), settings.api), images, c, max(64, 8 * c))
         for c in (1, 8, 32)
@@ -338,7 +353,7 @@ def measure_round(
         if naive_model is None
         else time_calls(lambda array: naive_model.predict(array, verbose=0), arrays, args.naive)
     )
-    return Round(api, server, onnx_in_process, naive, throughput)
+    return Round(api, server, onnx_in_process, naive, throughput, paced)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -348,9 +363,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--requests", type=int, default=200, help="sequential requests per latency series")
     parser.add_argument("--naive", type=int, default=40, help="model.predict calls of the naive baseline")
     parser.add_argument("--rounds", type=int, default=3, help="passes over every series; medians reported")
+    parser.add_argument("--paced", type=int, default=20, help="API requests at a person's pace (0: skip)")
+    parser.add_argument("--pace", type=float, default=1.0, help="seconds between the paced requests")
     args = parser.parse_args(argv)
     if min(args.requests, args.naive, args.rounds) < 1:
         parser.error("--requests, --naive and --rounds must be at least 1")
+    if args.paced < 0 or not 0.0 <= args.pace <= 60.0:
+        parser.error("--paced must be 0 or more and --pace between 0 and 60 seconds")
     settings = get_settings()
     images = photos(64)
     arrays = model_arrays(settings, images)
@@ -376,6 +395,8 @@ def main(argv: list[str] | None = None) -> int:
         },
         "rounds": len(rounds),
         "api_latency": asdict(median.api),
+        "api_latency_paced": asdict(median.api_paced) if median.api_paced else None,
+        "pace_seconds": args.pace,
         "model_server_latency": asdict(median.model_server),
         "throughput": [asdict(t) for t in median.throughput],
         "naive_keras_predict": asdict(naive) if naive else None,
@@ -397,10 +418,10 @@ def main(argv: list[str] | None = None) -> int:
 
 def render(result: dict[str, Any]) -> str:
     """The result as a plain-text table."""
-    rows = [
-        ("API, one image (sequential)", result["api_latency"]),
-        ("model server, one image (sequential)", result["model_server_latency"]),
-    ]
+    rows = [("API, one image (sequential)", result["api_latency"])]
+    if result.get("api_latency_paced"):
+        rows.append((f"API, one image every {result['pace_seconds']:g} s", result["api_latency_paced"]))
+    rows.append(("model server, one image (sequential)", result["model_server_latency"]))
     if result.get("onnx_in_process"):
         rows.append(("onnxruntime in-process, one image", result["onnx_in_process"]))
     if result["naive_keras_predict"]:

@@ -107,7 +107,9 @@ def test_without_the_naive_baseline_there_is_no_speed_up() -> None:
     assert speedup_by_layer(latency, latency, latency, None) is None
 
 
-def _round(api_p50: float, rate_c8: float, naive_p50: float | None, errors: int = 0) -> Round:
+def _round(
+    api_p50: float, rate_c8: float, naive_p50: float | None, errors: int = 0, paced_p50: float | None = None
+) -> Round:
     def latency(p50: float) -> Latency:
         return Latency(n=10, p50_ms=p50, p95_ms=p50 + 5, p99_ms=p50 + 10, errors=errors)
 
@@ -120,6 +122,7 @@ def _round(api_p50: float, rate_c8: float, naive_p50: float | None, errors: int 
             Throughput(concurrency=1, requests=64, images_per_s=rate_c8 / 2, errors=errors, p50_ms=api_p50),
             Throughput(concurrency=8, requests=64, images_per_s=rate_c8, errors=errors, p50_ms=8 * api_p50),
         ],
+        api_paced=None if paced_p50 is None else latency(paced_p50),
     )
 
 
@@ -139,3 +142,19 @@ def test_rounds_combine_into_medians_and_errors_add_up() -> None:
 
 def test_rounds_without_the_naive_baseline_combine_to_none() -> None:
     assert combine([_round(20.0, 50.0, None), _round(22.0, 48.0, None)]).naive is None
+
+
+def test_paced_rounds_combine_and_show_in_the_table() -> None:
+    rounds = [_round(20.0, 50.0, 100.0, paced_p50=p50) for p50 in (31.0, 25.0, 40.0)]
+
+    median = combine(rounds)
+
+    assert median.api_paced is not None
+    assert (median.api_paced.p50_ms, median.api_paced.n) == (31.0, 30)
+    assert combine([_round(20.0, 50.0, 100.0), _round(20.0, 50.0, 100.0)]).api_paced is None
+    data = result()
+    data["api_latency_paced"] = asdict(median.api_paced)
+    data["pace_seconds"] = 1.0
+    table = render(data)
+    assert "API, one image every 1 s" in table
+    assert "every 1 s" not in render(result())
