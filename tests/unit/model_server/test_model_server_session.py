@@ -85,6 +85,8 @@ def test_session_uses_the_spinning_setting(tmp_path: Path, spinning: bool) -> No
     classifier = OnnxClassifier(model, METADATA, intra_op_threads=2, intra_op_spinning=spinning)
     options = classifier._session.get_session_options()
     assert options.get_session_config_entry("session.intra_op.allow_spinning") == ("1" if spinning else "0")
+    # Never spin between runs: the request thread needs the core then.
+    assert options.get_session_config_entry("session.force_spinning_stop") == "1"
     # Green images lean to grass, yellow-red ones to dandelion.
     green = np.zeros((1, 224, 224, 3), dtype=np.float32)
     green[..., 1] = 255
