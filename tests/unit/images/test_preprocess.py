@@ -1,0 +1,83 @@
+"""to_model_input: the picture the way a person sees it, squashed to the model's square."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+from PIL import ExifTags, Image
+
+from greenr.images.decoding import decode_image
+from greenr.images.preprocess import to_model_input, upright
+
+LIMIT = 40_000_000
+
+
+def _quadrants() -> Image.Image:
+    """A 60x30 picture whose every corner differs, so any turn or flip changes it."""
+    image = Image.new("RGB", (60, 30), (0, 0, 0))
+    image.paste((250, 20, 20), (0, 0, 30, 15))  # top left red
+    image.paste((20, 250, 20), (30, 0, 60, 15))  # top right green
+    image.paste((20, 20, 250), (0, 15, 30, 30))  # bottom left blue
+    image.paste((250, 250, 20), (30, 15, 60, 30))  # bottom right yellow
+    return image
+
+
+def _png_with_orientation(image: Image.Image, orientation: int) -> bytes:
+    exif = image.getexif()  # an empty Exif of the right type (Image.Exif() is untyped)
+    exif[ExifTags.Base.Orientation] = orientation
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG", exif=exif)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("orientation", "as_seen"),
+    [
+        (1, None),
+        (3, Image.Transpose.ROTATE_180),
+        (6, Image.Transpose.ROTATE_270),  # the usual phone photo held upright
+        (8, Image.Transpose.ROTATE_90),
+        (2, Image.Transpose.FLIP_LEFT_RIGHT),
+    ],
+)
+def test_the_model_sees_the_photo_turned_as_its_exif_says(
+    orientation: int, as_seen: Image.Transpose | None
+) -> None:
+    stored = _quadrants()
+    decoded = decode_image(_png_with_orientation(stored, orientation), LIMIT).image
+    seen = stored if as_seen is None else stored.transpose(as_seen)
+
+    np.testing.assert_array_equal(to_model_input(decoded, 32), to_model_input(seen, 32))
+
+
+def test_an_upright_image_is_not_copied() -> None:
+    image = _quadrants()
+    assert upright(image) is image
+
+
+def test_an_unknown_orientation_value_is_ignored() -> None:
+    decoded = decode_image(_png_with_orientation(_quadrants(), 42), LIMIT).image
+    np.testing.assert_array_equal(to_model_input(decoded, 32), to_model_input(_quadrants(), 32))
+
+
+def test_unreadable_exif_never_fails_the_picture() -> None:
+    # Pillow tolerates every malformed EXIF block tried (it warns); this stands for one it does not.
+    class BrokenExif(Image.Image):
+        def getexif(self) -> Image.Exif:
+            raise SyntaxError("not a TIFF file")
+
+    image = _quadrants()
+    broken = image.copy()
+    broken.__class__ = BrokenExif
+
+    np.testing.assert_array_equal(to_model_input(broken, 32), to_model_input(image, 32))
+
+
+def test_output_is_rgb_uint8_of_the_requested_size() -> None:
+    grey = Image.new("L", (50, 10), 128)
+    array = to_model_input(grey, 16)
+    assert array.shape == (16, 16, 3)
+    assert array.dtype == np.uint8
+    assert (array == 128).all()
