@@ -44,12 +44,34 @@ def upright(image: Image.Image) -> Image.Image:
     return image if method is None else image.transpose(method)
 
 
+# Pillow's modes for 16-bit greyscale PNGs; convert("RGB") clips their 0..65535 values at 255,
+# which turns almost the whole picture white.
+_WIDE_GREY_MODES = frozenset({"I;16", "I;16B", "I;16L", "I"})
+# What a transparent picture is seen against (the web app's and most viewers' background).
+_BACKGROUND = (255, 255, 255, 255)
+
+
+def as_rgb(image: Image.Image) -> Image.Image:
+    """8-bit RGB as a person sees the picture: 16-bit grey scaled down, transparency over white.
+
+    A plain convert("RGB") would keep whatever colour transparent pixels happen to store (often
+    black) and clip 16-bit grey to white.
+    """
+    if image.mode in _WIDE_GREY_MODES:
+        grey = np.clip(np.asarray(image, dtype=np.int64) >> 8, 0, 255).astype(np.uint8)
+        return Image.fromarray(grey, mode="L").convert("RGB")
+    if image.mode in ("RGBA", "LA", "PA", "La") or "transparency" in image.info:
+        rgba = image.convert("RGBA")
+        return Image.alpha_composite(Image.new("RGBA", rgba.size, _BACKGROUND), rgba).convert("RGB")
+    return image.convert("RGB")
+
+
 def to_model_input(image: Image.Image, size: int = MODEL_INPUT_SIZE) -> npt.NDArray[np.uint8]:
     """RGB uint8 array of shape (size, size, 3): the whole upright picture, resized without cropping.
 
     Squashing keeps every pixel of the wide grass strips (aspect ratios up to 7:1 in the data);
     a centre crop would throw most of them away.
     """
-    rgb = upright(image).convert("RGB")
+    rgb = as_rgb(upright(image))
     resized = rgb.resize((size, size), Image.Resampling.BILINEAR)
     return np.asarray(resized, dtype=np.uint8)

@@ -9,7 +9,7 @@ import pytest
 from PIL import ExifTags, Image
 
 from greenr.images.decoding import decode_image
-from greenr.images.preprocess import to_model_input, upright
+from greenr.images.preprocess import as_rgb, to_model_input, upright
 
 LIMIT = 40_000_000
 
@@ -81,3 +81,40 @@ def test_output_is_rgb_uint8_of_the_requested_size() -> None:
     assert array.shape == (16, 16, 3)
     assert array.dtype == np.uint8
     assert (array == 128).all()
+
+
+def _png(image: Image.Image) -> Image.Image:
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return decode_image(buffer.getvalue(), LIMIT).image
+
+
+def test_sixteen_bit_grey_is_scaled_not_clipped() -> None:
+    ramp = np.linspace(0, 65535, 64 * 8).reshape(8, 64).astype(np.uint16)
+    decoded = _png(Image.fromarray(ramp))
+    assert decoded.mode.startswith("I")  # what Pillow makes of a 16-bit grey PNG
+
+    rgb = np.asarray(as_rgb(decoded))
+    np.testing.assert_array_equal(rgb[..., 0], (ramp >> 8).astype(np.uint8))
+    assert rgb[0, 0, 0] == 0
+    assert rgb[-1, -1, 0] == 255
+
+
+@pytest.mark.parametrize("mode", ["RGBA", "LA", "P"])
+def test_transparent_pixels_are_seen_over_white(mode: str) -> None:
+    picture = Image.new("RGBA", (20, 10), (0, 0, 0, 0))  # transparent, stored colour black
+    picture.paste((20, 160, 40, 255), (0, 0, 10, 10))  # an opaque green left half
+    if mode == "LA":
+        picture = picture.convert("LA")
+    elif mode == "P":
+        picture = picture.convert("P")  # Pillow keeps transparency as info["transparency"]
+    decoded = _png(picture)
+
+    rgb = np.asarray(as_rgb(decoded))
+    assert (rgb[:, 10:] == 255).all()  # the transparent half: white, not the stored black
+    assert (rgb[:, :10] < 255).any()  # the opaque half keeps its colour
+
+
+def test_opaque_rgb_is_unchanged() -> None:
+    image = _quadrants()
+    np.testing.assert_array_equal(np.asarray(as_rgb(image)), np.asarray(image))
