@@ -40,6 +40,8 @@ def test_manifest_round_trips_through_zenml_and_yaml() -> None:
     (container,) = predictor["componentSpecs"][0]["spec"]["containers"]
     assert container["name"] == predictor["graph"]["name"]
     assert {"name": "MODEL_URI", "value": "s3://greenr/models/greenr-classifier/v7"} in container["env"]
+    # Throughput under a CPU quota over single-request latency (the local stack spins).
+    assert {"name": "GREENR_INTRA_OP_SPINNING", "value": "false"} in container["env"]
     assert container["envFrom"] == [{"secretRef": {"name": "greenr-s3-credentials"}}]
     assert "AWS_SECRET_ACCESS_KEY" not in to_yaml(document)
 
