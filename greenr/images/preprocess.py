@@ -58,7 +58,8 @@ def as_rgb(image: Image.Image) -> Image.Image:
     black) and clip 16-bit grey to white.
     """
     if image.mode in _WIDE_GREY_MODES:
-        grey = np.clip(np.asarray(image, dtype=np.int64) >> 8, 0, 255).astype(np.uint8)
+        # In the image's own integer type (2 bytes a pixel for 16-bit PNGs), not a wider copy.
+        grey = np.clip(np.asarray(image) >> 8, 0, 255).astype(np.uint8)
         return Image.fromarray(grey, mode="L").convert("RGB")
     if image.mode in ("RGBA", "LA", "PA", "La") or "transparency" in image.info:
         rgba = image.convert("RGBA")
