@@ -61,7 +61,7 @@ def as_rgb(image: Image.Image) -> Image.Image:
         # In the image's own integer type (2 bytes a pixel for 16-bit PNGs), not a wider copy.
         grey = np.clip(np.asarray(image) >> 8, 0, 255).astype(np.uint8)
         return Image.fromarray(grey, mode="L").convert("RGB")
-    if image.mode in ("RGBA", "LA", "PA", "La") or "transparency" in image.info:
+    if image.has_transparency_data:  # an alpha band, or a palette / colour key marked transparent
         rgba = image.convert("RGBA")
         return Image.alpha_composite(Image.new("RGBA", rgba.size, _BACKGROUND), rgba).convert("RGB")
     return image.convert("RGB")
