@@ -97,6 +97,11 @@ class TrainingConfig(_Strict):
     """Everything that shapes a trained classifier; logged with the model for reproducibility."""
 
     seed: int = 1234
+    # Same data, config and seed on the same machine -> the same model: TensorFlow's op
+    # determinism on, random augmentation run serially in tf.data (parallel calls would draw from
+    # the layers' random state in whatever order threads finish). Costs training time: see the
+    # README's training benchmark section for the measured price.
+    deterministic: bool = True
     image_size: int = Field(224, ge=32)
     batch_size: int = Field(32, ge=1)
     head: HeadConfig = HeadConfig(epochs=8, learning_rate=3e-3)

@@ -21,7 +21,8 @@ from __future__ import annotations
 import logging
 import random
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -87,14 +88,41 @@ class TrainingResult:
 
 
 def set_seeds(seed: int) -> dict[str, int]:
-    """Seed Python, numpy, TensorFlow and Keras; returns what was set, for the run's record."""
+    """Seed Python, numpy, TensorFlow and Keras; returns what was set, for the run's record.
+
+    The layers with randomness (augmentation, MixUp, dropout, initialisers) take seeds derived
+    from the same config seed, and tf.data shuffles with it too.
+    """
     import keras
 
     random.seed(seed)
     np.random.seed(seed)
     # Also seeds Python, numpy and the TensorFlow backend; kept explicit above for readers.
     keras.utils.set_random_seed(seed)
-    return {"python": seed, "numpy": seed, "tensorflow": seed, "keras": seed}
+    return {"python": seed, "numpy": seed, "tensorflow": seed, "keras": seed, "tf_data_shuffle": seed}
+
+
+@contextmanager
+def op_determinism(enabled: bool) -> Iterator[None]:
+    """TensorFlow's op determinism for the duration of a training, restored afterwards.
+
+    It is process-wide, so a training in a long-lived process (tests, a notebook) must not leave
+    it switched on or off for whatever runs next. Keras also turns XLA off while it is on.
+    """
+    from tensorflow.python.framework import config as tf_config
+
+    before = tf_config.is_op_determinism_enabled()
+    if enabled:
+        tf_config.enable_op_determinism()
+    else:
+        tf_config.disable_op_determinism()
+    try:
+        yield
+    finally:
+        if before:
+            tf_config.enable_op_determinism()
+        else:
+            tf_config.disable_op_determinism()
 
 
 def _one_hot(labels: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
@@ -108,9 +136,16 @@ def make_dataset(
     augmenter: keras.Layer | None = None,
     shuffle_seed: int | None = None,
     mixup: keras.Layer | None = None,
+    deterministic: bool = True,
 ) -> tf.data.Dataset:
-    """(float32 images 0..255, one-hot labels) batches; shuffled, augmented and mixed when asked."""
+    """(float32 images 0..255, one-hot labels) batches; shuffled, augmented and mixed when asked.
+
+    `deterministic`: random layers run one batch at a time, so they draw their random numbers in
+    batch order; otherwise batches are augmented in parallel (faster, not reproducible).
+    """
     import tensorflow as tf
+
+    random_calls = None if deterministic else tf.data.AUTOTUNE
 
     dataset = tf.data.Dataset.from_tensor_slices((arrays.images, _one_hot(arrays.labels)))
     if shuffle_seed is not None:
@@ -122,13 +157,13 @@ def make_dataset(
         # Batch-wise: one call per batch is much cheaper than one per image.
         dataset = dataset.map(
             lambda images, labels: (augmenter(images, training=True), labels),
-            num_parallel_calls=tf.data.AUTOTUNE,
+            num_parallel_calls=random_calls,
         )
     if mixup is not None:
         # MixUp blends images *and* their one-hot labels, so it runs on both at once.
         dataset = dataset.map(
             lambda images, labels: tuple(mixup({"images": images, "labels": labels}).values()),
-            num_parallel_calls=tf.data.AUTOTUNE,
+            num_parallel_calls=random_calls,
         )
     return dataset.prefetch(tf.data.AUTOTUNE)
 
@@ -322,6 +357,16 @@ def train_classifier(
     for split in ("train", "validation"):
         if split not in data or len(data[split]) == 0:
             raise ValueError(f"training needs a non-empty {split!r} split")
+    with op_determinism(config.deterministic):
+        return _train(data, config, backbone_weights, on_epoch)
+
+
+def _train(
+    data: Mapping[str, SplitArrays],
+    config: TrainingConfig,
+    backbone_weights: Mapping[str, np.ndarray[Any, Any]] | None,
+    on_epoch: Callable[[EpochRecord], None] | None,
+) -> TrainingResult:
     started = time.perf_counter()
     seeds = set_seeds(config.seed)
     from greenr.training.augmentation import build_augmentation, build_mixup
@@ -330,7 +375,12 @@ def train_classifier(
     augmenter = build_augmentation(config.augmentation, seed=config.seed, image_size=config.image_size)
     mixup = build_mixup(config.augmentation, seed=config.seed)
     train_ds = make_dataset(
-        train, config.batch_size, augmenter=augmenter, shuffle_seed=config.seed, mixup=mixup
+        train,
+        config.batch_size,
+        augmenter=augmenter,
+        shuffle_seed=config.seed,
+        mixup=mixup,
+        deterministic=config.deterministic,
     )
     val_ds = make_dataset(validation, config.batch_size)
     steps_per_epoch = -(-len(train) // config.batch_size)

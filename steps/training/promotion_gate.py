@@ -6,6 +6,7 @@ from zenml import step
 
 from greenr.registry.promotion import GateDecision, GateRule
 from greenr.settings import get_settings
+from greenr.training.expectation import compare_with_benchmark, load_expectation
 from greenr.training.tasks import RegisteredModel, TrainedModel, run_gate
 
 log = logging.getLogger(__name__)
@@ -18,7 +19,7 @@ def promotion_gate_step(trained: TrainedModel, registered: RegisteredModel, rule
     verdict = "PROMOTED to champion" if decision.promote else "kept as challenger"
     log.info(
         "model %s version %s %s: %s\n  test split: accuracy %.4f, F1 %.4f, log loss %.4f (%d photos)"
-        "\n  MLflow run: %s",
+        "\n  %s\n  MLflow run: %s",
         registered.name,
         registered.version,
         verdict,
@@ -27,6 +28,7 @@ def promotion_gate_step(trained: TrainedModel, registered: RegisteredModel, rule
         decision.challenger.f1,
         decision.challenger.log_loss,
         decision.challenger.n,
+        compare_with_benchmark(decision.challenger.accuracy, load_expectation()),
         registered.run_url,
     )
     return decision

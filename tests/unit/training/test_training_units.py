@@ -339,7 +339,7 @@ def test_train_classifier_runs_both_stages_and_keeps_the_best_epoch() -> None:
     # The last stage's best epoch is kept, even if a head epoch had a lower validation loss.
     assert result.best_stage == "fine_tune"
     assert result.best.val_loss == min(r.val_loss for r in result.history if r.stage == "fine_tune")
-    assert result.seeds == {"python": 5, "numpy": 5, "tensorflow": 5, "keras": 5}
+    assert result.seeds == {"python": 5, "numpy": 5, "tensorflow": 5, "keras": 5, "tf_data_shuffle": 5}
     assert result.trainable_layers["head"] == []
     assert "top_conv" in result.trainable_layers["fine_tune"]
     assert np.asarray(result.model(data["validation"].images.astype(np.float32))).shape == (4, 2)
