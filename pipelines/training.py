@@ -22,16 +22,18 @@ def training_pipeline(
     experiment_tracker: str | None = None,
 ) -> None:
     """Turn the current dataset version into a registered model; promote it if it wins."""
+    train, evaluate, register = train_model_step, evaluate_model_step, register_model_step
+    if experiment_tracker:
+        # The active stack's MLflow tracker opens one run (named after this pipeline run) for
+        # the three steps, in our experiment: training logs into it live, as it happens.
+        settings = {"experiment_tracker": MLFlowExperimentTrackerSettings(experiment_name=EXPERIMENT)}
+        train, evaluate, register = (
+            s.with_options(experiment_tracker=experiment_tracker, settings=settings)
+            for s in (train, evaluate, register)
+        )
     version = resolve_dataset_step(dataset_version)
     validate_splits_step(version)
-    trained = train_model_step(version, config, after="validate_splits_step")
-    evaluation = evaluate_model_step(trained)
-    register = register_model_step
-    if experiment_tracker:
-        # The active stack's MLflow tracker opens the run this step logs into, in our experiment.
-        register = register_model_step.with_options(
-            experiment_tracker=experiment_tracker,
-            settings={"experiment_tracker": MLFlowExperimentTrackerSettings(experiment_name=EXPERIMENT)},
-        )
+    trained = train(version, config, after="validate_splits_step")
+    evaluation = evaluate(trained)
     registered = register(trained, evaluation)
     promotion_gate_step(trained, registered, rule)

@@ -15,8 +15,14 @@ from greenr.settings import Settings
 
 
 @contextlib.contextmanager
-def mlflow_run(tracking_uri: str, experiment: str, artifact_location: str | None) -> Iterator[str]:
-    """The active MLflow run (ZenML's) or a new one; yields its run id."""
+def mlflow_run(
+    tracking_uri: str, experiment: str, artifact_location: str | None, run_id: str | None = None
+) -> Iterator[str]:
+    """The active MLflow run (ZenML's), else run `run_id` reopened, else a new run; yields its id.
+
+    A run this function opens ends FAILED when the body raises (MLflow's own context manager),
+    so a training that crashes leaves its parameters and curves so far under a FAILED run.
+    """
     import mlflow
 
     active = mlflow.active_run()
@@ -26,7 +32,7 @@ def mlflow_run(tracking_uri: str, experiment: str, artifact_location: str | None
     mlflow.set_tracking_uri(tracking_uri)
     ensure_experiment(tracking_uri, experiment, artifact_location)
     mlflow.set_experiment(experiment)
-    with mlflow.start_run() as run:
+    with mlflow.start_run(run_id=run_id) as run:
         yield run.info.run_id
 
 
@@ -63,12 +69,11 @@ def log_params_flat(params: Mapping[str, Any], prefix: str = "") -> None:
     mlflow.log_params(flat)
 
 
-def log_epoch_curves(history: Sequence[Mapping[str, float]]) -> None:
-    """One MLflow metric per key, with the epoch as step (both stages numbered consecutively)."""
+def log_epoch(values: Mapping[str, float], step: int) -> None:
+    """One epoch's metrics into the active run, as it ends (the curves grow while training runs)."""
     import mlflow
 
-    for epoch, values in enumerate(history):
-        mlflow.log_metrics({key: float(value) for key, value in values.items()}, step=epoch)
+    mlflow.log_metrics({key: float(value) for key, value in values.items()}, step=step)
 
 
 def log_files(paths: Sequence[Path], artifact_path: str | None = None) -> None:

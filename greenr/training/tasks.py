@@ -2,14 +2,22 @@
 
 The ZenML steps in steps/training/ only call these. Large things (images, models) never travel
 between steps: a step writes them to the object store's models/ prefix and passes their keys.
+
+One MLflow run follows the model: the training step opens it and logs parameters and every
+epoch's metrics as they happen (a crash leaves a FAILED run with its curves so far), the
+evaluation step adds the test metrics and plots, the register step logs the model and
+registers it. With ZenML's MLflow experiment tracker on those steps the run is the tracker's;
+without one, the run id travels in `TrainedModel.mlflow_run_id`.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import logging
 import tempfile
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +46,7 @@ from greenr.training.evaluation import (
     write_misclassified_grid_png,
     write_reliability_png,
 )
-from greenr.training.train import train_classifier
+from greenr.training.train import EpochRecord, train_classifier
 from greenr.validation.report import ValidationReport
 from greenr.validation.rules import ImageRules
 from greenr.validation.split_validation import SplitMember, validate_dataset_splits
@@ -51,6 +59,7 @@ class TrainedModel(BaseModel):
     """A trained and exported model, stored under models/runs/<run id>/."""
 
     run_id: str
+    mlflow_run_id: str
     dataset_version: str
     onnx_key: str
     onnx_sha256: str
@@ -108,33 +117,82 @@ def _arrays(
     return load_split_arrays(store, manifest, size, labels=labels, max_pixels=settings.max_image_pixels)
 
 
+@contextlib.contextmanager
+def training_run(
+    tracking_uri: str,
+    experiment: str,
+    artifact_location: str | None,
+    config: TrainingConfig,
+    dataset_version: str,
+    zenml_run: str,
+) -> Iterator[tuple[str, Callable[[EpochRecord], None]]]:
+    """The training's MLflow run with its tags and parameters; yields its id and an `on_epoch`
+    callback that logs each epoch's metrics as it ends. An exception ends the run FAILED."""
+    import mlflow
+
+    with tracking.mlflow_run(tracking_uri, experiment, artifact_location) as run_id:
+        tags = {"dataset_version": dataset_version, "git_commit": git_commit(REPO_ROOT) or "unknown"}
+        mlflow.set_tags({**tags, "zenml_run": zenml_run})
+        tracking.log_params_flat({**config.model_dump(mode="json"), "dataset_version": dataset_version})
+        yield run_id, lambda record: tracking.log_epoch(_curve(record), step=record.epoch - 1)
+
+
 def train_and_export(
-    settings: Settings, version: DatasetVersion, config: TrainingConfig, run_id: str
+    settings: Settings,
+    version: DatasetVersion,
+    config: TrainingConfig,
+    run_id: str,
+    artifact_location: str | None,
 ) -> TrainedModel:
-    """Train, export to ONNX (checked against Keras on the test split) and store both models."""
+    """Train (logged live to MLflow), export to ONNX (checked against Keras on the test split)
+    and store both models."""
+    import mlflow
+
     store = object_store(settings)
     data = _arrays(settings, store, version.id, config.image_size)
     weights = load_imagenet_weights(settings.home / "weights")
-    result = train_classifier(data, config, weights)
-    with tempfile.TemporaryDirectory() as tmp:
-        exported = export_and_check(result.model, Path(tmp) / "model.onnx", data["test"].images)
-        keras_path = Path(tmp) / "model.keras"
-        result.model.save(keras_path)
-        onnx_key = model_run_key(run_id, "model.onnx")
-        keras_key = model_run_key(run_id, "model.keras")
-        store.put(onnx_key, exported.path.read_bytes())
-        store.put(keras_key, keras_path.read_bytes())
+    with training_run(settings.tracking_uri, EXPERIMENT, artifact_location, config, version.id, run_id) as (
+        mlflow_run_id,
+        log_epoch,
+    ):
+        result = train_classifier(data, config, weights, on_epoch=log_epoch)
+        with tempfile.TemporaryDirectory() as tmp:
+            exported = export_and_check(result.model, Path(tmp) / "model.onnx", data["test"].images)
+            keras_path = Path(tmp) / "model.keras"
+            result.model.save(keras_path)
+            onnx_key = model_run_key(run_id, "model.onnx")
+            keras_key = model_run_key(run_id, "model.keras")
+            store.put(onnx_key, exported.path.read_bytes())
+            store.put(keras_key, keras_path.read_bytes())
+            history = [dataclasses.asdict(record) for record in result.history]
+            mlflow.log_metrics(
+                {
+                    "best_epoch": float(result.best_epoch),
+                    "train_wall_seconds": result.wall_seconds,
+                    "onnx_parity_max_abs_diff": exported.max_abs_diff,
+                }
+            )
+            tracking.log_params_flat({"seeds": result.seeds})
+            files = [
+                _write(
+                    Path(tmp) / "config.yaml",
+                    yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False).encode(),
+                ),
+                _write(Path(tmp) / "history.json", json.dumps(history, indent=1).encode()),
+            ]
+            tracking.log_files(files, artifact_path="training")
     log.info(
         "exported ONNX (max |p_keras - p_onnx| = %.2e) to %s", exported.max_abs_diff, store.uri(onnx_key)
     )
     return TrainedModel(
         run_id=run_id,
+        mlflow_run_id=mlflow_run_id,
         dataset_version=version.id,
         onnx_key=onnx_key,
         onnx_sha256=exported.sha256,
         keras_key=keras_key,
         parity_max_abs_diff=exported.max_abs_diff,
-        history=[dataclasses.asdict(record) for record in result.history],
+        history=history,
         best_epoch=result.best_epoch,
         best_stage=result.best_stage,
         wall_seconds=result.wall_seconds,
@@ -149,14 +207,22 @@ def _onnx_runner(store: ObjectStore, key: str, folder: Path) -> OnnxClassifier:
     return OnnxClassifier(path)
 
 
-def evaluate_exported(settings: Settings, trained: TrainedModel) -> EvaluationSummary:
-    """Metrics and plots of the exported (ONNX) model on the test split: what will be served."""
+def evaluate_exported(
+    settings: Settings, trained: TrainedModel, artifact_location: str | None
+) -> EvaluationSummary:
+    """Metrics and plots of the exported (ONNX) model on the test split: what will be served.
+    They are logged to the model's MLflow run too."""
+    import mlflow
+
     store = object_store(settings)
     test = _arrays(settings, store, trained.dataset_version, int(trained.config["image_size"]), ("test",))[
         "test"
     ]
     labels = ImageRules.from_suite().labels
-    with tempfile.TemporaryDirectory() as tmp:
+    with (
+        tracking.mlflow_run(settings.tracking_uri, EXPERIMENT, artifact_location, trained.mlflow_run_id),
+        tempfile.TemporaryDirectory() as tmp,
+    ):
         folder = Path(tmp)
         probabilities = _onnx_runner(store, trained.onnx_key, folder).predict(test.images.astype(np.float32))
         report = report_from_probabilities(probabilities, test.labels, labels, test.sha256)
@@ -170,8 +236,11 @@ def evaluate_exported(settings: Settings, trained: TrainedModel) -> EvaluationSu
             key = model_run_key(trained.run_id, f"plots/{plot.name}")
             store.put(key, plot.read_bytes())
             plot_keys.append(key)
-    predictions_key = model_run_key(trained.run_id, "test_predictions.json")
-    store.put(predictions_key, json.dumps(report.predictions(), indent=1).encode())
+        predictions_key = model_run_key(trained.run_id, "test_predictions.json")
+        predictions = json.dumps(report.predictions(), indent=1).encode()
+        store.put(predictions_key, predictions)
+        mlflow.log_metrics({f"test_{k}": v for k, v in report.metrics().items() if np.isfinite(v)})
+        tracking.log_files([*plots, _write(folder / "test_predictions.json", predictions)], "evaluation")
     return EvaluationSummary(
         metrics=report.metrics(),
         confusion_matrix=report.confusion_matrix,
@@ -181,42 +250,23 @@ def evaluate_exported(settings: Settings, trained: TrainedModel) -> EvaluationSu
     )
 
 
-def log_and_register(
+def register_model(
     settings: Settings, trained: TrainedModel, evaluation: EvaluationSummary, artifact_location: str | None
 ) -> RegisteredModel:
-    """One MLflow run with everything needed to reproduce and judge the model; a new registered
-    version of the model, aliased `challenger`."""
+    """Log the ONNX model to the model's MLflow run and register it as a new version of the
+    registered model, aliased `challenger`."""
     import mlflow
 
     store = object_store(settings)
     commit = git_commit(REPO_ROOT) or "unknown"
     with (
-        tracking.mlflow_run(settings.tracking_uri, EXPERIMENT, artifact_location) as run_id,
+        tracking.mlflow_run(
+            settings.tracking_uri, EXPERIMENT, artifact_location, trained.mlflow_run_id
+        ) as run_id,
         tempfile.TemporaryDirectory() as tmp,
     ):
-        folder = Path(tmp)
         uri = mlflow.get_tracking_uri()
-        mlflow.set_tags(
-            {"dataset_version": trained.dataset_version, "git_commit": commit, "zenml_run": trained.run_id}
-        )
-        tracking.log_params_flat(
-            {**trained.config, "seeds": trained.seeds, "dataset_version": trained.dataset_version}
-        )
-        tracking.log_epoch_curves([_curve(row) for row in trained.history])
-        mlflow.log_metrics(
-            {
-                **{f"test_{k}": v for k, v in evaluation.metrics.items() if np.isfinite(v)},
-                "best_epoch": float(trained.best_epoch),
-                "train_wall_seconds": trained.wall_seconds,
-                "onnx_parity_max_abs_diff": trained.parity_max_abs_diff,
-            }
-        )
-        files = [_write(folder / "config.yaml", yaml.safe_dump(trained.config, sort_keys=False).encode())]
-        files.append(_write(folder / "history.json", json.dumps(trained.history, indent=1).encode()))
-        for key in [*evaluation.plot_keys, evaluation.predictions_key]:
-            files.append(_write(folder / Path(key).name, store.get(key)))
-        tracking.log_files(files, artifact_path="evaluation")
-        onnx_path = _write(folder / "model.onnx", store.get(trained.onnx_key))
+        onnx_path = _write(Path(tmp) / "model.onnx", store.get(trained.onnx_key))
         model_uri = tracking.log_onnx_model(onnx_path)
         experiment_id = mlflow.get_run(run_id).info.experiment_id
         version = model_registry.register_version(
@@ -241,9 +291,9 @@ def log_and_register(
     )
 
 
-def _curve(row: dict[str, Any]) -> dict[str, float]:
+def _curve(record: EpochRecord) -> dict[str, float]:
     keys = ("loss", "accuracy", "f1", "val_loss", "val_accuracy", "val_f1", "learning_rate")
-    return {key: float(row[key]) for key in keys if key in row}
+    return {key: float(getattr(record, key)) for key in keys}
 
 
 def _write(path: Path, data: bytes) -> Path:

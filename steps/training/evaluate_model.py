@@ -2,6 +2,7 @@
 
 from zenml import step
 
+from greenr.registry.tracking import artifact_location
 from greenr.settings import get_settings
 from greenr.training.tasks import EvaluationSummary, TrainedModel, evaluate_exported
 
@@ -9,4 +10,5 @@ from greenr.training.tasks import EvaluationSummary, TrainedModel, evaluate_expo
 @step
 def evaluate_model_step(trained: TrainedModel) -> EvaluationSummary:
     """Accuracy, precision, recall, F1, ROC AUC, confusion matrix, calibration, error grid."""
-    return evaluate_exported(get_settings(), trained)
+    settings = get_settings()
+    return evaluate_exported(settings, trained, artifact_location(settings))

@@ -95,14 +95,18 @@ def test_training_registers_promotes_and_the_gate_rejects_a_worse_model(
     assert run.data.params["dataset_version"] == champion.tags["dataset_version"]
     assert run.data.tags["dataset_version"] == champion.tags["dataset_version"]
     assert run.data.metrics["onnx_parity_max_abs_diff"] < 1e-4
+    # One run holds the whole model: curves logged while training, test metrics, plots, model.
     assert len(client.get_metric_history(run.info.run_id, "val_loss")) == 3
+    assert run.data.metrics["test_accuracy"] == pytest.approx(float(champion.tags["test_accuracy"]), abs=1e-4)
+    assert run.info.status == "FINISHED"
+    training = {Path(f.path).name for f in client.list_artifacts(run.info.run_id, "training")}
+    assert {"config.yaml", "history.json"} <= training
     evaluation = {Path(f.path).name for f in client.list_artifacts(run.info.run_id, "evaluation")}
     assert {
         "confusion_matrix.png",
         "reliability.png",
         "misclassified.png",
-        "config.yaml",
-        "history.json",
+        "test_predictions.json",
     } <= evaluation
     downloaded = download_version(mlflow_tracking.uri, name, "1", tmp_path / "download")
     assert [p.name for p in downloaded.rglob("*.onnx")] == ["model.onnx"]
