@@ -215,11 +215,14 @@ def tree_rss_mb(pid_file: Path) -> float | None:
 
 def model_arrays(settings: Settings, images: Sequence[Path]) -> list[npt.NDArray[np.float32]]:
     """The photos as the model sees them: 1 x 224 x 224 x 3 float32, decoded and resized."""
+    from greenr.contracts import MODEL_INPUT_SIZE
     from greenr.images.decoding import decode_image
     from greenr.images.preprocess import to_model_input
 
     return [
-        to_model_input(decode_image(p.read_bytes(), settings.max_image_pixels).image)[None].astype(np.float32)
+        to_model_input(decode_image(p.read_bytes(), settings.max_image_pixels).image, MODEL_INPUT_SIZE)[
+            None
+        ].astype(np.float32)
         for p in images
     ]
 

@@ -33,10 +33,11 @@ from typing import Any
 
 import numpy as np
 
+from greenr.contracts import SPLITS, SplitFractions
 from greenr.images.decoding import decode_image
 from greenr.images.perceptual_hash import dhash
 from greenr.ingestion.config import load_ingestion_config
-from greenr.ingestion.split import SPLITS, SplitFractions, SplitItem, assign_splits
+from greenr.ingestion.split import SplitItem, assign_splits
 from greenr.provenance import git_commit
 from greenr.settings import REPO_ROOT, get_settings
 from greenr.storage.object_store import ObjectStore, open_object_store, s3_options
@@ -245,7 +246,7 @@ def main(argv: list[str] | None = None) -> int:
         "git_commit": git_commit(REPO_ROOT),
         "dataset_version": manifest.id,
         "images": len(manifest.members),
-        "split": {"fractions": asdict(fractions), "group_distance": ingestion.group_distance},
+        "split": {"fractions": fractions.model_dump(), "group_distance": ingestion.group_distance},
         "machine": {
             "cpus": os.cpu_count(),
             "platform": platform.platform(),

@@ -18,26 +18,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from greenr.contracts import SPLITS, SplitFractions
 from greenr.images.perceptual_hash import distances_to, hashes_to_array
-
-SPLITS = ("train", "validation", "test")
-
-
-@dataclass(frozen=True)
-class SplitFractions:
-    """Target share of each split; must sum to 1."""
-
-    train: float = 0.70
-    validation: float = 0.15
-    test: float = 0.15
-
-    def __post_init__(self) -> None:
-        values = (self.train, self.validation, self.test)
-        if any(v < 0 for v in values) or abs(sum(values) - 1.0) > 1e-6:
-            raise ValueError(f"split fractions must be >= 0 and sum to 1, got {values}")
-
-    def of(self, split: str) -> float:
-        return float(getattr(self, split))
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,8 @@ from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from greenr.ingestion.split import SPLITS, SplitItem, near_duplicate_groups
+from greenr.contracts import SPLITS
+from greenr.ingestion.split import SplitItem, near_duplicate_groups
 from greenr.validation.report import ValidationReport
 from greenr.validation.runner import SuiteRun, run_suites
 

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from greenr.ingestion.split import SPLITS, SplitFractions
+from greenr.contracts import SPLITS, SplitFractions
 from greenr.validation.image_validation import ValidationFailed, ValidationReport, raise_on_failure
 from greenr.validation.rules import SUITES_DIR, ImageRules, find_expectation, load_suite
 from greenr.validation.split_validation import (
