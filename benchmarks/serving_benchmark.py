@@ -243,6 +243,7 @@ def naive_keras_model(settings: Settings) -> Any | None:
     """The champion's own Keras model (what a naive service would call `predict` on), or None."""
     from greenr.deployment.tasks import find_champion
     from greenr.resources import object_store
+    from greenr.training.layout import model_run_key
     from greenr.training.saved_model import load_classifier
 
     champion = find_champion(settings)
@@ -252,7 +253,7 @@ def naive_keras_model(settings: Settings) -> Any | None:
     store = object_store(settings)
     local = settings.home / "benchmarks" / "champion.keras"
     local.parent.mkdir(parents=True, exist_ok=True)
-    local.write_bytes(store.get(f"models/runs/{run}/model.keras"))
+    local.write_bytes(store.get(model_run_key(run, "model.keras")))
     return load_classifier(local)
 
 

@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 
 from greenr.contracts import SPLITS, SplitFractions
+from greenr.dataset.rules import ImageRules
 from greenr.images.decoding import decode_image
 from greenr.images.perceptual_hash import dhash
 from greenr.ingestion.config import load_ingestion_config
@@ -43,7 +44,6 @@ from greenr.settings import REPO_ROOT, get_settings
 from greenr.storage.object_store import ObjectStore, open_object_store, s3_options
 from greenr.training.config import DEFAULT_CONFIG, TrainingConfig, load_training_config, parse_overrides
 from greenr.training.data import Manifest, SplitArrays, decode_to_arrays, read_manifest
-from greenr.validation.rules import ImageRules
 
 DEFAULT_SEEDS = (1, 2, 3, 4, 5)
 DEFAULT_OUTPUT = REPO_ROOT / "benchmarks" / "results" / "training.json"

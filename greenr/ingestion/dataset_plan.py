@@ -11,8 +11,8 @@ from pydantic import BaseModel
 
 from greenr.catalog.repository import CatalogImage
 from greenr.contracts import SPLITS, SplitFractions
+from greenr.dataset.records import ImageRecord, Rejection
 from greenr.ingestion.layout import manifest_key, raw_key, split_key
-from greenr.ingestion.records import ImageRecord, Rejection
 from greenr.ingestion.split import SplitItem, assign_splits, dataset_version_id
 
 

@@ -22,7 +22,6 @@ from greenr.contracts import LABELS
 from greenr.export.onnx_export import export_and_check
 from greenr.export.onnx_runtime import OnnxClassifier
 from greenr.ingestion.dataset_version import DatasetVersion
-from greenr.ingestion.layout import model_run_key
 from greenr.model.pretrained_weights import load_imagenet_weights
 from greenr.provenance import git_commit
 from greenr.registry import model_registry, tracking
@@ -39,6 +38,7 @@ from greenr.training.evaluation import (
     write_misclassified_grid_png,
     write_reliability_png,
 )
+from greenr.training.layout import model_run_key
 from greenr.training.train import train_classifier
 from greenr.validation.report import ValidationReport
 from greenr.validation.split_validation import SplitMember, validate_dataset_splits

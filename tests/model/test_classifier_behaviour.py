@@ -23,6 +23,7 @@ import pytest
 from PIL import Image
 
 from greenr.contracts import SPLITS
+from greenr.dataset.rules import ImageRules
 from greenr.images.decoding import decode_image
 from greenr.images.perceptual_hash import dhash
 from greenr.images.preprocess import to_model_input
@@ -31,7 +32,6 @@ from greenr.ingestion.split import SplitItem, assign_splits
 from greenr.settings import DEFAULT_SOURCE
 from greenr.training.config import load_training_config
 from greenr.training.data import DEFAULT_MAX_PIXELS, SplitArrays, decode_to_arrays
-from greenr.validation.rules import ImageRules
 
 pytestmark = [pytest.mark.model, pytest.mark.slow]
 

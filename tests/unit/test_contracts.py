@@ -28,10 +28,10 @@ from greenr.contracts import (
     SplitFractions,
     serving_metadata_schema_text,
 )
+from greenr.dataset.rules import SUITES_DIR, ImageRules, find_expectation, read_suite_json
 from greenr.ingestion.config import load_ingestion_config
 from greenr.settings import REPO_ROOT
 from greenr.training.config import load_training_config
-from greenr.validation.rules import SUITES_DIR, ImageRules, find_expectation, read_suite_json
 from serving.model_store import ArtifactError, parse_metadata
 from ui.app import DEFAULT_LABELS
 from ui.probability import LABEL_COLORS
