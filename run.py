@@ -6,7 +6,8 @@
     python run.py --pipeline deployment
 
 Configuration comes from the environment (see greenr/settings.py and the README); run
-parameters from configs/*.yaml, overridden by flags.
+parameters from configs/*.yaml, overridden by flags. A flag the chosen pipeline does not take is
+an error (exit status 2), never silently ignored.
 """
 
 from __future__ import annotations
@@ -14,13 +15,19 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any
 
 from greenr.errors import USER_ERRORS
+from greenr.pipeline_failures import PipelineFailed, run_reporting_failures
 from greenr.settings import REPO_ROOT, SettingsError, get_settings
 from greenr.zenml_environment import prepare_zenml
 
 PIPELINES = ("ingestion", "training", "deployment")
+# The flags each pipeline takes, in the order --help lists them.
+FLAGS_OF: dict[str, tuple[str, ...]] = {
+    "ingestion": ("--source", "--config", "--seed"),
+    "training": ("--config", "--seed", "--dataset-version", "--set"),
+    "deployment": (),
+}
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -35,7 +42,34 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--set", action="append", default=[], metavar="KEY=VALUE", help="override a config value (training)"
     )
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    problem = inapplicable_flags_message(args)
+    if problem is not None:
+        parser.exit(2, f"{parser.prog}: error: {problem}\n")
+    return args
+
+
+def given_flags(args: argparse.Namespace) -> list[str]:
+    """The optional flags the command line set (whatever their value, `--seed 0` included)."""
+    values = {
+        "--source": args.source,
+        "--config": args.config,
+        "--seed": args.seed,
+        "--dataset-version": args.dataset_version,
+        "--set": args.set or None,
+    }
+    return [flag for flag, value in values.items() if value is not None]
+
+
+def inapplicable_flags_message(args: argparse.Namespace) -> str | None:
+    """One line naming the flags the chosen pipeline does not take, None when all apply."""
+    takes = FLAGS_OF[args.pipeline]
+    ignored = [flag for flag in given_flags(args) if flag not in takes]
+    if not ignored:
+        return None
+    verb = "does" if len(ignored) == 1 else "do"
+    accepted = f"it takes {', '.join(takes)}" if takes else "it takes no other flag"
+    return f"{', '.join(ignored)} {verb} not apply to the {args.pipeline} pipeline ({accepted})"
 
 
 def run_ingestion(args: argparse.Namespace) -> None:
@@ -48,7 +82,7 @@ def run_ingestion(args: argparse.Namespace) -> None:
     source = (args.source or settings.source_dir).resolve()
     # Fail in a second with a clear message rather than after ZenML has started a run.
     check_ingestion_inputs(settings, source)
-    _run_reporting_step_errors(ingestion_pipeline, source=str(source), config=config)
+    run_reporting_failures(ingestion_pipeline, source=str(source), config=config)
 
 
 def run_training(args: argparse.Namespace) -> None:
@@ -66,7 +100,7 @@ def run_training(args: argparse.Namespace) -> None:
     tracker = _active_experiment_tracker()
     # Created here, not by MLflow on first use, so a local backend keeps artifacts in GREENR_HOME.
     ensure_experiment(settings.tracking_uri, EXPERIMENT, artifact_location(settings))
-    _run_reporting_step_errors(
+    run_reporting_failures(
         training_pipeline,
         config=config,
         rule=rule,
@@ -78,7 +112,7 @@ def run_training(args: argparse.Namespace) -> None:
 def run_deployment(args: argparse.Namespace) -> None:
     from pipelines.deployment import deployment_pipeline
 
-    _run_reporting_step_errors(deployment_pipeline)
+    run_reporting_failures(deployment_pipeline)
 
 
 def _active_experiment_tracker() -> str | None:
@@ -88,26 +122,6 @@ def _active_experiment_tracker() -> str | None:
 
     components = Client().active_stack_model.components.get(StackComponentType.EXPERIMENT_TRACKER)
     return components[0].name if components else None
-
-
-def _run_reporting_step_errors(pipeline: Any, **parameters: Any) -> None:
-    """Run a pipeline; a failed step becomes a PipelineFailed carrying the step's own message."""
-    from greenr.pipeline_failures import failed_step_messages
-
-    try:
-        pipeline(**parameters)
-    except RuntimeError as error:
-        if "failure in step" not in str(error):
-            raise
-        from zenml.client import Client
-
-        run = Client().get_pipeline(pipeline.name).last_run
-        messages = failed_step_messages(run.steps)
-        raise PipelineFailed("; ".join(messages) or str(error)) from None
-
-
-class PipelineFailed(RuntimeError):
-    """A pipeline step failed; the message is the step's own."""
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -19,10 +19,10 @@ from typing import Annotated, Any
 
 from fastapi import FastAPI, File, UploadFile
 
+from greenr.contracts import LABELS, MODEL_INPUT_SIZE
 from greenr.images.decoding import ImageDecodeError, decode_image
-from greenr.images.preprocess import MODEL_INPUT_SIZE, to_model_input
+from greenr.images.preprocess import to_model_input
 
-LABELS = ("dandelion", "grass")
 DEFAULT_MAX_PIXELS = 40_000_000
 
 

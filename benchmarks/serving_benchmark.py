@@ -234,11 +234,14 @@ def tree_rss_mb(pid_file: Path) -> float | None:
 
 def model_arrays(settings: Settings, images: Sequence[Path]) -> list[npt.NDArray[np.float32]]:
     """The photos as the model sees them: 1 x 224 x 224 x 3 float32, decoded and resized."""
+    from greenr.contracts import MODEL_INPUT_SIZE
     from greenr.images.decoding import decode_image
     from greenr.images.preprocess import to_model_input
 
     return [
-        to_model_input(decode_image(p.read_bytes(), settings.max_image_pixels).image)[None].astype(np.float32)
+        to_model_input(decode_image(p.read_bytes(), settings.max_image_pixels).image, MODEL_INPUT_SIZE)[
+            None
+        ].astype(np.float32)
         for p in images
     ]
 
@@ -266,6 +269,7 @@ def champion_keras_file(settings: Settings) -> Path | None:
     """The champion's own Keras model, copied next to the benchmark's state; None if not found."""
     from greenr.deployment.tasks import find_champion
     from greenr.resources import object_store
+    from greenr.training.layout import model_run_key
 
     champion = find_champion(settings)
     run = _zenml_run_of(settings, champion.run_id)
@@ -273,7 +277,7 @@ def champion_keras_file(settings: Settings) -> Path | None:
         return None
     local = settings.home / "benchmarks" / "champion.keras"
     local.parent.mkdir(parents=True, exist_ok=True)
-    local.write_bytes(object_store(settings).get(f"models/runs/{run}/model.keras"))
+    local.write_bytes(object_store(settings).get(model_run_key(run, "model.keras")))
     return local
 
 

@@ -38,16 +38,17 @@ from typing import Any
 
 import numpy as np
 
+from greenr.contracts import SPLITS, SplitFractions
+from greenr.dataset.rules import ImageRules
 from greenr.images.decoding import decode_image
 from greenr.images.perceptual_hash import dhash
 from greenr.ingestion.config import load_ingestion_config
-from greenr.ingestion.split import SPLITS, SplitFractions, SplitItem, assign_splits
+from greenr.ingestion.split import SplitItem, assign_splits
 from greenr.provenance import git_commit
 from greenr.settings import REPO_ROOT, get_settings
 from greenr.storage.object_store import ObjectStore, open_object_store, s3_options
 from greenr.training.config import DEFAULT_CONFIG, TrainingConfig, load_training_config, parse_overrides
 from greenr.training.data import Manifest, SplitArrays, decode_to_arrays, read_manifest
-from greenr.validation.rules import ImageRules
 
 from .training_report import TARGETS, overall_summary, split_summaries, text_table, verdict
 
@@ -263,7 +264,7 @@ def main(argv: list[str] | None = None) -> int:
         "git_commit": commit,
         "dataset_version": manifest.id,
         "images": len(manifest.members),
-        "split": {"fractions": asdict(fractions), "group_distance": ingestion.group_distance},
+        "split": {"fractions": fractions.model_dump(), "group_distance": ingestion.group_distance},
         "split_seeds": args.split_seeds,
         "train_seeds": args.train_seeds,
         "machine": {

@@ -36,6 +36,9 @@ logger = logging.getLogger(__name__)
 MODEL_FILE = "model.onnx"
 METADATA_FILE = "metadata.json"
 LAST_GOOD_FILE = "last-good.json"
+# The JSON Schema of metadata.json, generated from greenr.contracts.ServingMetadata (a test keeps
+# the two equal); the server's environment has no pydantic to use the model itself.
+METADATA_SCHEMA = Path(__file__).resolve().parent / "metadata.schema.json"
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _CHUNK = 1 << 20
 
@@ -50,7 +53,7 @@ class ModelUnavailableError(RuntimeError):
 
 @dataclass(frozen=True)
 class ArtifactMetadata:
-    """The content of metadata.json, checked field by field."""
+    """The content of metadata.json: the fields of greenr.contracts.ServingMetadata."""
 
     model_name: str
     version: str
@@ -85,59 +88,51 @@ class ResolvedArtifact:
 Validator = Callable[[Path, ArtifactMetadata], None]
 
 
+def _metadata_validator() -> Any:
+    """A JSON Schema validator of `METADATA_SCHEMA`, whose integers are JSON integers only.
+
+    JSON Schema (draft 6 on) calls 224.0 an integer; `greenr.contracts.ServingMetadata`, which
+    writes the file and whose schema this is, refuses it (pydantic's strict mode), so this does too.
+    """
+    # Imported here: only loading a model needs it (jsonschema comes with seldon-core).
+    import jsonschema  # type: ignore[import-untyped]  # no stubs; seldon-core pins jsonschema 3
+
+    base = jsonschema.Draft7Validator
+    checker = base.TYPE_CHECKER.redefine(
+        "integer", lambda _checker, value: isinstance(value, int) and not isinstance(value, bool)
+    )
+    validator_class = jsonschema.validators.extend(base, type_checker=checker)
+    schema = json.loads(METADATA_SCHEMA.read_text(encoding="utf-8"))
+    return validator_class(schema)
+
+
 def parse_metadata(data: bytes) -> ArtifactMetadata:
-    """Read metadata.json, naming the first field that is missing or of the wrong type.
+    """Read metadata.json, validated against `metadata.schema.json` (generated from the contract,
+    `greenr.contracts.ServingMetadata`), naming the first field that is missing or invalid.
 
     Raises:
-        ArtifactError: not JSON, not an object, or a field is missing or invalid.
+        ArtifactError: not JSON, or not a document that the schema accepts.
     """
     try:
         raw: Any = json.loads(data)
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise ArtifactError(f"{METADATA_FILE} is not valid JSON ({error})") from None
-    if not isinstance(raw, dict):
-        raise ArtifactError(f"{METADATA_FILE} must hold a JSON object")
-
-    def text(name: str) -> str:
-        value = raw.get(name)
-        if not isinstance(value, str) or not value:
-            raise ArtifactError(f"{METADATA_FILE}: {name!r} must be a non-empty string, got {value!r}")
-        return value
-
-    labels = raw.get("labels")
-    if (
-        not isinstance(labels, list)
-        or len(labels) < 2
-        or not all(isinstance(label, str) and label for label in labels)
-        or len(set(labels)) != len(labels)
-    ):
-        raise ArtifactError(
-            f"{METADATA_FILE}: 'labels' must be a list of distinct class names, got {labels!r}"
-        )
-    input_size = raw.get("input_size")
-    if not isinstance(input_size, int) or isinstance(input_size, bool) or input_size <= 0:
-        raise ArtifactError(f"{METADATA_FILE}: 'input_size' must be a positive integer, got {input_size!r}")
-    metrics = raw.get("metrics", {})
-    if not isinstance(metrics, dict) or not all(
-        isinstance(value, int | float) and not isinstance(value, bool) for value in metrics.values()
-    ):
-        raise ArtifactError(f"{METADATA_FILE}: 'metrics' must map names to numbers, got {metrics!r}")
-    sha256 = text("sha256").lower()
-    if not _SHA256.match(sha256):
-        raise ArtifactError(f"{METADATA_FILE}: 'sha256' must be 64 hex digits, got {sha256!r}")
-    # MLflow registry versions are numbers; accept them as numbers or strings.
-    version = raw.get("version")
-    is_number = isinstance(version, int) and not isinstance(version, bool)
+    errors = sorted(_metadata_validator().iter_errors(raw), key=lambda error: list(error.absolute_path))
+    if errors:
+        where = "/".join(str(part) for part in errors[0].absolute_path)
+        raise ArtifactError(f"{METADATA_FILE}: {repr(where) + ': ' if where else ''}{errors[0].message}")
+    # Valid: the same conversions as the contract's validators (number version -> text, sha256
+    # lower-case, metrics as floats).
     return ArtifactMetadata(
-        model_name=text("model_name"),
-        version=str(version) if is_number else text("version"),
-        alias=text("alias"),
-        labels=tuple(labels),
-        input_size=input_size,
-        metrics={str(name): float(value) for name, value in metrics.items()},
-        dataset_version=text("dataset_version"),
-        exported_at=text("exported_at"),
-        sha256=sha256,
+        model_name=raw["model_name"],
+        version=str(raw["version"]),
+        alias=raw["alias"],
+        labels=tuple(raw["labels"]),
+        input_size=raw["input_size"],
+        metrics={name: float(value) for name, value in raw.get("metrics", {}).items()},
+        dataset_version=raw["dataset_version"],
+        exported_at=raw["exported_at"],
+        sha256=raw["sha256"].lower(),
     )
 
 

@@ -8,11 +8,10 @@ apart from the helpers so that pytest imports this module itself, as a plugin.
 from __future__ import annotations
 
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from model_server_kit import BUILD_MODEL, SERVING_PYTHON, SETUP_SCRIPT, Reference, write_artifact
+from model_server_kit import SERVING_PYTHON, SETUP_SCRIPT, Reference, build_onnx_model, write_artifact
 
 from greenr.settings import REPO_ROOT
 
@@ -29,17 +28,7 @@ def serving_env() -> Path:
 
 @pytest.fixture(scope="session")
 def onnx_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("onnx") / "model.onnx"
-    result = subprocess.run(
-        [sys.executable, "-c", BUILD_MODEL, str(path)],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr[-4000:]
-    assert path.is_file()
-    return path
+    return build_onnx_model(tmp_path_factory.mktemp("onnx") / "model.onnx")
 
 
 @pytest.fixture(scope="session")

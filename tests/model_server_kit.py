@@ -2,8 +2,9 @@
 
 Shared by the model server's and the prediction API's tests; the fixtures that build these are in
 model_server_fixtures.py. The model is a tiny Keras network with the served signature (float32
-N x 224 x 224 x 3 in 0..255, N x 2 probabilities), exported to ONNX in a main-environment
-subprocess (`BUILD_MODEL`): the tests check the serving machinery, not the trained classifier.
+N x S x S x 3 in 0..255, N x 2 probabilities; S = MODEL_INPUT_SIZE unless asked otherwise),
+exported to ONNX in a main-environment subprocess (`BUILD_MODEL`): the tests check the serving
+machinery, not the trained classifier.
 `Reference` runs it in the test process with the main environment's onnxruntime and the same
 `greenr.images` decoding.
 """
@@ -16,6 +17,7 @@ import json
 import os
 import socket
 import subprocess
+import sys
 import urllib.error
 import urllib.request
 from collections.abc import Mapping
@@ -28,6 +30,7 @@ import numpy.typing as npt
 import onnxruntime as ort
 from cli_runner import isolated_env, run_script
 
+from greenr.contracts import LABELS, MODEL_INPUT_SIZE
 from greenr.images.decoding import decode_image
 from greenr.images.preprocess import to_model_input
 from greenr.settings import DEFAULT_SOURCE, REPO_ROOT
@@ -35,18 +38,19 @@ from greenr.settings import DEFAULT_SOURCE, REPO_ROOT
 SERVING_PYTHON = REPO_ROOT / ".venv-serving" / "bin" / "python"
 SERVER_SCRIPT = REPO_ROOT / "scripts" / "model_server.sh"
 SETUP_SCRIPT = REPO_ROOT / "scripts" / "serving_setup.sh"
-LABELS = ("dandelion", "grass")
 MAX_PIXELS = 40_000_000  # the server's default GREENR_MAX_IMAGE_PIXELS
 TOLERANCE = 1e-5
 
-# Run by the main environment's Python: TensorFlow stays out of the pytest process.
+# Run by the main environment's Python (argv: output path, input size): TensorFlow stays out of
+# the pytest process.
 BUILD_MODEL = """
 import os, sys
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import keras
 import numpy as np
 
-inputs = keras.Input(shape=(224, 224, 3), name="image")
+size = int(sys.argv[2])
+inputs = keras.Input(shape=(size, size, 3), name="image")
 x = keras.layers.Rescaling(1 / 127.5, offset=-1.0)(inputs)
 x = keras.layers.Conv2D(
     8, 8, strides=8, activation="relu", kernel_initializer=keras.initializers.GlorotUniform(seed=1)
@@ -57,7 +61,7 @@ outputs = keras.layers.Dense(
     2, activation="softmax", kernel_initializer=keras.initializers.RandomNormal(stddev=3.0, seed=2)
 )(x)
 model = keras.Model(inputs, outputs)
-model(np.zeros((1, 224, 224, 3), dtype="float32"))  # Keras' ONNX export needs a called model
+model(np.zeros((1, size, size, 3), dtype="float32"))  # Keras' ONNX export needs a called model
 model.export(sys.argv[1], format="onnx")
 """
 
@@ -72,6 +76,20 @@ def free_port() -> int:
         return port
 
 
+def build_onnx_model(path: Path, size: int = MODEL_INPUT_SIZE) -> Path:
+    """The tiny test network taking size x size photos, exported to ONNX at `path`."""
+    result = subprocess.run(
+        [sys.executable, "-c", BUILD_MODEL, str(path), str(size)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-4000:]
+    assert path.is_file()
+    return path
+
+
 def write_artifact(folder: Path, model: bytes, **overrides: Any) -> Path:
     """An artifact folder as serving/README.md defines it."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -81,7 +99,7 @@ def write_artifact(folder: Path, model: bytes, **overrides: Any) -> Path:
         "version": "3",
         "alias": "champion",
         "labels": list(LABELS),
-        "input_size": 224,
+        "input_size": MODEL_INPUT_SIZE,
         "metrics": {"test_accuracy": 0.95, "test_f1": 0.94},
         "dataset_version": "dataset-test-0001",
         "exported_at": "2025-11-27T12:00:00Z",
@@ -139,9 +157,10 @@ class Reference:
     def __init__(self, model_path: Path) -> None:
         self._session = ort.InferenceSession(str(model_path), providers=["CPUExecutionProvider"])
         self._input = self._session.get_inputs()[0].name
+        self.size: int = self._session.get_inputs()[0].shape[1]
 
     def probabilities(self, images: list[bytes]) -> npt.NDArray[np.float32]:
-        batch = np.stack([to_model_input(decode_image(data, MAX_PIXELS).image, 224) for data in images])
+        batch = np.stack([to_model_input(decode_image(data, MAX_PIXELS).image, self.size) for data in images])
         (result,) = self._session.run(None, {self._input: batch.astype(np.float32)})
         return np.asarray(result, dtype=np.float32)
 

@@ -18,6 +18,7 @@ from typing import Any
 
 from nicegui import events, ui
 
+from greenr.contracts import LABELS
 from ui.api_client import (
     ApiClient,
     ApiError,
@@ -45,7 +46,7 @@ REJECTED_JS_HANDLER = (
     "({name: entry.file.name, size: entry.file.size, reason: entry.failedPropValidation})))"
 )
 # Used for "wrong" when a prediction carries no probabilities and /model/info has not answered.
-DEFAULT_LABELS = ("dandelion", "grass")
+DEFAULT_LABELS: tuple[str, ...] = LABELS
 
 Action = Callable[[], Awaitable[None]]
 

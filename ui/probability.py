@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-# Quasar colour names; a class the model gains later still gets a bar, in the default colour.
+# Quasar colour names of the contract's classes (greenr.contracts.LABELS; a test checks that each
+# has one); a class a model gains later still gets a bar, in the default colour.
 LABEL_COLORS: Mapping[str, str] = {"dandelion": "amber-8", "grass": "green-7"}
 DEFAULT_COLOR = "blue-grey-6"
 
@@ -36,7 +37,7 @@ def probability_bars(probabilities: Mapping[str, float]) -> list[ProbabilityBar]
             # Clamped: a rounding error such as 1.0000001 must not overflow the bar.
             value=min(max(probability, 0.0), 1.0),
             text=format_percent(probability),
-            color=LABEL_COLORS.get(label, DEFAULT_COLOR),
+            color=label_color(label),
         )
         for label, probability in ordered
     ]

@@ -17,6 +17,10 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from greenr.contracts import LABELS
+
+_LABEL_CHOICES = " | ".join(f'"{label}"' for label in LABELS)
+
 
 @dataclass(frozen=True)
 class Problem:
@@ -67,7 +71,7 @@ def validation_message(errors: Sequence[Any]) -> str:
         if error.get("type") == "missing" and loc == ["files"]:
             message = 'no file sent: upload one or more images as multipart form field "files"'
         elif error.get("type") == "missing" and len(loc) == 1 and loc[0] in ("prediction_id", "label"):
-            message = 'field required: send JSON {"prediction_id": "<uuid>", "label": "dandelion" | "grass"}'
+            message = f'field required: send JSON {{"prediction_id": "<uuid>", "label": {_LABEL_CHOICES}}}'
         elif error.get("type") == "uuid_parsing":
             message = "not a UUID: send an id returned by POST /predict"
         elif error.get("type") == "json_invalid":

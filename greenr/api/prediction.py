@@ -21,12 +21,12 @@ from greenr.api.schemas import ErrorDetail, ModelRef, PredictionItem, PredictRes
 from greenr.api.services import ApiServices
 from greenr.api.uploads import AcceptedImage, IncomingFile, RejectedFile, check_file
 from greenr.catalog.database import CatalogUnavailable
+from greenr.contracts import POSITIVE_LABEL
 
 logger = logging.getLogger(__name__)
 
 MODEL_CALL_MAX_IMAGES = 32  # the model server accepts 64 (GREENR_MAX_BATCH_SIZE)
 MODEL_CALL_MAX_BYTES = 16 * 1024 * 1024
-POSITIVE_CLASS = "dandelion"
 
 
 def unavailable(error: ModelServerUnavailable) -> ApiError:
@@ -186,7 +186,7 @@ def _record(
     batch.profile.append(
         ProfileRow(
             confidence=row.confidence,
-            p_dandelion=scores.probabilities.get(POSITIVE_CLASS, float("nan")),
+            p_dandelion=scores.probabilities.get(POSITIVE_LABEL, float("nan")),
             label=row.label,
             latency_ms=row.latency_ms,
             width=image.width,

@@ -11,14 +11,18 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
-# The classes of the project (greenr/validation/suites: ImageRules.labels; a unit test checks).
-Label = Literal["dandelion", "grass"]
+from greenr.contracts import LABELS, Label
+
+# The examples that /docs shows use the project's classes: the first as the prediction, the other
+# as the feedback that corrects it.
+_PREDICTED, _CORRECTED = LABELS
+_PROBABILITIES_EXAMPLE: dict[str, JsonValue] = {_PREDICTED: 0.9731, _CORRECTED: 0.0269}
 
 _PREDICTION_EXAMPLE: dict[str, JsonValue] = {
     "id": "6f1c2a9e-8f4b-4c3e-9a51-0d6a1b2c3d4e",
     "filename": "meadow.jpg",
-    "label": "dandelion",
-    "probabilities": {"dandelion": 0.9731, "grass": 0.0269},
+    "label": _PREDICTED,
+    "probabilities": _PROBABILITIES_EXAMPLE,
     "confidence": 0.9731,
     "model_version": "3",
     "latency_ms": 18.4,
@@ -148,7 +152,7 @@ class ModelInfoResponse(BaseModel):
                     "name": "greenr-classifier",
                     "version": "3",
                     "alias": "champion",
-                    "labels": ["dandelion", "grass"],
+                    "labels": list(LABELS),
                     "metrics": {"test_accuracy": 0.95, "test_f1": 0.94},
                     "dataset_version": "0b6f3c1d2e4f5a6b7c8d9e0f1a2b3c4d",
                     "exported_at": "2025-11-27T12:00:00Z",
@@ -172,7 +176,7 @@ class FeedbackRequest(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={
-            "examples": [{"prediction_id": "6f1c2a9e-8f4b-4c3e-9a51-0d6a1b2c3d4e", "label": "grass"}]
+            "examples": [{"prediction_id": "6f1c2a9e-8f4b-4c3e-9a51-0d6a1b2c3d4e", "label": _CORRECTED}]
         },
     )
 
@@ -187,7 +191,7 @@ class FeedbackResponse(BaseModel):
                 {
                     "id": "0a4e5f60-7b8c-4d9e-8f01-23456789abcd",
                     "prediction_id": "6f1c2a9e-8f4b-4c3e-9a51-0d6a1b2c3d4e",
-                    "label": "grass",
+                    "label": _CORRECTED,
                     "correct": False,
                     "created_at": "2025-11-28T09:15:02.123456Z",
                 }
@@ -226,12 +230,12 @@ class HistoryResponse(BaseModel):
                             "created_at": "2025-11-28T09:14:55.001234Z",
                             "filename": "meadow.jpg",
                             "sha256": "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
-                            "label": "dandelion",
-                            "probabilities": {"dandelion": 0.9731, "grass": 0.0269},
+                            "label": _PREDICTED,
+                            "probabilities": _PROBABILITIES_EXAMPLE,
                             "confidence": 0.9731,
                             "model_version": "3",
                             "latency_ms": 18.4,
-                            "feedback_label": "grass",
+                            "feedback_label": _CORRECTED,
                         }
                     ],
                     "total": 1,

@@ -13,7 +13,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from greenr.catalog import schema
-from greenr.ingestion.records import ImageRecord, Rejection
+from greenr.dataset.records import ImageRecord, Rejection
 
 _CHUNK = 500
 

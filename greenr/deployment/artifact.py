@@ -1,16 +1,22 @@
-"""The serving artifact of a registered version: model.onnx + metadata.json (serving/README.md)."""
+"""The serving artifact of a registered version: model.onnx + metadata.json (serving/README.md).
+
+metadata.json is `greenr.contracts.ServingMetadata`; its input size is read from the ONNX graph
+itself, so a model trained at any `image_size` is announced at the size it takes.
+"""
 
 from __future__ import annotations
 
 import hashlib
-import json
+import math
 import tempfile
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
 import onnx
 from pydantic import BaseModel
 
+from greenr.contracts import ServingMetadata
 from greenr.registry import model_registry
 from greenr.registry.model_registry import VersionInfo
 from greenr.storage.object_store import ObjectStore
@@ -31,36 +37,58 @@ def artifact_prefix(name: str, version: str) -> str:
     return f"models/{name}/v{version}"
 
 
+class ModelSignatureError(ValueError):
+    """The ONNX graph does not take what the model server feeds: float32 N x S x S x 3."""
+
+
+def onnx_input_size(model: onnx.ModelProto) -> int:
+    """S of the graph's one input, float32 N x S x S x 3 (N free): the size the model was trained at.
+
+    Raises:
+        ModelSignatureError: not one input, or not a fixed square RGB shape.
+    """
+    # Older exporters list the weights among the inputs too.
+    weights = {initializer.name for initializer in model.graph.initializer}
+    inputs = [value for value in model.graph.input if value.name not in weights]
+    if len(inputs) != 1:
+        raise ModelSignatureError(f"the ONNX graph has {len(inputs)} inputs, expected 1 (the image batch)")
+    shape = inputs[0].type.tensor_type.shape.dim
+    dims = [dim.dim_value if dim.HasField("dim_value") else None for dim in shape]
+    if len(dims) != 4 or dims[1] is None or dims[1] != dims[2] or dims[3] != 3:
+        raise ModelSignatureError(f"the ONNX graph's input has shape {dims}, expected [N, S, S, 3]")
+    return int(dims[1])
+
+
 def metadata_document(
-    info: VersionInfo, alias: str, labels: list[str], onnx_sha256: str
-) -> dict[str, object]:
-    """metadata.json of the serving artifact, from the version's registry tags."""
+    info: VersionInfo, alias: str, labels: Sequence[str], onnx_sha256: str, input_size: int
+) -> ServingMetadata:
+    """metadata.json of the serving artifact, from the version's registry tags and its graph."""
     metrics = {
         key: float(value) for key, value in info.tags.items() if key.startswith("test_") and _is_number(value)
     }
-    return {
-        "model_name": info.name,
-        "version": info.version,
-        "alias": alias,
-        "labels": labels,
-        "input_size": 224,
-        "metrics": metrics,
-        "dataset_version": info.tags.get("dataset_version", "unknown"),
-        "exported_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "sha256": onnx_sha256,
-    }
+    return ServingMetadata(
+        model_name=info.name,
+        version=info.version,
+        alias=alias,
+        labels=tuple(labels),
+        input_size=input_size,
+        metrics=metrics,
+        dataset_version=info.tags.get("dataset_version", "unknown"),
+        exported_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        sha256=onnx_sha256,
+    )
 
 
 def _is_number(value: str) -> bool:
+    # Finite only: JSON has no NaN (pydantic writes it as null, which the schema refuses).
     try:
-        float(value)
+        return math.isfinite(float(value))
     except ValueError:
         return False
-    return True
 
 
 def publish_version(
-    tracking_uri: str, store: ObjectStore, info: VersionInfo, alias: str, labels: list[str]
+    tracking_uri: str, store: ObjectStore, info: VersionInfo, alias: str, labels: Sequence[str]
 ) -> PublishedModel:
     """Copy a registered version into the store as a serving artifact (skipped when present).
 
@@ -70,12 +98,12 @@ def publish_version(
     prefix = artifact_prefix(info.name, info.version)
     present = store.existing_keys(prefix)
     if {f"{prefix}/model.onnx", f"{prefix}/metadata.json"} <= present:
-        metadata = json.loads(store.get(f"{prefix}/metadata.json"))
+        metadata = ServingMetadata.model_validate_json(store.get(f"{prefix}/metadata.json"))
         return PublishedModel(
             name=info.name,
             version=info.version,
             uri=store.uri(prefix),
-            sha256=metadata["sha256"],
+            sha256=metadata.sha256,
             created=False,
         )
     with tempfile.TemporaryDirectory() as tmp:
@@ -87,11 +115,12 @@ def publish_version(
             )
         # Re-serialised through onnx so weights kept as external data end up inside the one file
         # the model server loads.
-        data = onnx.load(str(onnx_files[0])).SerializeToString()
+        model = onnx.load(str(onnx_files[0]))
+    data = model.SerializeToString()
     sha = hashlib.sha256(data).hexdigest()
+    document = metadata_document(info, alias, labels, sha, onnx_input_size(model))
     store.put(f"{prefix}/model.onnx", data)
-    document = metadata_document(info, alias, labels, sha)
-    store.put(f"{prefix}/metadata.json", json.dumps(document, indent=1).encode())
+    store.put(f"{prefix}/metadata.json", document.model_dump_json(indent=1).encode())
     return PublishedModel(
         name=info.name, version=info.version, uri=store.uri(prefix), sha256=sha, created=True
     )

@@ -7,6 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel
 
+from greenr.contracts import LABELS
 from greenr.deployment.artifact import PublishedModel, artifact_prefix, publish_version
 from greenr.deployment.local_server import deploy_locally
 from greenr.deployment.seldon_manifest import build_seldon_deployment, deployment_name, to_yaml
@@ -14,7 +15,6 @@ from greenr.registry import model_registry
 from greenr.registry.model_registry import CHAMPION, VersionInfo
 from greenr.resources import object_store
 from greenr.settings import Settings
-from greenr.validation.rules import ImageRules
 
 MODEL_SERVER_IMAGE = "greenr-model-server:0.1.0"
 STORAGE_SECRET = "greenr-s3-credentials"
@@ -49,8 +49,7 @@ def find_champion(settings: Settings) -> VersionInfo:
 
 def publish(settings: Settings, champion: VersionInfo) -> PublishedModel:
     """The champion's serving artifact in the object store (models/<name>/v<version>/)."""
-    labels = list(ImageRules.from_suite().labels)
-    return publish_version(settings.tracking_uri, object_store(settings), champion, CHAMPION, labels)
+    return publish_version(settings.tracking_uri, object_store(settings), champion, CHAMPION, LABELS)
 
 
 def deploy(settings: Settings, published: PublishedModel, deployer_flavor: str | None) -> DeploymentRecord:

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from greenr.contracts import MODEL_INPUT_SIZE
 from greenr.export.onnx_runtime import OnnxClassifier
 
 ONNX_OPSET = 17
@@ -35,7 +36,7 @@ class ExportResult:
     seconds: float
 
 
-def export_onnx(model: Any, path: Path, image_size: int = 224) -> Path:
+def export_onnx(model: Any, path: Path, image_size: int = MODEL_INPUT_SIZE) -> Path:
     """Write `model` (N×size×size×3 float 0..255 -> N×2 probabilities) as ONNX with a variable batch."""
     import tensorflow as tf
     import tf2onnx

@@ -19,6 +19,12 @@ class OnnxClassifier:
         self._session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         self._input = self._session.get_inputs()[0].name
 
+    @property
+    def input_size(self) -> int | None:
+        """S of an N×S×S×3 input (the size the model was trained at); None when not fixed."""
+        shape = self._session.get_inputs()[0].shape
+        return shape[1] if len(shape) == 4 and isinstance(shape[1], int) else None
+
     def predict(self, images: npt.NDArray[np.float32], batch_size: int = 32) -> npt.NDArray[np.float32]:
         """Class probabilities, N×classes."""
         outputs = [

@@ -1,7 +1,9 @@
 """The one image preprocessing used by training and by the model server.
 
-It imports only numpy and Pillow so the model server's environment (no TensorFlow) can use it
-unchanged: the same Pillow version and the same resize give the same pixels in both places.
+It imports only numpy and Pillow so the model server's environment (no TensorFlow, no pydantic)
+can use it unchanged: the same Pillow version and the same resize give the same pixels in both
+places. So the size is always the caller's: the model's (training config, serving metadata), whose
+default is `greenr.contracts.MODEL_INPUT_SIZE`.
 """
 
 from __future__ import annotations
@@ -11,8 +13,6 @@ import logging
 import numpy as np
 import numpy.typing as npt
 from PIL import ExifTags, Image
-
-MODEL_INPUT_SIZE = 224
 
 logger = logging.getLogger(__name__)
 
@@ -67,7 +67,7 @@ def as_rgb(image: Image.Image) -> Image.Image:
     return image.convert("RGB")
 
 
-def to_model_input(image: Image.Image, size: int = MODEL_INPUT_SIZE) -> npt.NDArray[np.uint8]:
+def to_model_input(image: Image.Image, size: int) -> npt.NDArray[np.uint8]:
     """RGB uint8 array of shape (size, size, 3): the whole upright picture, resized without cropping.
 
     Squashing keeps every pixel of the wide grass strips (aspect ratios up to 7:1 in the data);

@@ -6,30 +6,20 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field
 
+from greenr.contracts import SPLIT_FRACTIONS, SplitFractions
 from greenr.settings import REPO_ROOT
 
 DEFAULT_CONFIG = REPO_ROOT / "configs" / "ingestion.yaml"
-
-
-class Fractions(BaseModel):
-    train: float = Field(0.70, ge=0, le=1)
-    validation: float = Field(0.15, ge=0, le=1)
-    test: float = Field(0.15, ge=0, le=1)
-
-    @model_validator(mode="after")
-    def _sum_to_one(self) -> Fractions:
-        if abs(self.train + self.validation + self.test - 1.0) > 1e-6:
-            raise ValueError("split fractions must sum to 1")
-        return self
 
 
 class IngestionConfig(BaseModel):
     """Parameters that shape a dataset version."""
 
     seed: int = 42
-    fractions: Fractions = Fractions()
+    # The project's split (greenr.contracts); the dataset_splits suite's bands are centred on it.
+    fractions: SplitFractions = SPLIT_FRACTIONS
     near_duplicate_distance: int = Field(4, ge=0, le=64)
     group_distance: int = Field(6, ge=0, le=64)
 

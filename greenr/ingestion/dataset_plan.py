@@ -10,9 +10,10 @@ from typing import Any
 from pydantic import BaseModel
 
 from greenr.catalog.repository import CatalogImage
+from greenr.contracts import SPLITS, SplitFractions
+from greenr.dataset.records import ImageRecord, Rejection
 from greenr.ingestion.layout import manifest_key, raw_key, split_key
-from greenr.ingestion.records import ImageRecord, Rejection
-from greenr.ingestion.split import SPLITS, SplitFractions, SplitItem, assign_splits, dataset_version_id
+from greenr.ingestion.split import SplitItem, assign_splits, dataset_version_id
 
 
 class ScreenedImages(BaseModel):

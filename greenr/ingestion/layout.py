@@ -1,11 +1,14 @@
-"""Where each kind of object lives in the store (the roadmap's bucket layout)."""
+"""Where each kind of dataset object lives in the store (the roadmap's bucket layout).
+
+The models/ prefix belongs to the model code: greenr.training.layout, greenr.deployment.artifact.
+"""
 
 from __future__ import annotations
 
 import re
 from pathlib import PurePath
 
-from greenr.ingestion.records import ImageRecord, Rejection
+from greenr.dataset.records import ImageRecord, Rejection
 
 
 def raw_key(record: ImageRecord) -> str:
@@ -29,8 +32,3 @@ def quarantine_key(rejection: Rejection) -> str | None:
 def manifest_key(version_id: str) -> str:
     """The manifest of a dataset version: every member with its label, split and keys."""
     return f"processed/datasets/{version_id}.json"
-
-
-def model_run_key(run_id: str, name: str) -> str:
-    """A file produced by one training run: models/runs/<run id>/<name>."""
-    return f"models/runs/{run_id}/{name}"

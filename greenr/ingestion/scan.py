@@ -7,7 +7,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
 
-from greenr.ingestion.records import Rejection, RejectReason
+from greenr.dataset.records import Rejection, RejectReason
 
 
 class SourceError(RuntimeError):

@@ -17,11 +17,11 @@ import numpy as np
 import numpy.typing as npt
 
 from greenr.catalog.repository import CatalogImage
+from greenr.dataset.records import ImageRecord, Rejection, RejectReason
+from greenr.dataset.rules import ImageRules
 from greenr.images.decoding import ImageDecodeError, decode_image
 from greenr.images.perceptual_hash import dhash, distances_to, hashes_to_array
-from greenr.ingestion.records import ImageRecord, Rejection, RejectReason
 from greenr.ingestion.scan import SourceFile
-from greenr.validation.rules import ImageRules
 
 
 @dataclass(frozen=True)

@@ -8,9 +8,9 @@ from collections.abc import Sequence
 
 from pydantic import BaseModel
 
+from greenr.dataset.records import ImageRecord, Rejection
 from greenr.ingestion.dataset_plan import ScreenedImages
 from greenr.ingestion.dataset_version import DatasetVersion
-from greenr.ingestion.records import ImageRecord, Rejection
 from greenr.ingestion.store_objects import StoredObjects
 
 

@@ -6,9 +6,11 @@ import numpy as np
 import numpy.typing as npt
 from pydantic import BaseModel
 
+from greenr.contracts import POSITIVE_CLASS_INDEX
+
 
 class Scores(BaseModel):
-    """Test-split scores of one model; F1 treats class index 0 ("dandelion") as positive."""
+    """Test-split scores of one model; F1 is that of the contract's positive class."""
 
     accuracy: float
     f1: float
@@ -17,14 +19,15 @@ class Scores(BaseModel):
 
 
 def score_probabilities(probabilities: npt.NDArray[np.float32], labels: npt.NDArray[np.int64]) -> Scores:
-    """Accuracy, F1 of class 0, and mean log loss of N×2 probabilities against integer labels."""
+    """Accuracy, F1 of the positive class, and mean log loss of N×2 probabilities against integer labels."""
     if len(labels) == 0:
         raise ValueError("cannot score a model on an empty test split")
     predicted = probabilities.argmax(axis=1)
     accuracy = float((predicted == labels).mean())
-    true_positive = int(((predicted == 0) & (labels == 0)).sum())
-    predicted_positive = int((predicted == 0).sum())
-    actual_positive = int((labels == 0).sum())
+    positive = POSITIVE_CLASS_INDEX
+    true_positive = int(((predicted == positive) & (labels == positive)).sum())
+    predicted_positive = int((predicted == positive).sum())
+    actual_positive = int((labels == positive).sum())
     precision = true_positive / predicted_positive if predicted_positive else 0.0
     recall = true_positive / actual_positive if actual_positive else 0.0
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0

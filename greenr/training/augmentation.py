@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from greenr.contracts import MODEL_INPUT_SIZE
 from greenr.training.config import AugmentationConfig
 
 if TYPE_CHECKING:
@@ -24,7 +25,9 @@ def _saturation_factor(strength: float) -> tuple[float, float]:
     return low / (1.0 + low), high / (1.0 + high)
 
 
-def build_augmentation(config: AugmentationConfig, seed: int, image_size: int = 224) -> keras.Sequential:
+def build_augmentation(
+    config: AugmentationConfig, seed: int, image_size: int = MODEL_INPUT_SIZE
+) -> keras.Sequential:
     """A Sequential of random layers (each seeded from `seed`); identity at inference."""
     import keras
 

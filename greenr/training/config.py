@@ -15,6 +15,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from greenr.contracts import MODEL_INPUT_SIZE
 from greenr.settings import REPO_ROOT
 
 DEFAULT_CONFIG = REPO_ROOT / "configs" / "training.yaml"
@@ -102,7 +103,7 @@ class TrainingConfig(_Strict):
     # the layers' random state in whatever order threads finish). Costs training time: see the
     # README's training benchmark section for the measured price.
     deterministic: bool = True
-    image_size: int = Field(224, ge=32)
+    image_size: int = Field(MODEL_INPUT_SIZE, ge=32)
     batch_size: int = Field(32, ge=1)
     head: HeadConfig = HeadConfig(epochs=8, learning_rate=3e-3)
     fine_tune: FineTuneConfig = FineTuneConfig(epochs=15, learning_rate=2e-4)

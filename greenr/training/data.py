@@ -10,20 +10,18 @@ import json
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
 from pydantic import BaseModel, ConfigDict
 
+from greenr.contracts import LABELS, MODEL_INPUT_SIZE, SPLITS, Split
 from greenr.images.decoding import decode_image
-from greenr.images.preprocess import MODEL_INPUT_SIZE, to_model_input
-from greenr.ingestion.split import SPLITS
+from greenr.images.preprocess import to_model_input
 from greenr.storage.object_store import ObjectStore
 
 log = logging.getLogger(__name__)
 
-SplitName = Literal["train", "validation", "test"]
 # Settings' default decompression-bomb limit (GREENR_MAX_IMAGE_PIXELS); callers pass theirs.
 DEFAULT_MAX_PIXELS = 40_000_000
 
@@ -35,7 +33,7 @@ class ManifestMember(BaseModel):
 
     sha256: str
     label: str
-    split: SplitName
+    split: Split
     key: str
     raw_key: str
 
@@ -125,12 +123,12 @@ def load_split_arrays(
     manifest: Manifest,
     size: int = MODEL_INPUT_SIZE,
     *,
-    labels: Sequence[str] = ("dandelion", "grass"),
+    labels: Sequence[str] = LABELS,
     max_pixels: int = DEFAULT_MAX_PIXELS,
 ) -> dict[str, SplitArrays]:
     """Every split of a dataset version as arrays; class index = position of the label in `labels`.
 
-    `labels` should be `ImageRules.from_suite().labels`, the project's class order.
+    `labels` is the project's class order (`greenr.contracts.LABELS`) unless a test says otherwise.
     """
     index_of: Mapping[str, int] = {label: i for i, label in enumerate(labels)}
     unknown = sorted({m.label for m in manifest.members} - set(index_of))

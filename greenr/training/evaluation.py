@@ -1,7 +1,8 @@
 """Evaluate a classifier on one split: metrics, per-image probabilities and report plots.
 
-Positive class: "dandelion" (class index 0, the first of `ImageRules.from_suite().labels`).
-Precision, recall and F1 are those of that class, and ROC AUC ranks images by P(dandelion).
+Positive class: `greenr.contracts.POSITIVE_LABEL` ("dandelion", at `POSITIVE_CLASS_INDEX` of the
+labels). Precision, recall and F1 are those of that class, and ROC AUC ranks images by its
+probability.
 That matches the registry's promotion scores (greenr/registry/scoring.py).
 
 Expected calibration error (ECE) uses 10 equal-width bins of the confidence (the top-class
@@ -23,9 +24,9 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from greenr.contracts import POSITIVE_CLASS_INDEX
 from greenr.training.data import SplitArrays
 
-POSITIVE_INDEX = 0
 CALIBRATION_BINS = 10
 
 
@@ -61,7 +62,7 @@ class EvaluationReport:
     @property
     def positive_label(self) -> str:
         """The class that precision, recall, F1 and ROC AUC are about."""
-        return self.labels[POSITIVE_INDEX]
+        return self.labels[POSITIVE_CLASS_INDEX]
 
     @property
     def predicted(self) -> npt.NDArray[np.int64]:
@@ -170,9 +171,9 @@ def report_from_probabilities(
     predicted = probs.argmax(axis=1)
     matrix = np.zeros((len(labels), len(labels)), dtype=np.int64)
     np.add.at(matrix, (truth, predicted), 1)
-    tp = int(matrix[POSITIVE_INDEX, POSITIVE_INDEX])
-    fp = int(matrix[:, POSITIVE_INDEX].sum()) - tp
-    fn = int(matrix[POSITIVE_INDEX, :].sum()) - tp
+    tp = int(matrix[POSITIVE_CLASS_INDEX, POSITIVE_CLASS_INDEX])
+    fp = int(matrix[:, POSITIVE_CLASS_INDEX].sum()) - tp
+    fn = int(matrix[POSITIVE_CLASS_INDEX, :].sum()) - tp
     precision = _safe_ratio(tp, tp + fp)
     recall = _safe_ratio(tp, tp + fn)
     bins = calibration_bins(predicted == truth, probs.max(axis=1))
@@ -183,7 +184,7 @@ def report_from_probabilities(
         precision=precision,
         recall=recall,
         f1=_safe_ratio(2 * precision * recall, precision + recall),
-        roc_auc=roc_auc(truth == POSITIVE_INDEX, probs[:, POSITIVE_INDEX]),
+        roc_auc=roc_auc(truth == POSITIVE_CLASS_INDEX, probs[:, POSITIVE_CLASS_INDEX]),
         ece=expected_calibration_error(bins),
         confusion_matrix=matrix.tolist(),
         calibration=bins,

@@ -1,8 +1,8 @@
 """The dandelion/grass classifier: pretrained EfficientNet-Lite0 backbone + a softmax head.
 
-Input: float32 RGB N×224×224×3 in 0..255 (what `to_model_input` produces, cast to float); the
-backbone scales it itself. Output: N×2 class probabilities in the order of
-`ImageRules.from_suite().labels` ("dandelion", "grass").
+Input: float32 RGB N×S×S×3 in 0..255, S = `config.image_size` (what `to_model_input` produces,
+cast to float); the backbone scales it itself. Output: N×2 class probabilities in the order of
+`greenr.contracts.LABELS` ("dandelion", "grass").
 
 The trained network is the functional model `classifier` (backbone layer `backbone`, then
 `head_dropout` and `probabilities`). `inference_model` wraps it for serving, optionally

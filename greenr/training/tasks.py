@@ -26,10 +26,10 @@ import yaml
 from pydantic import BaseModel
 
 from greenr.catalog.repository import get_dataset_version, load_images
+from greenr.contracts import LABELS
 from greenr.export.onnx_export import export_and_check
 from greenr.export.onnx_runtime import OnnxClassifier
 from greenr.ingestion.dataset_version import DatasetVersion
-from greenr.ingestion.layout import model_run_key
 from greenr.model.pretrained_weights import load_imagenet_weights
 from greenr.provenance import git_commit
 from greenr.registry import model_registry, tracking
@@ -46,9 +46,9 @@ from greenr.training.evaluation import (
     write_misclassified_grid_png,
     write_reliability_png,
 )
+from greenr.training.layout import model_run_key
 from greenr.training.train import EpochRecord, train_classifier
 from greenr.validation.report import ValidationReport
-from greenr.validation.rules import ImageRules
 from greenr.validation.split_validation import SplitMember, validate_dataset_splits
 
 log = logging.getLogger(__name__)
@@ -113,8 +113,7 @@ def _arrays(
     manifest = read_manifest(store, version_id)
     if splits is not None:
         manifest = manifest.model_copy(update={"members": [m for m in manifest.members if m.split in splits]})
-    labels = ImageRules.from_suite().labels
-    return load_split_arrays(store, manifest, size, labels=labels, max_pixels=settings.max_image_pixels)
+    return load_split_arrays(store, manifest, size, labels=LABELS, max_pixels=settings.max_image_pixels)
 
 
 @contextlib.contextmanager
@@ -218,14 +217,13 @@ def evaluate_exported(
     test = _arrays(settings, store, trained.dataset_version, int(trained.config["image_size"]), ("test",))[
         "test"
     ]
-    labels = ImageRules.from_suite().labels
     with (
         tracking.mlflow_run(settings.tracking_uri, EXPERIMENT, artifact_location, trained.mlflow_run_id),
         tempfile.TemporaryDirectory() as tmp,
     ):
         folder = Path(tmp)
         probabilities = _onnx_runner(store, trained.onnx_key, folder).predict(test.images.astype(np.float32))
-        report = report_from_probabilities(probabilities, test.labels, labels, test.sha256)
+        report = report_from_probabilities(probabilities, test.labels, LABELS, test.sha256)
         plots = [
             write_confusion_matrix_png(report, folder / "confusion_matrix.png"),
             write_reliability_png(report, folder / "reliability.png"),
@@ -244,7 +242,7 @@ def evaluate_exported(
     return EvaluationSummary(
         metrics=report.metrics(),
         confusion_matrix=report.confusion_matrix,
-        labels=list(labels),
+        labels=list(LABELS),
         plot_keys=plot_keys,
         predictions_key=predictions_key,
     )
@@ -321,8 +319,11 @@ def run_gate(
         champion: Scores | None = None
         if champion_info is not None and champion_info.version != registered.version:
             local = model_registry.download_version(uri, name, champion_info.version, folder / "champion")
-            onnx_file = next(local.rglob("*.onnx"))
-            champion = score_probabilities(OnnxClassifier(onnx_file).predict(images), test.labels)
+            runner = OnnxClassifier(next(local.rglob("*.onnx")))
+            # The same photos at the champion's own input size when it was trained at another one.
+            size = runner.input_size or test.images.shape[1]
+            same = images if size == test.images.shape[1] else _test_images(settings, store, trained, size)
+            champion = score_probabilities(runner.predict(same), test.labels)
     decision = decide(challenger, champion, rule)
     tags = {
         "gate.decision": "promoted" if decision.promote else "rejected",
@@ -338,6 +339,11 @@ def run_gate(
     if decision.promote:
         model_registry.move_champion(uri, name, registered.version, how="gate", reason=decision.reason)
     return decision
+
+
+def _test_images(settings: Settings, store: ObjectStore, trained: TrainedModel, size: int) -> Any:
+    test = _arrays(settings, store, trained.dataset_version, size, ("test",))["test"]
+    return test.images.astype(np.float32)
 
 
 def load_gate_rule(path: Path) -> GateRule:

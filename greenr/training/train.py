@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from greenr.contracts import POSITIVE_CLASS_INDEX
 from greenr.training.config import TrainingConfig
 from greenr.training.data import SplitArrays
 from greenr.training.model import (
@@ -46,8 +47,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 STAGES = ("head", "fine_tune")
-# Class index 0 ("dandelion" in ImageRules' label order) is the positive class of F1.
-POSITIVE_CLASS = 0
 MONITOR = "val_loss"
 
 
@@ -184,8 +183,8 @@ def _positive_f1_metric() -> keras.metrics.Metric:
             self.false_negatives = self.add_variable(shape=(), initializer="zeros", name="fn")
 
         def update_state(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> None:
-            actual = ops.equal(ops.argmax(y_true, axis=-1), POSITIVE_CLASS)
-            predicted = ops.equal(ops.argmax(y_pred, axis=-1), POSITIVE_CLASS)
+            actual = ops.equal(ops.argmax(y_true, axis=-1), POSITIVE_CLASS_INDEX)
+            predicted = ops.equal(ops.argmax(y_pred, axis=-1), POSITIVE_CLASS_INDEX)
             self.true_positives.assign_add(_count(ops.logical_and(actual, predicted)))
             self.false_positives.assign_add(_count(ops.logical_and(ops.logical_not(actual), predicted)))
             self.false_negatives.assign_add(_count(ops.logical_and(actual, ops.logical_not(predicted))))

@@ -1,6 +1,6 @@
 """Validate an accepted set of images with Great Expectations 1.x, and report it readably.
 
-Two suites run (see `suites/`): `raw_images` on one row per image, and `class_balance` on one
+Two suites run (see `greenr/dataset/suites/`): `raw_images` on one row per image, and `class_balance` on one
 row per class. The result is a `ValidationReport` (see `report`), a plain pydantic model that can
 be stored as JSON, rendered as HTML, or turned into an exception by `raise_on_failure`.
 
@@ -13,7 +13,7 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from greenr.ingestion.records import ImageRecord
+from greenr.dataset.records import ImageRecord
 from greenr.validation.report import (
     MAX_EXAMPLES,
     ExpectationOutcome,

@@ -1,4 +1,4 @@
-"""Run expectation suites from `suites/` on pandas frames with Great Expectations 1.x.
+"""Run expectation suites from `greenr/dataset/suites/` on pandas frames with Great Expectations 1.x.
 
 ZenML's GE integration requires GE < 1.0, so this module calls the GE 1.x API directly with an
 ephemeral (in-memory) context, and reduces GE's results to the `report` models. GE and pandas are
@@ -19,8 +19,9 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import JsonValue
 
+from greenr.dataset.rules import SUITES_DIR
 from greenr.validation.report import MAX_EXAMPLES, ExpectationOutcome, SuiteResult, ValidationReport
-from greenr.validation.rules import SUITES_DIR, load_suite
+from greenr.validation.suites import load_suite
 
 if TYPE_CHECKING:
     import great_expectations as gx

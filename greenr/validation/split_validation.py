@@ -2,13 +2,14 @@
 
 The training pipeline checks the split it is about to train on, whatever produced it: split
 sizes and class balance per split, and no image or near-duplicate group in two splits. Three
-tables, one suite each (a GE suite validates one table; see `suites/`):
+tables, one suite each (a GE suite validates one table; see `greenr/dataset/suites/`):
 
 - `dataset_splits`: one row per (split, label), counts and shares;
 - `split_members`: one row per member, so an image listed in two splits is caught;
 - `split_groups`: one row per near-duplicate group, with the number of splits it lies in.
 
-Near-duplicate groups are recomputed here with the splitter's own `near_duplicate_groups`, so
+Near-duplicate groups are recomputed here with the splitter's own `near_duplicate_groups`
+(greenr.images.perceptual_hash), so
 "near-duplicate" means exactly what it meant when the split was made (given the same distance).
 GE and pandas are imported inside the functions only (see `runner`).
 """
@@ -21,7 +22,8 @@ from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from greenr.ingestion.split import SPLITS, SplitItem, near_duplicate_groups
+from greenr.contracts import SPLITS
+from greenr.images.perceptual_hash import near_duplicate_groups
 from greenr.validation.report import ValidationReport
 from greenr.validation.runner import SuiteRun, run_suites
 
@@ -93,9 +95,8 @@ def groups_frame(members: Sequence[SplitMember], group_distance: int) -> pd.Data
     """One row per near-duplicate group (single images included), named by its smallest sha256."""
     import pandas as pd
 
-    items = [SplitItem(sha256=m.sha256, label=m.label, phash=m.phash) for m in members]
     rows = []
-    for group in near_duplicate_groups(items, group_distance):
+    for group in near_duplicate_groups([member.phash for member in members], group_distance):
         splits = sorted({members[i].split for i in group})
         rows.append(
             {

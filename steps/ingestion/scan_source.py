@@ -4,8 +4,8 @@ from pathlib import Path
 
 from zenml import step
 
+from greenr.dataset.rules import ImageRules
 from greenr.ingestion.scan import ScanResult, scan_source
-from greenr.validation.rules import ImageRules
 
 
 @step

@@ -5,13 +5,13 @@ from datetime import UTC, datetime
 from zenml import step
 
 from greenr.catalog.repository import load_images
+from greenr.dataset.rules import ImageRules
 from greenr.ingestion.config import IngestionConfig
 from greenr.ingestion.dataset_plan import ScreenedImages
 from greenr.ingestion.scan import ScanResult
 from greenr.ingestion.screening import ScreeningPolicy, screen_files, with_content_hashes
 from greenr.resources import catalog_engine
 from greenr.settings import get_settings
-from greenr.validation.rules import ImageRules
 
 
 @step

@@ -7,7 +7,6 @@ from zenml import step
 from greenr.catalog.repository import load_images
 from greenr.ingestion.config import IngestionConfig
 from greenr.ingestion.dataset_plan import DatasetPlan, ScreenedImages, plan_dataset
-from greenr.ingestion.split import SplitFractions
 from greenr.resources import catalog_engine
 from greenr.settings import get_settings
 
@@ -18,7 +17,7 @@ def split_dataset_step(screened: ScreenedImages, config: IngestionConfig) -> Dat
     return plan_dataset(
         catalog=load_images(catalog_engine(get_settings())),
         admitted=screened.admitted,
-        fractions=SplitFractions(**config.fractions.model_dump()),
+        fractions=config.fractions,
         seed=config.seed,
         group_distance=config.group_distance,
         now=datetime.now(UTC),

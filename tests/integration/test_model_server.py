@@ -22,7 +22,6 @@ import PIL
 import pytest
 from conftest import S3Service
 from model_server_kit import (
-    LABELS,
     SERVING_PYTHON,
     ModelServer,
     Reference,
@@ -38,6 +37,7 @@ from model_server_kit import (
 )
 from photo_factory import decompression_bomb_png, jpeg_bytes, photo
 
+from greenr.contracts import LABELS
 from greenr.settings import REPO_ROOT
 
 # The model server, its artifact and helpers are shared with the prediction API's tests.

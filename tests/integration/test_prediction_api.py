@@ -33,7 +33,6 @@ from cli_runner import isolated_env, run_script
 from conftest import S3Service
 from fastapi.testclient import TestClient
 from model_server_kit import (
-    LABELS,
     ModelServer,
     Reference,
     assert_matches,
@@ -52,6 +51,7 @@ from greenr.api.app import create_app
 from greenr.api.services import ApiServices
 from greenr.catalog import schema
 from greenr.catalog.database import create_catalog_engine
+from greenr.contracts import LABELS
 from greenr.settings import REPO_ROOT, Settings, load_settings
 
 pytest_plugins = ["model_server_fixtures"]

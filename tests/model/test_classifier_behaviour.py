@@ -2,8 +2,8 @@
 
 Tests run with an empty, isolated GREENR_HOME, so the session fixture builds its own data: it
 reads the photos from `greenr.settings.DEFAULT_SOURCE` (read only, nothing is copied), splits
-them like the ingestion pipeline does (configs/ingestion.yaml: seed, fractions, group
-distance, so the test split is the ingested dataset's), and trains once with
+them like the ingestion pipeline does (configs/ingestion.yaml's seed and group distance, the
+contract's fractions, so the test split is the ingested dataset's), and trains once with
 configs/training.yaml. Training takes about three minutes on the 2-core development machine.
 
 Checks: minimum functionality (test accuracy floor, obviously clear photos of each class),
@@ -22,15 +22,16 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from greenr.contracts import SPLITS
+from greenr.dataset.rules import ImageRules
 from greenr.images.decoding import decode_image
 from greenr.images.perceptual_hash import dhash
 from greenr.images.preprocess import to_model_input
 from greenr.ingestion.config import load_ingestion_config
-from greenr.ingestion.split import SPLITS, SplitFractions, SplitItem, assign_splits
+from greenr.ingestion.split import SplitItem, assign_splits
 from greenr.settings import DEFAULT_SOURCE
 from greenr.training.config import load_training_config
 from greenr.training.data import DEFAULT_MAX_PIXELS, SplitArrays, decode_to_arrays
-from greenr.validation.rules import ImageRules
 
 pytestmark = [pytest.mark.model, pytest.mark.slow]
 
@@ -71,7 +72,7 @@ def _split_like_ingestion(photos: list[tuple[Path, str]]) -> dict[str, SplitArra
     assignment = assign_splits(
         items,
         {},
-        SplitFractions(**ingestion.fractions.model_dump()),
+        ingestion.fractions,
         ingestion.seed,
         ingestion.group_distance,
     )
@@ -117,7 +118,7 @@ def test_test_accuracy_is_above_the_floor(trained: Trained) -> None:
 )
 def test_clear_examples_are_right(trained: Trained, label: str, name: str) -> None:
     with Image.open(DEFAULT_SOURCE / label / f"{name}.jpg") as image:
-        pixels = to_model_input(image)[np.newaxis]
+        pixels = to_model_input(image, load_training_config().image_size)[np.newaxis]
     probabilities = _probabilities(trained.model, pixels)[0]
     assert LABELS[int(probabilities.argmax())] == label, (
         f"{label}/{name}: {dict(zip(LABELS, probabilities, strict=True))}"

@@ -28,7 +28,8 @@ from fastapi.responses import JSONResponse
 from PIL import Image, ImageStat, UnidentifiedImageError
 from starlette.datastructures import UploadFile
 
-LABELS = ("dandelion", "grass")
+from greenr.contracts import LABELS
+
 MODEL = {"name": "greenr-classifier", "version": "7"}
 
 Mode = Literal["ok", "model_down", "slow"]

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from greenr.contracts import LABELS
 from ui.api_client import FeedbackResult
 from ui.feedback import FeedbackUnclear, feedback_label, feedback_message
-
-LABELS = ("dandelion", "grass")
 
 
 def test_right_records_the_prediction_and_wrong_the_other_class() -> None:

@@ -18,9 +18,9 @@ from fastapi.testclient import TestClient
 from greenr.api.app import create_app
 from greenr.api.body_limit import request_body_limit
 from greenr.api.logging_setup import JsonFormatter, request_id
-from greenr.api.schemas import Label
+from greenr.api.schemas import FeedbackRequest
+from greenr.contracts import LABELS
 from greenr.settings import load_settings
-from greenr.validation.rules import ImageRules
 
 
 def closed_port() -> int:
@@ -59,7 +59,7 @@ def assert_error(response: object, status: int, code: str) -> dict[str, str]:
 
 
 def test_the_feedback_labels_are_the_projects_classes() -> None:
-    assert get_args(Label) == ImageRules.from_suite().labels
+    assert get_args(FeedbackRequest.model_fields["label"].annotation) == LABELS
 
 
 def test_nothing_happens_at_import_or_creation(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -10,10 +10,10 @@ from photo_factory import decompression_bomb_png, jpeg_bytes, make_dataset, phot
 from PIL import Image
 
 from greenr.catalog.repository import CatalogImage
-from greenr.ingestion.records import RejectReason
+from greenr.dataset.records import RejectReason
+from greenr.dataset.rules import ImageRules
 from greenr.ingestion.scan import SourceError, scan_source
 from greenr.ingestion.screening import ScreeningPolicy, screen_files
-from greenr.validation.rules import ImageRules
 
 LABELS = ("dandelion", "grass")
 NOW = datetime(2026, 11, 27, tzinfo=UTC)

@@ -7,7 +7,8 @@ from collections import Counter
 
 import pytest
 
-from greenr.ingestion.split import SplitFractions, SplitItem, assign_splits, dataset_version_id
+from greenr.contracts import SplitFractions
+from greenr.ingestion.split import SplitItem, assign_splits, dataset_version_id
 
 FRACTIONS = SplitFractions()
 

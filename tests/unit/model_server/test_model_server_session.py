@@ -10,6 +10,7 @@ import onnx
 import pytest
 from onnx import TensorProto, helper
 
+from greenr.contracts import LABELS, MODEL_INPUT_SIZE
 from serving.config import ConfigError, load_config
 from serving.inference import OnnxClassifier, warm_up
 from serving.model_store import ArtifactMetadata
@@ -70,8 +71,8 @@ METADATA = ArtifactMetadata(
     model_name="greenr-classifier",
     version="1",
     alias="champion",
-    labels=("dandelion", "grass"),
-    input_size=224,
+    labels=LABELS,
+    input_size=MODEL_INPUT_SIZE,
     metrics={},
     dataset_version="ds-test",
     exported_at="2026-11-27T00:00:00Z",

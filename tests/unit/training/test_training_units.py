@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 from photo_factory import jpeg_bytes, photo
 
+from greenr.contracts import LABELS, MODEL_INPUT_SIZE
 from greenr.settings import get_settings
 from greenr.storage.object_store import ObjectStore, open_object_store, s3_options
 from greenr.training.config import (
@@ -39,7 +40,6 @@ from greenr.training.evaluation import (
     write_reliability_png,
 )
 
-LABELS = ("dandelion", "grass")
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 SMALL = 64  # image side for model tests: the architecture is size-agnostic and 64 px is fast
 
@@ -49,7 +49,7 @@ SMALL = 64  # image side for model tests: the architecture is size-agnostic and 
 
 def test_repository_config_is_valid_and_complete() -> None:
     config = load_training_config(DEFAULT_CONFIG)
-    assert config.image_size == 224
+    assert config.image_size == MODEL_INPUT_SIZE
     assert config.fine_tune.learning_rate < config.head.learning_rate
 
 

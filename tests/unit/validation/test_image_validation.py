@@ -18,7 +18,14 @@ from typing import Any
 
 import pytest
 
-from greenr.ingestion.records import ImageRecord
+from greenr.dataset.records import ImageRecord
+from greenr.dataset.rules import (
+    CLASS_BALANCE_SUITE,
+    RAW_IMAGES_SUITE,
+    ImageRules,
+    SuiteFormatError,
+    find_expectation,
+)
 from greenr.validation.image_validation import (
     CLASS_BALANCE,
     MAX_EXAMPLES,
@@ -28,14 +35,7 @@ from greenr.validation.image_validation import (
     raise_on_failure,
     validate_images,
 )
-from greenr.validation.rules import (
-    CLASS_BALANCE_SUITE,
-    RAW_IMAGES_SUITE,
-    ImageRules,
-    SuiteFormatError,
-    find_expectation,
-    load_suite,
-)
+from greenr.validation.suites import load_suite
 
 RULES = ImageRules.from_suite()
 IN_SET = "expect_column_values_to_be_in_set"
@@ -232,7 +232,7 @@ def test_no_network_during_validation(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_importing_the_package_does_not_import_great_expectations() -> None:
     code = (
-        "import sys, greenr.validation.rules, greenr.validation.image_validation; "
+        "import sys, greenr.dataset.rules, greenr.validation.image_validation; "
         "print('great_expectations' in sys.modules)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

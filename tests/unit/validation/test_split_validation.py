@@ -18,9 +18,9 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from greenr.ingestion.split import SPLITS, SplitFractions
+from greenr.contracts import SPLITS, SplitFractions
+from greenr.dataset.rules import SUITES_DIR, ImageRules, find_expectation
 from greenr.validation.image_validation import ValidationFailed, ValidationReport, raise_on_failure
-from greenr.validation.rules import SUITES_DIR, ImageRules, find_expectation, load_suite
 from greenr.validation.split_validation import (
     DATASET_SPLITS,
     SPLIT_GROUPS,
@@ -30,6 +30,7 @@ from greenr.validation.split_validation import (
     split_label_frame,
     validate_dataset_splits,
 )
+from greenr.validation.suites import load_suite
 
 BETWEEN = "expect_column_values_to_be_between"
 UNIQUE = "expect_column_values_to_be_unique"

@@ -1,12 +1,12 @@
-"""Image thresholds and expectation suites, read from the suite JSON files kept in the repository.
+"""Image thresholds, read from the Great Expectations suite JSON files kept next to this module.
 
 The suites under `suites/` are the single source of truth: the Python screening that runs before
-Great Expectations reads its thresholds through `ImageRules.from_suite`, and GE validates the
-accepted set with the very same files through `load_suite`. Changing a threshold means editing
-one JSON file.
+Great Expectations (greenr.ingestion) reads its thresholds through `ImageRules.from_suite`, and GE
+validates the accepted set with the very same files (greenr.validation.suites.load_suite).
+Changing a threshold means editing one JSON file. The suites' label sets and split bands are
+copies of greenr.contracts, checked by tests/unit/test_contracts.py.
 
-Reading the rules only needs `json`: screening imports this module, and importing Great
-Expectations costs about two seconds, so GE is imported only inside `load_suite`.
+Reading the rules only needs `json`: importing Great Expectations costs about two seconds.
 """
 
 from __future__ import annotations
@@ -15,10 +15,7 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    import great_expectations as gx
+from typing import Any
 
 SUITES_DIR = Path(__file__).resolve().parent / "suites"
 RAW_IMAGES_SUITE = SUITES_DIR / "raw_images.json"
@@ -113,45 +110,3 @@ class ImageRules:
             max_bytes=_int_kwarg(size, "max_value", f"{path}: bytes"),
             labels=_str_set_kwarg(find_expectation(suite, in_set, "label"), "label"),
         )
-
-
-def available_suites(suites_dir: Path = SUITES_DIR) -> list[str]:
-    """Names of the suites kept in `suites_dir` (file stems)."""
-    return sorted(p.stem for p in suites_dir.glob("*.json"))
-
-
-def load_suite(name: str, *, suites_dir: Path = SUITES_DIR) -> gx.ExpectationSuite:
-    """Load the named suite from its JSON file into a GE `ExpectationSuite` (not added to a context).
-
-    Raises `SuiteFormatError` if any expectation in the file cannot be built: GE's own
-    constructor only logs an unknown expectation type and drops it, which would silently weaken
-    the validation.
-    """
-    if name not in available_suites(suites_dir):
-        raise SuiteFormatError(
-            f"no suite {name!r} in {suites_dir}; available: {available_suites(suites_dir)}"
-        )
-    path = suites_dir / f"{name}.json"
-    data = read_suite_json(path)
-    if data.get("name") != name:
-        raise SuiteFormatError(f"{path} is named {data.get('name')!r}, expected {name!r}")
-
-    import great_expectations as gx  # deferred: see the module docstring
-    from great_expectations.exceptions.exceptions import GreatExpectationsError
-
-    try:
-        suite = gx.ExpectationSuite(
-            name=name,
-            expectations=data["expectations"],
-            suite_parameters=data.get("suite_parameters"),
-            meta=data.get("meta"),
-            notes=data.get("notes"),
-        )
-    # Invalid kwargs surface as pydantic (v1) validation errors, which subclass ValueError.
-    except (GreatExpectationsError, ValueError, TypeError) as exc:
-        raise SuiteFormatError(f"{path}: invalid expectation: {exc}") from exc
-    if len(suite.expectations) != len(data["expectations"]):
-        built = {exp.expectation_type for exp in suite.expectations}
-        dropped = [e.get("type") for e in data["expectations"] if e.get("type") not in built]
-        raise SuiteFormatError(f"{path}: GE could not build expectation(s) {dropped}")
-    return suite

@@ -1,0 +1,67 @@
+"""run.py refuses a flag the chosen pipeline does not take, in one line, with argparse's status 2."""
+
+from __future__ import annotations
+
+import pytest
+
+from run import FLAGS_OF, parse_args
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (
+            ["--pipeline", "training", "--source", "photos"],
+            "--source does not apply to the training pipeline "
+            "(it takes --config, --seed, --dataset-version, --set)",
+        ),
+        (
+            ["--pipeline", "ingestion", "--set", "head.epochs=1"],
+            "--set does not apply to the ingestion pipeline (it takes --source, --config, --seed)",
+        ),
+        (
+            ["--pipeline", "ingestion", "--dataset-version", "ds-1", "--set", "seed=1"],
+            "--dataset-version, --set do not apply to the ingestion pipeline",
+        ),
+        (
+            ["--pipeline", "deployment", "--seed", "0"],
+            "--seed does not apply to the deployment pipeline (it takes no other flag)",
+        ),
+        (["--pipeline", "deployment", "--config", "configs/training.yaml"], "--config does not apply"),
+    ],
+)
+def test_a_flag_the_pipeline_does_not_take_is_an_error(
+    argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as stopped:
+        parse_args(argv)
+    assert stopped.value.code == 2
+    stderr = capsys.readouterr().err
+    assert stderr.count("\n") == 1, stderr
+    assert ": error: " in stderr
+    assert message in stderr
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--pipeline", "ingestion", "--source", "photos", "--config", "c.yaml", "--seed", "3"],
+        [
+            "--pipeline",
+            "training",
+            "--dataset-version",
+            "ds-1",
+            "--seed",
+            "0",
+            "--set",
+            "a=1",
+            "--set",
+            "b=2",
+        ],
+        ["--pipeline", "training", "--config", "c.yaml"],
+        ["--pipeline", "deployment"],
+    ],
+)
+def test_flags_the_pipeline_takes_are_accepted(argv: list[str]) -> None:
+    args = parse_args(argv)
+    assert args.pipeline in FLAGS_OF
