@@ -413,7 +413,7 @@ def test_model_server_stopped(
                 response,
                 503,
                 "model_server_unavailable",
-                "try again in a moment; operators: scripts/model_server.sh status",
+                "try again in a moment; operators: python -m greenr.deployment status",
             )
             health = api.client.get("/health")
             assert health.status_code == 200
