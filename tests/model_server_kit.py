@@ -107,14 +107,15 @@ def b64(data: bytes) -> str:
 
 
 def process_group(pgid: int) -> list[int]:
-    """Pids of the processes in a process group (field 5 of /proc/PID/stat)."""
+    """Pids of the live processes in a process group (field 5 of /proc/PID/stat). Zombies are
+    left out: they hold nothing but their pid until init reaps them (the server runs detached)."""
     pids = []
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
             fields = stat.read_text().rsplit(")", 1)[1].split()
         except (OSError, IndexError):
             continue
-        if int(fields[2]) == pgid:
+        if int(fields[2]) == pgid and fields[0] != "Z":
             pids.append(int(stat.parent.name))
     return pids
 

@@ -24,6 +24,7 @@ FLAVOR_NAME = "greenr-model-server"
 # A model that cannot load says so within seconds; a cold start on a busy 2-core machine (import
 # onnxruntime, fetch and verify the artifact, warm up) takes up to ~20 s.
 DEFAULT_TIMEOUT_SECONDS = 120
+SELDON_PATHS = ("predictions", "feedback", "metadata")
 
 
 class LocalModelServerDeployerConfig(BaseModelDeployerConfig):
@@ -55,8 +56,11 @@ class LocalModelServerDeployer(BaseModelDeployer):
         service_instance: ModelServerService,
     ) -> dict[str, str | None]:
         """What `zenml model-deployer models describe` shows."""
+        base = service_instance.url
         return {
             "PREDICTION_URL": service_instance.prediction_url,
+            "PREDICTION_HOSTNAME": base.removeprefix("http://"),
+            "PREDICTION_APIS_URLS": ", ".join(f"{base}/api/v1.0/{path}" for path in SELDON_PATHS),
             "HEALTH_CHECK_URL": service_instance.healthcheck_url,
             "MODEL_NAME": service_instance.config.model_name,
             "MODEL_VERSION": service_instance.config.model_version,
