@@ -72,7 +72,7 @@ class CapturedKubernetes:
 
     @staticmethod
     def _stored(plural: str, body: dict[str, Any]) -> dict[str, Any]:
-        stored = json.loads(json.dumps(body))
+        stored: dict[str, Any] = json.loads(json.dumps(body))
         if plural == "seldondeployments":
             # What Seldon's operator reports once the pods are ready.
             stored["status"] = {"state": "Available", "conditions": []}
@@ -80,7 +80,7 @@ class CapturedKubernetes:
 
     def install(self) -> mock._patch[Any]:
         """Patch the kubernetes client so that each REST client it creates talks to this API."""
-        from kubernetes.client import rest
+        from kubernetes.client import rest  # type: ignore[import-untyped]  # no stubs
 
         original = rest.RESTClientObject.__init__
         capture = self
