@@ -1,6 +1,6 @@
 """The prediction API against a real Seldon model server, real databases and a real object store.
 
-The model server is the real one (scripts/model_server.sh, .venv-serving) serving the small ONNX
+The model server is the real one (the local deployer's service, .venv-serving) serving the small ONNX
 model of tests/model_server_kit.py; `Reference` runs that model in this process, so the
 API's probabilities are checked to 1e-5. Most tests run the API in-process (FastAPI's TestClient,
 lifespan included) on SQLite and a local lake; one runs it on PostgreSQL + SeaweedFS, and one runs
