@@ -71,6 +71,14 @@ class Settings(BaseSettings):
     model_server_timeout_seconds: Annotated[
         float, Field(gt=0, validation_alias=_env("GREENR_MODEL_SERVER_TIMEOUT_SECONDS"))
     ] = 5.0
+    # The local model server (greenr/deployment/model_server_service.py): gunicorn threads, and
+    # how long a start may take before it is given up (a model that cannot load fails at once).
+    model_server_threads: Annotated[
+        int, Field(gt=0, validation_alias=_env("GREENR_MODEL_SERVER_THREADS"))
+    ] = 2
+    model_server_start_timeout_seconds: Annotated[
+        int, Field(gt=0, validation_alias=_env("GREENR_MODEL_SERVER_START_TIMEOUT"))
+    ] = 120
     api_host: Annotated[str, Field(validation_alias=_env("GREENR_API_HOST"))] = "127.0.0.1"
     api_port: Annotated[int, Field(gt=0, lt=65536, validation_alias=_env("GREENR_API_PORT"))] = 8000
     api_url: Annotated[str | None, Field(validation_alias=_env("GREENR_API_URL"))] = None
@@ -178,6 +186,11 @@ class Settings(BaseSettings):
     def artifact_path(self) -> Path:
         """Artifact store folder of the local stack."""
         return self.home / "artifacts"
+
+    @property
+    def model_server_path(self) -> Path:
+        """Runtime folders (pid, log) of the local model servers, and their model cache."""
+        return self.home / "model-server"
 
     @property
     def zenml_config_path(self) -> Path:

@@ -18,7 +18,7 @@ stage "environments (scripts/setup.sh, scripts/serving_setup.sh)"
 bash scripts/setup.sh
 bash scripts/serving_setup.sh
 
-stage "ZenML stacks: register 'local' and activate it"
+stage "ZenML stacks: register 'local' (with its model deployer) and activate it"
 .venv/bin/python -m stacks register --stack local --activate local
 
 stage "ingestion pipeline"
@@ -27,7 +27,7 @@ stage "ingestion pipeline"
 stage "training pipeline (a few minutes on 2 cores)"
 .venv/bin/python run.py --pipeline training
 
-stage "deployment pipeline: the champion on the local model server"
+stage "deployment pipeline: the champion on the local model server (the stack's model deployer)"
 .venv/bin/python run.py --pipeline deployment
 
 stage "prediction API and web app"
@@ -44,6 +44,7 @@ Web app:        http://127.0.0.1:$ui_port
 Prediction API: http://127.0.0.1:$api_port   (docs: http://127.0.0.1:$api_port/docs)
 Model server:   http://127.0.0.1:$model_port/api/v1.0/predictions   (Seldon protocol)
 Stop them:      bash scripts/stop.sh
+Start again:    .venv/bin/python -m greenr.deployment start   (model server; then scripts/api_server.sh start, scripts/web_app.sh start)
 State folder:   $home   (catalog.db, lake/, mlflow.db, zenml/, logs of each server)
 MLflow UI:      .venv/bin/mlflow ui --host 127.0.0.1 --backend-store-uri sqlite:///$home/mlflow.db
 MSG

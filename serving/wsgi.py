@@ -8,9 +8,10 @@ folded into the same app as GET /metrics.
 
     gunicorn --bind 127.0.0.1:9000 --chdir <repo> 'serving.wsgi:create_app()'
 
-(scripts/model_server.sh does this.) Nothing happens on import: gunicorn calls `create_app()` in
-its worker, after forking, so the onnxruntime session belongs to the worker, and gunicorn's SIGTERM
-handling shuts it down. It must run with one worker: the metrics live in that worker's memory.
+(the local deployer's service, greenr/deployment/model_server_service.py, does this.) Nothing
+happens on import: gunicorn calls `create_app()` in its worker, after forking, so the onnxruntime
+session belongs to the worker, and gunicorn's SIGTERM handling shuts it down. It must run with
+one worker: the metrics live in that worker's memory.
 """
 
 from __future__ import annotations
@@ -40,8 +41,8 @@ class InProcessSeldonMetrics(SeldonMetrics):  # type: ignore[misc]  # seldon_cor
 
     Seldon's SeldonMetrics keeps each worker's metrics in a multiprocessing manager (a separate
     ~100 MB process, and two IPC round trips per request) so that several worker processes can
-    report together. The local server runs exactly one worker (scripts/model_server.sh), so a
-    dict guarded by a lock does the same job; Seldon's own collection and exposition code runs
+    report together. The local server runs exactly one worker (the local deployer's service), so
+    a dict guarded by a lock does the same job; Seldon's own collection and exposition code runs
     unchanged on it. Seldon's `update` is also a read-modify-write in two separately locked
     steps, and with gthread workers concurrent requests overwrote each other's counts (measured:
     11 of 24 concurrent predictions counted); `update` here holds one lock for the whole step.
@@ -71,7 +72,7 @@ def create_app() -> Any:
         # Before the app exists: a missing model must stop the server, not answer 500s later.
         model.load()
     except (ConfigError, ModelUnavailableError, ArtifactError) as error:
-        # One line that scripts/model_server.sh shows, instead of a traceback.
+        # One line that the local deployer shows as the reason, instead of a traceback.
         logger.critical("model server cannot start: %s", error)
         raise SystemExit(WORKER_BOOT_ERROR) from None
     seldon_metrics = InProcessSeldonMetrics()

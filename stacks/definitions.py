@@ -35,12 +35,21 @@ class ComponentSpec:
 
 
 @dataclass(frozen=True)
+class FlavorSpec:
+    """A project flavor its components use: the component type and the flavor class's source."""
+
+    type: str
+    source: str
+
+
+@dataclass(frozen=True)
 class StackSpec:
-    """A stack: its components and the ZenML secrets they refer to."""
+    """A stack: its components, the project flavors and the ZenML secrets they refer to."""
 
     name: str
     components: list[ComponentSpec]
     secrets: dict[str, dict[str, str]]
+    flavors: list[FlavorSpec] = field(default_factory=list)
 
 
 def stack_values(settings: Settings) -> dict[str, str | None]:
@@ -51,6 +60,7 @@ def stack_values(settings: Settings) -> dict[str, str | None]:
 
     return {
         "artifact_path": str(settings.artifact_path),
+        "model_server_path": str(settings.model_server_path),
         "mlflow_tracking_uri": settings.tracking_uri,
         "mlflow_tracking_username": settings.mlflow_tracking_username,
         "mlflow_tracking_password": secret(settings.mlflow_tracking_password),
@@ -128,4 +138,5 @@ def load_stack(name: str, values: Mapping[str, str | None], stacks_dir: Path = S
     secrets = {
         key: {k: str(v) for k, v in value.items()} for key, value in (document.get("secrets") or {}).items()
     }
-    return StackSpec(name=document["name"], components=components, secrets=secrets)
+    flavors = [FlavorSpec(type=spec["type"], source=spec["source"]) for spec in document.get("flavors") or []]
+    return StackSpec(name=document["name"], components=components, secrets=secrets, flavors=flavors)

@@ -12,7 +12,7 @@ from zenml.client import Client
 from zenml.enums import StackComponentType
 from zenml.exceptions import EntityExistsError
 
-from stacks.definitions import ComponentSpec, StackSpec
+from stacks.definitions import ComponentSpec, FlavorSpec, StackSpec
 
 
 def _not_found(error: Exception) -> bool:
@@ -36,6 +36,25 @@ def ensure_secret(client: Client, name: str, values: dict[str, str]) -> str:
         remove_values=[key for key in secret.secret_values if key not in values],
     )
     return "updated"
+
+
+def ensure_flavor(client: Client, spec: FlavorSpec) -> tuple[str, str]:
+    """Register a project flavor from its source; returns its name and "created" or "unchanged"."""
+    from zenml.stack.flavor import validate_flavor_source
+
+    component_type = StackComponentType(spec.type)
+    _, flavor = validate_flavor_source(spec.source, component_type)
+    try:
+        existing = client.get_flavor_by_name_and_type(flavor.name, component_type)
+    except KeyError:
+        client.create_flavor(source=spec.source, component_type=component_type)
+        return flavor.name, "created"
+    if existing.source != spec.source:
+        raise EntityExistsError(
+            f"flavor {flavor.name!r} exists with source {existing.source!r}, not {spec.source!r}: "
+            f"delete it (zenml {spec.type.replace('_', '-')} flavor delete {flavor.name}) and register again"
+        )
+    return flavor.name, "unchanged"
 
 
 def ensure_component(client: Client, spec: ComponentSpec) -> str:
@@ -75,6 +94,9 @@ def _same_config(stored: dict[str, Any], wanted: dict[str, Any]) -> bool:
 def ensure_stack(client: Client, spec: StackSpec) -> dict[str, str]:
     """Register a whole stack; returns what happened to each secret, component and the stack."""
     outcome: dict[str, str] = {}
+    for flavor in spec.flavors:
+        name, result = ensure_flavor(client, flavor)
+        outcome[f"flavor {name}"] = result
     for name, values in spec.secrets.items():
         outcome[f"secret {name}"] = ensure_secret(client, name, values)
     for component in spec.components:

@@ -20,6 +20,7 @@ import subprocess
 import sys
 import urllib.error
 import urllib.request
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,15 +29,15 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import onnxruntime as ort
-from cli_runner import isolated_env, run_script
+from cli_runner import isolated_env
 
 from greenr.contracts import LABELS, MODEL_INPUT_SIZE
+from greenr.deployment.model_server_service import ModelServerConfig, ModelServerError, ModelServerService
 from greenr.images.decoding import decode_image
 from greenr.images.preprocess import to_model_input
 from greenr.settings import DEFAULT_SOURCE, REPO_ROOT
 
 SERVING_PYTHON = REPO_ROOT / ".venv-serving" / "bin" / "python"
-SERVER_SCRIPT = REPO_ROOT / "scripts" / "model_server.sh"
 SETUP_SCRIPT = REPO_ROOT / "scripts" / "serving_setup.sh"
 MAX_PIXELS = 40_000_000  # the server's default GREENR_MAX_IMAGE_PIXELS
 TOLERANCE = 1e-5
@@ -125,14 +126,15 @@ def b64(data: bytes) -> str:
 
 
 def process_group(pgid: int) -> list[int]:
-    """Pids of the processes in a process group (field 5 of /proc/PID/stat)."""
+    """Pids of the live processes in a process group (field 5 of /proc/PID/stat). Zombies are
+    left out: they hold nothing but their pid until init reaps them (the server runs detached)."""
     pids = []
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
             fields = stat.read_text().rsplit(")", 1)[1].split()
         except (OSError, IndexError):
             continue
-        if int(fields[2]) == pgid:
+        if int(fields[2]) == pgid and fields[0] != "Z":
             pids.append(int(stat.parent.name))
     return pids
 
@@ -167,36 +169,61 @@ class Reference:
 
 @dataclass
 class ModelServer:
-    """scripts/model_server.sh with its own GREENR_HOME, port and cache, plus a small HTTP client."""
+    """The local deployer's model server service (a real gunicorn process from .venv-serving) with
+    its own home, port and cache, run without a ZenML store, plus a small HTTP client."""
 
     home: Path
     port: int
     cache: Path
+    service: ModelServerService | None = None
+
+    @property
+    def runtime(self) -> Path:
+        return self.home / "model-server"
 
     def env(self, extra: Mapping[str, str]) -> dict[str, str]:
-        return isolated_env(
-            self.home,
-            {"GREENR_MODEL_SERVER_PORT": str(self.port), "MODEL_CACHE_DIR": str(self.cache), **extra},
-        )
+        return isolated_env(self.home, {"ZENML_CONFIG_PATH": str(self.home / "zenml"), **extra})
 
-    def script(
-        self, command: str, extra: Mapping[str, str] | None = None
-    ) -> subprocess.CompletedProcess[str]:
-        return run_script(SERVER_SCRIPT, command, self.env(extra or {}), timeout=180)
+    def start_error(self, model_uri: str, **extra: str) -> str | None:
+        """Start the server on `model_uri` and wait until it answers; the reason it gave up, if it did."""
+        service = ModelServerService(
+            uuid=uuid.uuid4(),
+            config=ModelServerConfig(
+                model_name="greenr-classifier",
+                model_version="test",
+                model_uri=model_uri,
+                port=self.port,
+                root_runtime_path=str(self.runtime),
+                singleton=True,
+                cache_dir=str(self.cache),
+            ),
+        )
+        service.use_environment(self.env(extra))
+        self.service = service
+        try:
+            service.start(timeout=120)
+        except ModelServerError as error:
+            return str(error)
+        return None
 
     def start(self, model_uri: str, **extra: str) -> None:
-        result = self.script("start", {"MODEL_URI": model_uri, **extra})
-        assert result.returncode == 0, result.stdout + result.stderr + self.log()
+        error = self.start_error(model_uri, **extra)
+        assert error is None, f"{error}\n{self.log()}"
 
     def stop(self) -> None:
-        result = self.script("stop")
-        assert result.returncode == 0, result.stdout + result.stderr
+        if self.service is not None:
+            self.service.stop(timeout=60)
+            assert not self.service.is_running
+            assert self.service.status.pid is None
+
+    def running(self) -> bool:
+        return self.service is not None and self.service.is_running
 
     def pid(self) -> int:
-        return int((self.home / "model-server" / "server.pid").read_text())
+        return int((self.runtime / "service.pid").read_text())
 
     def log(self) -> str:
-        path = self.home / "model-server" / "server.log"
+        path = self.runtime / "service.log"
         return path.read_text()[-4000:] if path.exists() else ""
 
     def request(self, method: str, path: str, payload: Any = None) -> tuple[int, Any]:

@@ -23,7 +23,7 @@ logger = logging.getLogger(__name__)
 
 # /health and readiness probes must answer quickly even when the model server hangs.
 HEALTH_TIMEOUT_SECONDS = 2.0
-ADVICE = "try again in a moment; operators: scripts/model_server.sh status"
+ADVICE = "try again in a moment; operators: python -m greenr.deployment status"
 
 
 class ModelServerUnavailable(RuntimeError):

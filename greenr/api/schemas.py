@@ -58,7 +58,7 @@ class ErrorBody(BaseModel):
                     "error": {
                         "code": "model_server_unavailable",
                         "message": "the model server is unavailable (it cannot be reached): try again in a "
-                        "moment; operators: scripts/model_server.sh status",
+                        "moment; operators: python -m greenr.deployment status",
                     }
                 }
             ]

@@ -6,18 +6,18 @@ import json
 from typing import Literal
 
 from pydantic import BaseModel
+from zenml.model_deployers import BaseModelDeployer
+from zenml.services.service import BaseService
 
 from greenr.contracts import LABELS
-from greenr.deployment.artifact import PublishedModel, artifact_prefix, publish_version
-from greenr.deployment.local_server import deploy_locally
-from greenr.deployment.seldon_manifest import build_seldon_deployment, deployment_name, to_yaml
+from greenr.deployment.artifact import PublishedModel, publish_version
+from greenr.deployment.serving_plans import NO_ORIGIN, Origin, model_servers, serving_plan
 from greenr.registry import model_registry
 from greenr.registry.model_registry import CHAMPION, VersionInfo
 from greenr.resources import object_store
 from greenr.settings import Settings
 
-MODEL_SERVER_IMAGE = "greenr-model-server:0.1.0"
-STORAGE_SECRET = "greenr-s3-credentials"
+Action = Literal["started", "replaced", "unchanged"]
 
 
 class NoChampionError(LookupError):
@@ -25,15 +25,16 @@ class NoChampionError(LookupError):
 
 
 class DeploymentRecord(BaseModel):
-    """Where the champion is served, recorded under models/<name>/deployments/<target>.json."""
+    """Where the champion is served, recorded under models/<name>/deployments/<stack>.json."""
 
-    target: Literal["local", "seldon"]
-    action: str
+    stack: str
+    deployer: str
+    service_id: str
+    action: Action
     model_name: str
     version: str
     model_uri: str
-    prediction_url: str
-    manifest_uri: str | None = None
+    prediction_url: str | None
 
 
 def find_champion(settings: Settings) -> VersionInfo:
@@ -52,53 +53,65 @@ def publish(settings: Settings, champion: VersionInfo) -> PublishedModel:
     return publish_version(settings.tracking_uri, object_store(settings), champion, CHAMPION, LABELS)
 
 
-def deploy(settings: Settings, published: PublishedModel, deployer_flavor: str | None) -> DeploymentRecord:
-    """Serve the artifact with the active stack's model deployer and record where."""
-    store = object_store(settings)
-    if deployer_flavor == "seldon":
-        document = build_seldon_deployment(
-            model_name=published.name,
-            version=published.version,
-            model_uri=published.uri,
-            image=f"{settings.container_registry}/{MODEL_SERVER_IMAGE}",
-            namespace=settings.k8s_namespace,
-            storage_secret=STORAGE_SECRET,
-        )
-        manifest_key = f"{artifact_prefix(published.name, published.version)}/seldon-deployment.yaml"
-        store.put(manifest_key, to_yaml(document).encode())
-        name = deployment_name(published.name)
-        record = DeploymentRecord(
-            target="seldon",
-            action="manifest generated (apply it with kubectl apply -f, or through ZenML on a cluster)",
-            model_name=published.name,
-            version=published.version,
-            model_uri=published.uri,
-            prediction_url=(
-                f"{settings.seldon_base_url}/seldon/{settings.k8s_namespace}/{name}/api/v1.0/predictions"
-            ),
-            manifest_uri=store.uri(manifest_key),
-        )
+def _serves(service: BaseService, published: PublishedModel) -> bool:
+    config = service.config.model_dump()
+    return config.get("model_version") == published.version and config.get("model_uri") == published.uri
+
+
+def deploy(
+    settings: Settings,
+    published: PublishedModel,
+    deployer: BaseModelDeployer,
+    stack: str,
+    origin: Origin = NO_ORIGIN,
+) -> DeploymentRecord:
+    """Serve the artifact with `deployer` (the active stack's) and record where.
+
+    A server that already serves this version is left alone; servers of other versions of the
+    model are replaced (deleted, then the new one deployed); a stopped server of this version
+    is started again.
+    """
+    plan = serving_plan(deployer, published, settings, origin)
+    found = model_servers(deployer, published.name)
+    same = next((service for service in found if _serves(service, published)), None)
+    replaced = False
+    for service in found:
+        if service is not same:
+            deployer.delete_model_server(service.uuid, timeout=plan.timeout)
+            replaced = True
+    action: Action
+    if same is not None and plan.is_current(same):
+        served, action = same, "unchanged"
+    elif same is not None:
+        if same.is_running:  # but not as it should (its fallback copy, another version)
+            deployer.stop_model_server(same.uuid, timeout=plan.timeout)
+            replaced = True
+        deployer.start_model_server(same.uuid, timeout=plan.timeout)
+        served = deployer.find_model_server(service_uuid=same.uuid)[0]
+        action = "replaced" if replaced else "started"
     else:
-        local = deploy_locally(settings, published.uri, published.version)
-        record = DeploymentRecord(
-            target="local",
-            action=local.action,
-            model_name=published.name,
-            version=published.version,
-            model_uri=published.uri,
-            prediction_url=local.prediction_url,
-        )
-    store.put(
-        f"models/{published.name}/deployments/{record.target}.json", record.model_dump_json(indent=1).encode()
+        served = deployer.deploy_model(plan.config, plan.service_type, timeout=plan.timeout)
+        action = "replaced" if replaced else "started"
+    record = DeploymentRecord(
+        stack=stack,
+        deployer=deployer.name,
+        service_id=str(served.uuid),
+        action=action,
+        model_name=published.name,
+        version=published.version,
+        model_uri=published.uri,
+        prediction_url=served.get_prediction_url(),
+    )
+    object_store(settings).put(
+        f"models/{published.name}/deployments/{stack}.json", record.model_dump_json(indent=1).encode()
     )
     return record
 
 
-def read_deployment(settings: Settings, target: str = "local") -> DeploymentRecord | None:
-    """The last recorded deployment for a target, if any."""
-    store = object_store(settings)
+def read_deployment(settings: Settings, stack: str = "local") -> DeploymentRecord | None:
+    """The last recorded deployment on a stack, if any."""
     try:
-        data = store.get(f"models/{settings.model_name}/deployments/{target}.json")
+        data = object_store(settings).get(f"models/{settings.model_name}/deployments/{stack}.json")
     except FileNotFoundError:
         return None
     return DeploymentRecord.model_validate(json.loads(data))

@@ -2,10 +2,11 @@
 
 import logging
 
-from zenml import step
-from zenml.client import Client
+from zenml import get_step_context, step
 
 from greenr.deployment.artifact import PublishedModel
+from greenr.deployment.control import active_deployer
+from greenr.deployment.serving_plans import Origin
 from greenr.deployment.tasks import DeploymentRecord, deploy
 from greenr.settings import get_settings
 
@@ -14,14 +15,16 @@ log = logging.getLogger(__name__)
 
 @step
 def deploy_model_step(published: PublishedModel) -> DeploymentRecord:
-    """local: a model server on 127.0.0.1 (started, replaced or left alone); seldon: a manifest."""
-    deployer = Client().active_stack.model_deployer
-    record = deploy(get_settings(), published, deployer.flavor if deployer else None)
+    """Started, replaced or left alone by the stack's deployer (local server, or Seldon)."""
+    stack, deployer = active_deployer()
+    context = get_step_context()
+    origin = Origin(pipeline_name=context.pipeline.name, step_name=context.step_run.name)
+    record = deploy(get_settings(), published, deployer, stack, origin)
     log.info(
         "%s version %s (%s): %s\n  prediction URL: %s",
         record.model_name,
         record.version,
-        record.target,
+        record.stack,
         record.action,
         record.prediction_url,
     )

@@ -1,4 +1,5 @@
-"""The Seldon model server as a real process: .venv-serving, gunicorn, scripts/model_server.sh.
+"""The Seldon model server as a real process: .venv-serving, gunicorn, run by the local deployer's
+ZenML service (greenr/deployment/model_server_service.py).
 
 The model is a tiny Keras network with the served signature (float32 N x 224 x 224 x 3 in 0..255,
 N x 2 probabilities), exported to ONNX in a main-environment subprocess (tests/model_server_kit.py):
@@ -12,6 +13,7 @@ import hashlib
 import io
 import json
 import subprocess
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -36,6 +38,7 @@ from model_server_kit import (
     write_artifact,
 )
 from photo_factory import decompression_bomb_png, jpeg_bytes, photo
+from zenml.enums import ServiceState
 
 from greenr.contracts import LABELS
 from greenr.settings import REPO_ROOT
@@ -272,9 +275,10 @@ def test_health(server: ModelServer, artifact: Path) -> None:
     assert health["fallback"] is False
     assert health["fallback_reason"] is None
     assert health["model_uri"] == health["served_from"] == str(artifact)
-    result = server.script("status")
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert '"fallback":false' in result.stdout
+    # What ZenML sees: the process runs, and it does not serve a fallback copy.
+    assert server.service is not None
+    assert server.service.check_status() == (ServiceState.ACTIVE, "")
+    assert server.service.endpoint.is_active()
 
 
 def test_feedback_is_counted_by_correctness(server: ModelServer) -> None:
@@ -368,23 +372,44 @@ def test_stop_ends_every_process_it_started(own_server: ModelServer, artifact: P
     assert process_group(pid) == []
     for member in group:
         assert not Path(f"/proc/{member}").exists() or member not in process_group(pid)
-    assert own_server.script("status").returncode == 3
+    assert not own_server.running()
+    assert own_server.service is not None
+    assert own_server.service.check_status() == (ServiceState.INACTIVE, "")
 
 
 def test_start_fails_clearly_without_model_or_cache(own_server: ModelServer, tmp_path: Path) -> None:
-    result = own_server.script("start", {"MODEL_URI": str(tmp_path / "no-such-artifact")})
-    assert result.returncode == 1
-    assert "model server cannot start" in result.stderr
-    assert "no usable cached copy" in result.stderr
-    assert str(tmp_path / "no-such-artifact") in result.stderr
-    assert own_server.script("status").returncode == 3
-    assert not (own_server.home / "model-server" / "server.pid").exists()
+    started = time.monotonic()
+    error = own_server.start_error(str(tmp_path / "no-such-artifact"))
+    assert error is not None
+    # The server's own reason, as soon as it gives up (not after the start timeout).
+    assert time.monotonic() - started < 60
+    assert "model server cannot start" in error
+    assert "no usable cached copy" in error
+    assert str(tmp_path / "no-such-artifact") in error
+    assert not own_server.running()
+    assert not (own_server.runtime / "service.pid").exists()
 
 
 def test_start_without_model_uri_is_refused(own_server: ModelServer) -> None:
-    result = own_server.script("start")
-    assert result.returncode == 1
-    assert "MODEL_URI is not set" in result.stderr
+    error = own_server.start_error("")
+    assert error is not None
+    assert "MODEL_URI is not set" in error
+
+
+def test_a_stale_pid_file_never_names_another_process(own_server: ModelServer, artifact: Path) -> None:
+    """After a reboot the pid file may name an unrelated process: it is not ours, stop leaves it."""
+    stranger = subprocess.Popen(["sleep", "60"])
+    try:
+        own_server.start(str(artifact))
+        own_server.stop()
+        (own_server.runtime / "service.pid").write_text(f"{stranger.pid}\n")
+        assert own_server.service is not None
+        assert own_server.service.status.pid is None
+        own_server.service.stop(timeout=5)
+        assert stranger.poll() is None
+    finally:
+        stranger.kill()
+        stranger.wait()
 
 
 def _assert_fallback(server: ModelServer, served_from: Path, reason: str, reference: Reference) -> None:

@@ -1,6 +1,6 @@
 """The prediction API against a real Seldon model server, real databases and a real object store.
 
-The model server is the real one (scripts/model_server.sh, .venv-serving) serving the small ONNX
+The model server is the real one (the local deployer's service, .venv-serving) serving the small ONNX
 model of tests/model_server_kit.py; `Reference` runs that model in this process, so the
 API's probabilities are checked to 1e-5. Most tests run the API in-process (FastAPI's TestClient,
 lifespan included) on SQLite and a local lake; one runs it on PostgreSQL + SeaweedFS, and one runs
@@ -413,7 +413,7 @@ def test_model_server_stopped(
                 response,
                 503,
                 "model_server_unavailable",
-                "try again in a moment; operators: scripts/model_server.sh status",
+                "try again in a moment; operators: python -m greenr.deployment status",
             )
             health = api.client.get("/health")
             assert health.status_code == 200

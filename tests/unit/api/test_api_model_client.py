@@ -58,7 +58,7 @@ def test_connection_refused_is_unavailable_at_once() -> None:
         client.predict([b"x"])
     assert time.monotonic() - started < 1
     assert caught.value.kind == "connect"
-    assert "try again in a moment; operators: scripts/model_server.sh status" in str(caught.value)
+    assert "try again in a moment; operators: python -m greenr.deployment status" in str(caught.value)
     client.close()
 
 

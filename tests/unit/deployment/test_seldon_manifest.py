@@ -1,55 +1,78 @@
-"""The cluster deployment manifest: built with ZenML's Seldon models, refused when broken."""
+"""The cluster deployment's SeldonDeploymentConfig and the document ZenML builds from it: valid for
+Seldon Core 1.18.2's CRD and the project's checks; broken ones are refused by both."""
 
 from __future__ import annotations
 
 import copy
+from typing import Any
 
 import pytest
-import yaml
+from seldon_crd import crd_errors
 
 from greenr.deployment.seldon_manifest import (
     ManifestError,
-    build_seldon_deployment,
-    deployment_name,
-    to_yaml,
+    preview_deployment,
+    seldon_service_config,
     validate_seldon_deployment,
 )
 
+MODEL_URI = "s3://greenr/models/greenr-classifier/v7"
 
-def manifest() -> dict[str, object]:
-    return build_seldon_deployment(
+
+def document() -> dict[str, Any]:
+    config = seldon_service_config(
         model_name="greenr-classifier",
         version="7",
-        model_uri="s3://greenr/models/greenr-classifier/v7",
+        model_uri=MODEL_URI,
         image="registry.example:5000/greenr-model-server:0.1.0",
-        namespace="greenr",
-        storage_secret="greenr-s3-credentials",
+        storage_secret="zenml-seldon-core-1234",
         replicas=3,
     )
+    return preview_deployment(config)
 
 
-def test_manifest_round_trips_through_zenml_and_yaml() -> None:
+def test_the_config_gives_a_zenml_managed_custom_deployment() -> None:
     from zenml.integrations.seldon.seldon_client import SeldonDeployment
 
-    document = yaml.safe_load(to_yaml(manifest()))
-    parsed = SeldonDeployment.model_validate(document)
-    assert parsed.is_managed_by_zenml()
-    assert document["metadata"]["namespace"] == "greenr"
-    (predictor,) = document["spec"]["predictors"]
-    assert predictor["replicas"] == document["spec"]["replicas"] == 3
+    built = document()
+    assert SeldonDeployment.model_validate(built).is_managed_by_zenml()
+    (predictor,) = built["spec"]["predictors"]
+    assert predictor["replicas"] == built["spec"]["replicas"] == 3
     (container,) = predictor["componentSpecs"][0]["spec"]["containers"]
     assert container["name"] == predictor["graph"]["name"]
-    assert {"name": "MODEL_URI", "value": "s3://greenr/models/greenr-classifier/v7"} in container["env"]
+    assert container["image"] == "registry.example:5000/greenr-model-server:0.1.0"
+    assert {"name": "MODEL_URI", "value": MODEL_URI} in container["env"]
     # Throughput under a CPU quota over single-request latency (the local stack spins).
     assert {"name": "GREENR_INTRA_OP_SPINNING", "value": "false"} in container["env"]
-    assert container["envFrom"] == [{"secretRef": {"name": "greenr-s3-credentials"}}]
-    assert "AWS_SECRET_ACCESS_KEY" not in to_yaml(document)
+    assert container["envFrom"] == [{"secretRef": {"name": "zenml-seldon-core-1234"}}]
+    assert container["resources"]["limits"] == {"cpu": "2", "memory": "512Mi"}
+    # ZenML can rebuild its service from the deployment it finds in the cluster.
+    assert '"model_version":"7"' in built["metadata"]["annotations"]["zenml.service_config"]
 
 
-def test_names_are_dns_labels() -> None:
-    assert deployment_name("Greenr_Classifier v2") == "greenr-classifier-v2"
-    with pytest.raises(ManifestError):
-        deployment_name("___")
+def test_it_passes_the_crd_schema_and_the_project_checks() -> None:
+    built = document()
+    assert crd_errors(built) == []
+    validate_seldon_deployment(built)
+
+
+@pytest.mark.parametrize(
+    ("change", "refused"),
+    [
+        (lambda d: d["spec"]["predictors"][0]["graph"].pop("name"), "'name' is a required property"),
+        (lambda d: d["spec"].__setitem__("replicas", "2"), "'2' is not of type 'integer'"),
+        (
+            lambda d: d["spec"]["predictors"][0].__setitem__("replicas", "two"),
+            "'two' is not of type 'integer'",
+        ),
+        (lambda d: d["spec"].pop("predictors"), "'predictors' is a required property"),
+    ],
+)
+def test_the_crd_schema_refuses_broken_documents(change: Any, refused: str) -> None:
+    broken = copy.deepcopy(document())
+    change(broken)
+    errors = crd_errors(broken)
+    assert any(refused in error for error in errors), errors
 
 
 @pytest.mark.parametrize(
@@ -60,21 +83,22 @@ def test_names_are_dns_labels() -> None:
         (("graph_name",), "other", "no container of the same name"),
         (("image",), "", "has no image"),
         (("env",), [], "does not set MODEL_URI"),
+        (("envFrom",), [], "no storage secret"),
     ],
 )
-def test_broken_manifests_are_refused(path: tuple[str, ...], value: object, message: str) -> None:
-    document = copy.deepcopy(manifest())
-    predictor = document["spec"]["predictors"][0]  # type: ignore[index]
+def test_the_project_checks_refuse_what_the_schema_lets_through(
+    path: tuple[str, ...], value: object, message: str
+) -> None:
+    broken = copy.deepcopy(document())
+    predictor = broken["spec"]["predictors"][0]
     container = predictor["componentSpecs"][0]["spec"]["containers"][0]
     if path == ("graph_name",):
         predictor["graph"]["name"] = value
-    elif path == ("image",):
-        container["image"] = value
-    elif path == ("env",):
-        container["env"] = value
+    elif path in {("image",), ("env",), ("envFrom",)}:
+        container[path[0]] = value
     elif path == ("kind",):
-        document["kind"] = value
+        broken["kind"] = value
     else:
-        document["metadata"]["name"] = value  # type: ignore[index]
+        broken["metadata"]["name"] = value
     with pytest.raises(ManifestError, match=message):
-        validate_seldon_deployment(document)
+        validate_seldon_deployment(broken)
