@@ -227,40 +227,10 @@ def main(argv: list[str] | None = None) -> int:
     everything, items = load_all_images(store, manifest, labels, settings.max_image_pixels)
     weights_dir = str(settings.home / "weights")
 
-    results: list[RunResult] = []
-    started = time.perf_counter()
-    # One fresh process per run: each run's peak RSS is its own, and no Keras state leaks.
-    context = multiprocessing.get_context("spawn")
-    for split_seed in args.split_seeds:
-        indices = resplit(manifest, items, fractions, ingestion.group_distance, split_seed)
-        data = {split: everything.take(indices[split]) for split in SPLITS}
-        for train_seed in args.train_seeds:
-            run_config = config.model_copy(update={"seed": train_seed})
-            with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
-                result = pool.submit(run_one, split_seed, data, run_config, labels, weights_dir).result()
-            results.append(result)
-            print(
-                f"split {split_seed} seed {train_seed}: test accuracy {result.test_accuracy:.2%} "
-                f"({len(result.misclassified)} errors), validation {result.validation_accuracy:.2%}, "
-                f"{result.train_seconds:.0f} s, {result.peak_rss_mb:.0f} MB",
-                flush=True,
-            )
-    runs = [asdict(r) for r in results]
-    summary = overall_summary(runs)
-    passed = verdict(summary)
-    print(text_table(runs))
-    for split in split_summaries(runs):
-        print(
-            f"split {split['split_seed']}: mean {split['mean_accuracy']:.2%}, "
-            f"min {split['min_accuracy']:.2%}, spread {split['spread']:.2%} over {split['runs']} runs"
-        )
-    print(
-        f"all {len(runs)} runs: mean {summary['mean_accuracy']:.2%}, worst split mean "
-        f"{summary['worst_split_mean_accuracy']:.2%}, worst run {summary['min_run_accuracy']:.2%}"
-    )
-    print("targets: " + ", ".join(f"{key} {'ok' if ok else 'MISSED'}" for key, ok in passed.items()))
-    output = {
-        "created_at": datetime.now(UTC).isoformat(),
+    splits = {
+        seed: resplit(manifest, items, fractions, ingestion.group_distance, seed) for seed in args.split_seeds
+    }
+    header = {
         "git_commit": commit,
         "dataset_version": manifest.id,
         "images": len(manifest.members),
@@ -274,16 +244,63 @@ def main(argv: list[str] | None = None) -> int:
         },
         "config": config.model_dump(),
         "targets": TARGETS,
-        "passed": passed,
-        "summary": summary,
-        "splits": split_summaries(runs),
-        "benchmark_seconds": time.perf_counter() - started,
-        "runs": runs,
     }
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps(output, indent=2, default=_json_default) + "\n")
+    results: list[dict[str, Any]] = []
+    started = time.perf_counter()
+    # One fresh process per run: each run's peak RSS is its own, and no Keras state leaks.
+    context = multiprocessing.get_context("spawn")
+    # Training seed outside, split inside: a benchmark stopped early still covers every split.
+    for train_seed in args.train_seeds:
+        for split_seed in args.split_seeds:
+            data = {split: everything.take(splits[split_seed][split]) for split in SPLITS}
+            run_config = config.model_copy(update={"seed": train_seed})
+            with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
+                result = pool.submit(run_one, split_seed, data, run_config, labels, weights_dir).result()
+            results.append(asdict(result))
+            print(
+                f"split {split_seed} seed {train_seed}: test accuracy {result.test_accuracy:.2%} "
+                f"({len(result.misclassified)} errors), validation {result.validation_accuracy:.2%}, "
+                f"{result.train_seconds:.0f} s, {result.peak_rss_mb:.0f} MB",
+                flush=True,
+            )
+            # Written after every run, so that a stopped benchmark keeps what it measured.
+            planned = len(args.train_seeds) * len(args.split_seeds)
+            write_results(args.output, header, results, time.perf_counter() - started, planned)
+    summary = overall_summary(results)
+    print(text_table(results))
+    for split in split_summaries(results):
+        print(
+            f"split {split['split_seed']}: mean {split['mean_accuracy']:.2%}, "
+            f"min {split['min_accuracy']:.2%}, spread {split['spread']:.2%} over {split['runs']} runs"
+        )
+    print(
+        f"all {len(results)} runs: mean {summary['mean_accuracy']:.2%}, worst split mean "
+        f"{summary['worst_split_mean_accuracy']:.2%}, worst run {summary['min_run_accuracy']:.2%}"
+    )
+    passed = verdict(summary)
+    print("targets: " + ", ".join(f"{key} {'ok' if ok else 'MISSED'}" for key, ok in passed.items()))
     print(f"wrote {args.output}")
     return 0
+
+
+def write_results(
+    path: Path, header: dict[str, Any], runs: list[dict[str, Any]], seconds: float, planned: int
+) -> None:
+    """The results file: what was run, the verdict so far, every run; `complete` once all ran."""
+    summary = overall_summary(runs)
+    output = {
+        "created_at": datetime.now(UTC).isoformat(),
+        **header,
+        "complete": len(runs) == planned,
+        "planned_runs": planned,
+        "passed": verdict(summary),
+        "summary": summary,
+        "splits": split_summaries(runs),
+        "benchmark_seconds": seconds,
+        "runs": runs,
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(output, indent=2, default=_json_default) + "\n")
 
 
 def _json_default(value: Any) -> Any:

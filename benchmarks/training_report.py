@@ -126,6 +126,12 @@ def markdown_table(results: Mapping[str, Any]) -> str:
         f"(sd {summary['stdev_accuracy']:.2%}) | {_pct(summary['min_run_accuracy'])} | | |"
     )
     mark = {True: "met", False: "**missed**"}
+    if not results.get("complete", True):
+        lines += [
+            "",
+            f"**Partial**: {len(runs)} of {results.get('planned_runs')} planned runs "
+            "(the benchmark was stopped before it finished; splits have fewer seeds).",
+        ]
     lines += [
         "",
         f"Training seeds {', '.join(map(str, train_seeds))} on each split; commit "

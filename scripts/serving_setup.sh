@@ -75,4 +75,4 @@ if extra:
     sys.exit(1)
 PY
 echo "$want" >"$STAMP"
-say "done: scripts/model_server.sh start (with MODEL_URI set) runs the model server"
+say "done: the deployment pipeline (python run.py --pipeline deployment) runs the model server with it"
