@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel
 from zenml.model_deployers import BaseModelDeployer
-from zenml.services.service import BaseService
+from zenml.services.service import BaseService, ServiceConfig
 
 from greenr.contracts import LABELS
 from greenr.deployment.artifact import PublishedModel, publish_version
@@ -53,9 +53,15 @@ def publish(settings: Settings, champion: VersionInfo) -> PublishedModel:
     return publish_version(settings.tracking_uri, object_store(settings), champion, CHAMPION, LABELS)
 
 
-def _serves(service: BaseService, published: PublishedModel) -> bool:
-    config = service.config.model_dump()
-    return config.get("model_version") == published.version and config.get("model_uri") == published.uri
+# Who deployed a server, and names ZenML derives: not part of what the server does.
+_ORIGIN_FIELDS = frozenset({"name", "description", "pipeline_name", "pipeline_step_name", "service_name"})
+
+
+def _same_deployment(service: BaseService, config: ServiceConfig) -> bool:
+    """The server was deployed with this configuration (model, version, artifact, port, image...)."""
+    wanted = {k: v for k, v in config.model_dump().items() if k not in _ORIGIN_FIELDS}
+    recorded = service.config.model_dump()
+    return all(recorded.get(key) == value for key, value in wanted.items())
 
 
 def deploy(
@@ -67,13 +73,13 @@ def deploy(
 ) -> DeploymentRecord:
     """Serve the artifact with `deployer` (the active stack's) and record where.
 
-    A server that already serves this version is left alone; servers of other versions of the
-    model are replaced (deleted, then the new one deployed); a stopped server of this version
-    is started again.
+    A server deployed with the same configuration (this version, artifact, port or image) is
+    left alone, or started again if it stopped; the model's other servers are replaced (deleted,
+    then the new one deployed).
     """
     plan = serving_plan(deployer, published, settings, origin)
     found = model_servers(deployer, published.name)
-    same = next((service for service in found if _serves(service, published)), None)
+    same = next((service for service in found if _same_deployment(service, plan.config)), None)
     replaced = False
     for service in found:
         if service is not same:
