@@ -123,7 +123,9 @@ def test_greenr_imports_only_from_lower_floors() -> None:
     upward = []
     for module, imports in import_graph().items():
         source = floor_package(module)
-        if source is None or source not in FLOORS:
+        # `python -m greenr.<package>` commands are entry points, like run.py: they stand above
+        # every floor (greenr.deployment's sets ZenML up before asking the stack's deployer).
+        if source is None or source not in FLOORS or module.endswith(".__main__"):
             continue
         for imported in imports:
             target = floor_package(imported)
