@@ -123,7 +123,7 @@ def markdown_table(results: Mapping[str, Any]) -> str:
         )
     lines.append(
         f"| **all** | {len(runs)} | **{_pct(summary['mean_accuracy'])}** "
-        f"(sd {summary['stdev_accuracy']:.2%}) | {_pct(summary['min_run_accuracy'])} | | |"
+        f"(sd {_pct(summary['stdev_accuracy'])}) | {_pct(summary['min_run_accuracy'])} | | |"
     )
     mark = {True: "met", False: "**missed**"}
     if not results.get("complete", True):
@@ -134,7 +134,8 @@ def markdown_table(results: Mapping[str, Any]) -> str:
         ]
     lines += [
         "",
-        f"Training seeds {', '.join(map(str, train_seeds))} on each split; commit "
+        f"Training seeds run: {', '.join(map(str, train_seeds))} (planned: "
+        f"{', '.join(map(str, results.get('train_seeds', train_seeds)))} on each split); commit "
         f"`{str(results.get('git_commit'))[:12]}`, dataset `{results.get('dataset_version')}`, "
         f"{results.get('machine', {}).get('cpus')} CPUs, benchmark "
         f"{float(results.get('benchmark_seconds', 0)) / 60:.0f} min.",
