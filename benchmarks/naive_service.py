@@ -22,8 +22,7 @@ from fastapi import FastAPI, File, UploadFile
 from greenr.contracts import LABELS, MODEL_INPUT_SIZE
 from greenr.images.decoding import ImageDecodeError, decode_image
 from greenr.images.preprocess import to_model_input
-
-DEFAULT_MAX_PIXELS = 40_000_000
+from greenr.training.data import DEFAULT_MAX_PIXELS
 
 
 def classify(model: Any, data: bytes, image_size: int, max_pixels: int) -> dict[str, Any]:

@@ -14,26 +14,13 @@ from typing import Any
 
 import pytest
 from cli_runner import run_python
+from kubeconfig import KUBECONFIG
 from seldon_crd import crd_errors
 
 from greenr.deployment.seldon_manifest import validate_seldon_deployment
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
-KUBECONFIG = """\
-apiVersion: v1
-kind: Config
-clusters:
-- name: greenr
-  cluster: {server: "https://127.0.0.1:6443", insecure-skip-tls-verify: true}
-contexts:
-- name: greenr
-  context: {cluster: greenr, user: greenr, namespace: greenr}
-current-context: greenr
-users:
-- name: greenr
-  user: {token: placeholder}
-"""
 SELDON = "/apis/machinelearning.seldon.io/v1/namespaces/greenr/seldondeployments"
 SECRETS = "/api/v1/namespaces/greenr/secrets"
 

@@ -9,27 +9,13 @@ from pathlib import Path
 import pytest
 from cli_runner import run_python
 from conftest import S3Service
+from kubeconfig import KUBECONFIG
 from photo_factory import make_dataset
 
 from greenr.catalog.database import open_catalog
 from greenr.catalog.repository import latest_dataset_version
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
-
-KUBECONFIG = """\
-apiVersion: v1
-kind: Config
-clusters:
-- name: greenr
-  cluster: {server: "https://127.0.0.1:6443", insecure-skip-tls-verify: true}
-contexts:
-- name: greenr
-  context: {cluster: greenr, user: greenr, namespace: greenr}
-current-context: greenr
-users:
-- name: greenr
-  user: {token: placeholder}
-"""
 
 
 def s3_env(s3: S3Service) -> dict[str, str]:
