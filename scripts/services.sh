@@ -305,37 +305,10 @@ weed_orphans() {
 }
 
 # Print the two keys of identities.json, one per line.
-read_keys() {
-    "$VENV_PY" - "$IDENTITIES" <<'EOF'
-import json, sys
-credentials = json.load(open(sys.argv[1]))["identities"][0]["credentials"][0]
-print(credentials["accessKey"])
-print(credentials["secretKey"])
-EOF
-}
+read_keys() { "$VENV_PY" -m greenr.local_services keys "$IDENTITIES"; }
 
-make_identities() {
-    [[ -f "$IDENTITIES" ]] && return
-    say "seaweedfs: generating S3 keys in $IDENTITIES"
-    (
-        umask 077
-        "$VENV_PY" - "$IDENTITIES.tmp" <<'EOF'
-import json, secrets, string, sys
-alphabet = string.ascii_uppercase + string.digits
-identity = {
-    "name": "greenr",
-    "credentials": [{
-        "accessKey": "GR" + "".join(secrets.choice(alphabet) for _ in range(18)),
-        "secretKey": secrets.token_urlsafe(30),
-    }],
-    "actions": ["Admin", "Read", "List", "Tagging", "Write"],
-}
-with open(sys.argv[1], "w") as out:
-    json.dump({"identities": [identity]}, out, indent=2)
-EOF
-    )
-    mv "$IDENTITIES.tmp" "$IDENTITIES"
-}
+# Random S3 keys, made once (0600, written atomically) and kept across restarts.
+make_identities() { "$VENV_PY" -m greenr.local_services identities "$IDENTITIES"; }
 
 weed_start() {
     local pid
@@ -382,69 +355,8 @@ weed_start() {
     access_key="$(sed -n 1p <<<"$keys")"
     secret_key="$(sed -n 2p <<<"$keys")"
     # Wait for an HTTP answer (403 without keys is an answer), then create the bucket.
-    if ! GREENR_PID="$pid" GREENR_ENDPOINT="http://127.0.0.1:$S3_PORT" GREENR_BUCKET="$BUCKET" \
-        GREENR_KEY_ID="$access_key" GREENR_SECRET="$secret_key" "$VENV_PY" - <<'EOF'; then
-import os, sys, time, urllib.error, urllib.request
-
-import boto3
-from botocore.config import Config
-from botocore.exceptions import BotoCoreError, ClientError
-
-endpoint, bucket, pid = os.environ["GREENR_ENDPOINT"], os.environ["GREENR_BUCKET"], int(os.environ["GREENR_PID"])
-deadline = time.monotonic() + 60
-
-
-def alive() -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        print("services: error: weed exited", file=sys.stderr)
-        return False
-    return True
-
-
-while True:
-    try:
-        urllib.request.urlopen(endpoint, timeout=2).close()
-        break
-    except urllib.error.HTTPError:
-        break  # an HTTP error status is an answer
-    except OSError:
-        if not alive() or time.monotonic() > deadline:
-            print(f"services: error: no HTTP answer from {endpoint}", file=sys.stderr)
-            sys.exit(1)
-        time.sleep(0.3)
-
-s3 = boto3.client(
-    "s3",
-    endpoint_url=endpoint,
-    aws_access_key_id=os.environ["GREENR_KEY_ID"],
-    aws_secret_access_key=os.environ["GREENR_SECRET"],
-    region_name="us-east-1",
-    config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 1}, connect_timeout=2, read_timeout=10),
-)
-while True:
-    try:
-        s3.head_bucket(Bucket=bucket)
-        break
-    except ClientError as error:
-        code = str(error.response.get("Error", {}).get("Code"))
-        try:
-            if code in ("404", "NoSuchBucket", "NotFound"):
-                s3.create_bucket(Bucket=bucket)
-                print(f"services: seaweedfs: created bucket {bucket}")
-                break
-        except ClientError as create_error:
-            error = create_error
-        if not alive() or time.monotonic() > deadline:
-            print(f"services: error: bucket {bucket}: {error}", file=sys.stderr)
-            sys.exit(1)
-    except BotoCoreError as error:
-        if not alive() or time.monotonic() > deadline:
-            print(f"services: error: bucket {bucket}: {error}", file=sys.stderr)
-            sys.exit(1)
-    time.sleep(0.5)
-EOF
+    if ! "$VENV_PY" -m greenr.local_services ensure-bucket "http://127.0.0.1:$S3_PORT" "$BUCKET" \
+        "$IDENTITIES" --pid "$pid" --timeout 60; then
         tail -n 5 "$WEED_LOG" >&2 || true
         die "seaweedfs is not usable on 127.0.0.1:$S3_PORT: see $WEED_LOG"
     fi
@@ -513,15 +425,7 @@ mlflow_pid() {
 
 # True when GET /health on our port answers 200 within $1 seconds (default 2).
 mlflow_healthy() {
-    "$VENV_PY" - "http://127.0.0.1:$MLFLOW_PORT/health" "${1:-2}" <<'EOF'
-import sys, urllib.request
-
-try:
-    with urllib.request.urlopen(sys.argv[1], timeout=float(sys.argv[2])) as response:
-        sys.exit(0 if response.status == 200 else 1)
-except OSError:
-    sys.exit(1)
-EOF
+    "$VENV_PY" -m greenr.local_services http-ok "http://127.0.0.1:$MLFLOW_PORT/health" --timeout "${1:-2}"
 }
 
 # Stop the launcher $1 (it forwards SIGTERM to uvicorn and waits for it), then whatever else of

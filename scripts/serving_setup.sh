@@ -55,24 +55,8 @@ problems="$("$VENV/bin/python" -m pip check 2>&1 | grep -v -e '^greenr ' -e '^No
 [[ -z "$problems" ]] || die "pip check failed: serving/requirements.txt does not resolve cleanly:
 $problems"
 say "checking that greenr.images imports only numpy and Pillow here"
-"$VENV/bin/python" - <<'PY' || die "greenr.images.decoding/preprocess need more than numpy + Pillow (see above)"
-import sys
-
-before = set(sys.modules)
-import greenr.images.decoding  # noqa: F401
-import greenr.images.preprocess  # noqa: F401
-
-# cython_runtime/_cython_*: numpy's compiled modules; cffi: Pillow's optional pixel accessor,
-# loaded because cryptography (a seldon-core dependency) installs it; _distutils_hack: setuptools.
-allowed = {"greenr", "numpy", "PIL", "cffi", "cython_runtime", "_distutils_hack"}
-extra = sorted(
-    name
-    for name in {module.split(".")[0] for module in set(sys.modules) - before}
-    if name not in allowed and name not in sys.stdlib_module_names and not name.startswith("_cython_")
-)
-if extra:
-    print(f"unexpected third-party imports: {extra}", file=sys.stderr)
-    sys.exit(1)
-PY
+# Run from the repository root: `serving` is not an installed package, the working folder is on the path.
+"$VENV/bin/python" -m serving.environment_check \
+    || die "greenr.images.decoding/preprocess need more than numpy + Pillow (see above)"
 echo "$want" >"$STAMP"
 say "done: the deployment pipeline (python run.py --pipeline deployment) runs the model server with it"

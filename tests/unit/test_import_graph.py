@@ -34,6 +34,8 @@ FLOORS: dict[str, int] = {
     "greenr.model": 1,
     "greenr.export": 1,
     "greenr.registry": 1,
+    # What scripts/services.sh asks of Python: S3 keys and readiness probes.
+    "greenr.local_services": 1,
     # The catalog stores the dataset's records.
     "greenr.catalog": 2,
     "greenr.resources": 3,
