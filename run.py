@@ -87,8 +87,10 @@ def run_ingestion(args: argparse.Namespace) -> None:
 
 def run_training(args: argparse.Namespace) -> None:
     from greenr.registry.tracking import artifact_location, ensure_experiment
+    from greenr.registry.zenml_models import zenml_model
     from greenr.training.config import DEFAULT_CONFIG, load_training_config, parse_overrides
-    from greenr.training.tasks import EXPERIMENT, load_gate_rule
+    from greenr.training.gate import load_gate_rule
+    from greenr.training.run_tracking import EXPERIMENT
     from pipelines.training import training_pipeline
 
     settings = get_settings()
@@ -101,7 +103,7 @@ def run_training(args: argparse.Namespace) -> None:
     # Created here, not by MLflow on first use, so a local backend keeps artifacts in GREENR_HOME.
     ensure_experiment(settings.tracking_uri, EXPERIMENT, artifact_location(settings))
     run_reporting_failures(
-        training_pipeline,
+        training_pipeline.with_options(model=zenml_model(settings.model_name)),
         config=config,
         rule=rule,
         dataset_version=args.dataset_version,
@@ -110,9 +112,18 @@ def run_training(args: argparse.Namespace) -> None:
 
 
 def run_deployment(args: argparse.Namespace) -> None:
+    from greenr.deployment.tasks import champion_model_version
+    from greenr.registry.zenml_models import zenml_model
     from pipelines.deployment import deployment_pipeline
 
-    run_reporting_failures(deployment_pipeline)
+    settings = get_settings()
+    # The champion's ZenML Model version, when the training pipeline made it: the deployment run
+    # then belongs to that version and takes its `trained_model` artifact as input.
+    version = champion_model_version(settings)
+    pipeline = deployment_pipeline
+    if version is not None:
+        pipeline = deployment_pipeline.with_options(model=zenml_model(settings.model_name, version))
+    run_reporting_failures(pipeline, from_model_artifact=version is not None)
 
 
 def _active_experiment_tracker() -> str | None:

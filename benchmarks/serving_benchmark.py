@@ -266,18 +266,27 @@ def naive_keras_model(path: Path | None) -> Any | None:
 
 
 def champion_keras_file(settings: Settings) -> Path | None:
-    """The champion's own Keras model, copied next to the benchmark's state; None if not found."""
-    from greenr.deployment.tasks import find_champion
-    from greenr.resources import object_store
-    from greenr.training.layout import model_run_key
+    """The champion's own Keras model, from its ZenML `trained_model` artifact, copied next to the
+    benchmark's state; None when the champion has no ZenML Model version."""
+    from zenml.client import Client
 
-    champion = find_champion(settings)
-    run = _zenml_run_of(settings, champion.run_id)
-    if run is None:
+    from greenr.deployment.tasks import champion_model_version
+    from greenr.training.trained_model import TrainedModel
+    from greenr.zenml_environment import prepare_zenml
+
+    prepare_zenml(settings)
+    version = champion_model_version(settings)
+    if version is None:
         return None
+    model_version = Client().get_model_version(settings.model_name, version)
+    trained = model_version.get_model_artifact("trained_model")
+    if trained is None:
+        return None
+    model = trained.load()
+    assert isinstance(model, TrainedModel)
     local = settings.home / "benchmarks" / "champion.keras"
     local.parent.mkdir(parents=True, exist_ok=True)
-    local.write_bytes(object_store(settings).get(model_run_key(run, "model.keras")))
+    local.write_bytes(model.keras)
     return local
 
 
@@ -335,16 +344,6 @@ def served_classifier(settings: Settings) -> Any:
     metadata = parse_metadata(store.get(f"{prefix}/metadata.json"))
     config = load_config({"MODEL_URI": str(folder)})  # threads and spinning as the server has them
     return OnnxClassifier(folder / "model.onnx", metadata, config.intra_op_threads, config.intra_op_spinning)
-
-
-def _zenml_run_of(settings: Settings, mlflow_run_id: str | None) -> str | None:
-    if mlflow_run_id is None:
-        return None
-    from mlflow import MlflowClient
-
-    run = MlflowClient(tracking_uri=settings.tracking_uri).get_run(mlflow_run_id)
-    value = run.data.tags.get("zenml_run")
-    return str(value) if value else None
 
 
 def naive_service_speedup(

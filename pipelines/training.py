@@ -1,12 +1,13 @@
-"""Training: dataset -> split validation -> train + export -> evaluate -> register -> gate."""
+"""Training: dataset -> split validation -> test split -> train + export -> evaluate -> register -> gate."""
 
 from zenml import pipeline
 from zenml.integrations.mlflow.flavors.mlflow_experiment_tracker_flavor import MLFlowExperimentTrackerSettings
 
 from greenr.registry.promotion import GateRule
 from greenr.training.config import TrainingConfig
-from greenr.training.tasks import EXPERIMENT
+from greenr.training.run_tracking import EXPERIMENT
 from steps.training.evaluate_model import evaluate_model_step
+from steps.training.load_test_split import load_test_split_step
 from steps.training.promotion_gate import promotion_gate_step
 from steps.training.register_model import register_model_step
 from steps.training.resolve_dataset import resolve_dataset_step
@@ -21,7 +22,11 @@ def training_pipeline(
     dataset_version: str | None = None,
     experiment_tracker: str | None = None,
 ) -> None:
-    """Turn the current dataset version into a registered model; promote it if it wins."""
+    """Turn the current dataset version into a registered model; promote it if it wins.
+
+    Run it with a ZenML Model (`training_pipeline.with_options(model=...)`, as run.py does): its
+    artifacts then belong to a new version of that model.
+    """
     train, evaluate, register = train_model_step, evaluate_model_step, register_model_step
     if experiment_tracker:
         # The active stack's MLflow tracker opens one run (named after this pipeline run) for
@@ -33,7 +38,8 @@ def training_pipeline(
         )
     version = resolve_dataset_step(dataset_version)
     validate_splits_step(version)
-    trained = train(version, config, after="validate_splits_step")
-    evaluation = evaluate(trained)
+    test = load_test_split_step(version, config, after="validate_splits_step")
+    trained = train(version, config, test)
+    evaluation = evaluate(trained, test)
     registered = register(trained, evaluation)
-    promotion_gate_step(trained, registered, rule)
+    promotion_gate_step(trained, registered, test, rule)

@@ -87,10 +87,30 @@ def _is_number(value: str) -> bool:
         return False
 
 
+def registered_onnx(tracking_uri: str, info: VersionInfo) -> onnx.ModelProto:
+    """The ONNX model of a registered version, downloaded from the registry."""
+    with tempfile.TemporaryDirectory() as tmp:
+        local = model_registry.download_version(tracking_uri, info.name, info.version, Path(tmp))
+        onnx_files = list(local.rglob("*.onnx"))
+        if len(onnx_files) != 1:
+            raise model_registry.RegistryError(
+                f"{info.name} version {info.version} holds {len(onnx_files)} ONNX files, expected 1"
+            )
+        # Loaded through onnx so weights kept as external data end up inside the one file the
+        # model server loads.
+        return onnx.load(str(onnx_files[0]))
+
+
 def publish_version(
-    tracking_uri: str, store: ObjectStore, info: VersionInfo, alias: str, labels: Sequence[str]
+    tracking_uri: str,
+    store: ObjectStore,
+    info: VersionInfo,
+    alias: str,
+    labels: Sequence[str],
+    onnx_file: bytes | None = None,
 ) -> PublishedModel:
-    """Copy a registered version into the store as a serving artifact (skipped when present).
+    """Copy a registered version into the store as a serving artifact (skipped when present): its
+    ONNX file when the caller has it (`onnx_file`), else the one downloaded from the registry.
 
     model.onnx is written before metadata.json, so a reader never finds metadata announcing a
     model that is not there yet.
@@ -106,16 +126,7 @@ def publish_version(
             sha256=metadata.sha256,
             created=False,
         )
-    with tempfile.TemporaryDirectory() as tmp:
-        local = model_registry.download_version(tracking_uri, info.name, info.version, Path(tmp))
-        onnx_files = list(local.rglob("*.onnx"))
-        if len(onnx_files) != 1:
-            raise model_registry.RegistryError(
-                f"{info.name} version {info.version} holds {len(onnx_files)} ONNX files, expected 1"
-            )
-        # Re-serialised through onnx so weights kept as external data end up inside the one file
-        # the model server loads.
-        model = onnx.load(str(onnx_files[0]))
+    model = onnx.load_from_string(onnx_file) if onnx_file is not None else registered_onnx(tracking_uri, info)
     data = model.SerializeToString()
     sha = hashlib.sha256(data).hexdigest()
     document = metadata_document(info, alias, labels, sha, onnx_input_size(model))

@@ -13,15 +13,13 @@ from greenr.contracts import LABELS
 from greenr.deployment.artifact import PublishedModel, publish_version
 from greenr.deployment.serving_plans import NO_ORIGIN, Origin, model_servers, serving_plan
 from greenr.registry import model_registry
-from greenr.registry.model_registry import CHAMPION, VersionInfo
+from greenr.registry.model_registry import CHAMPION, NoChampionError, VersionInfo
+from greenr.registry.zenml_models import find_model_version
 from greenr.resources import object_store
 from greenr.settings import Settings
+from greenr.training.trained_model import TrainedModel
 
 Action = Literal["started", "replaced", "unchanged"]
-
-
-class NoChampionError(LookupError):
-    """The registry has no champion to deploy."""
 
 
 class DeploymentRecord(BaseModel):
@@ -48,9 +46,29 @@ def find_champion(settings: Settings) -> VersionInfo:
     return champion
 
 
-def publish(settings: Settings, champion: VersionInfo) -> PublishedModel:
-    """The champion's serving artifact in the object store (models/<name>/v<version>/)."""
-    return publish_version(settings.tracking_uri, object_store(settings), champion, CHAMPION, LABELS)
+def champion_model_version(settings: Settings) -> str | None:
+    """The name of the ZenML Model version the champion came from; None when it has none
+    (registered before that link existed, or not by the training pipeline)."""
+    found = find_model_version(settings.model_name, find_champion(settings).version)
+    return found.name if found is not None else None
+
+
+def publish(settings: Settings, champion: VersionInfo, trained: TrainedModel | None = None) -> PublishedModel:
+    """The champion's serving artifact in the object store (models/<name>/v<version>/), from the
+    training's `trained_model` artifact when given, else downloaded from the registry."""
+    onnx = None
+    if trained is not None:
+        registered = champion.tags.get("onnx_sha256")
+        if registered != trained.summary.onnx_sha256:
+            raise model_registry.RegistryError(
+                f"{champion.name} version {champion.version} registered model.onnx {registered}, but "
+                f"the ZenML model artifact holds {trained.summary.onnx_sha256}: the champion moved "
+                "while deploying; run the deployment pipeline again"
+            )
+        onnx = trained.onnx
+    return publish_version(
+        settings.tracking_uri, object_store(settings), champion, CHAMPION, LABELS, onnx_file=onnx
+    )
 
 
 # Who deployed a server, and names ZenML derives: not part of what the server does.

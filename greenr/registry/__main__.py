@@ -17,7 +17,9 @@ from greenr.registry.model_registry import (
     get_alias,
     move_champion,
 )
+from greenr.registry.zenml_models import mark_production
 from greenr.settings import SettingsError, get_settings
+from greenr.zenml_environment import prepare_zenml
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -45,6 +47,10 @@ def main(argv: list[str] | None = None) -> int:
         previous = move_champion(uri, name, target, how="manual", reason=reason)
         was = previous.version if previous else "none"
         print(f"{name}: champion is now version {target} (was {was})")
+        # The ZenML stage follows the registry, so the dashboard shows the same production model.
+        prepare_zenml(settings)
+        if mark_production(name, target):
+            print(f"{name}: its ZenML model version is now in stage production")
     except (SettingsError, RegistryError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1

@@ -20,6 +20,10 @@ class RegistryError(RuntimeError):
     """The registry cannot do what was asked; the message says why and what to do."""
 
 
+class NoChampionError(RegistryError, LookupError):
+    """The registry has no champion (to deploy, to compare with)."""
+
+
 class VersionInfo(BaseModel):
     """What callers need to know about one registered version."""
 

@@ -1,4 +1,4 @@
-"""Loading a saved Keras classifier (models/runs/<run>/model.keras) back into memory."""
+"""Loading a saved Keras classifier (the `model.keras` of a trained model artifact) back into memory."""
 
 from __future__ import annotations
 

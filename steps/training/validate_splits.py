@@ -8,7 +8,7 @@ from zenml.types import HTMLString
 
 from greenr.ingestion.dataset_version import DatasetVersion
 from greenr.settings import get_settings
-from greenr.training.tasks import validate_splits
+from greenr.training.split_checks import validate_splits
 from greenr.validation.report import ValidationReport, raise_on_failure
 
 

@@ -9,9 +9,9 @@ import uuid
 from pathlib import Path
 
 import pytest
+from conftest import S3Service
 
 from greenr.settings import REPO_ROOT
-from tests.conftest import S3Service
 
 pytestmark = pytest.mark.integration
 

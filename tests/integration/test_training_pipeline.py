@@ -113,6 +113,7 @@ def test_training_registers_promotes_and_the_gate_rejects_a_worse_model(
 
     try:
         deployment_scenario(env, port)
+        lineage_of_version_1(env, name)
         second_training_and_gate(env, port, client, name)
     finally:
         run_python(["-m", "greenr.deployment", "stop"], env)
@@ -135,6 +136,9 @@ def second_training_and_gate(env: dict[str, str], port: int, client: Any, name: 
     promoted = run_python(["-m", "greenr.registry", "promote", "2", "--reason", "test"], env)
     assert promoted.returncode == 0, promoted.stderr[-2000:]
     assert client.get_model_version_by_alias(name, "champion").version == "2"
+    assert "its ZenML model version is now in stage production" in promoted.stdout
+    assert zenml_lineage(env, name, "2")["stage"] == "production"
+    assert zenml_lineage(env, name, "1")["stage"] == "archived"
     replaced = run_python(["run.py", "--pipeline", "deployment"], env)
     assert replaced.returncode == 0, replaced.stderr[-3000:]
     assert "version 2 (local): replaced" in replaced.stdout + replaced.stderr
@@ -143,6 +147,32 @@ def second_training_and_gate(env: dict[str, str], port: int, client: Any, name: 
     assert back.returncode == 0, back.stderr[-2000:]
     assert "champion is now version 1 (was 2)" in back.stdout
     assert client.get_model_version_by_alias(name, "champion").version == "1"
+    assert zenml_lineage(env, name, "1")["stage"] == "production"
+
+
+def zenml_lineage(env: dict[str, str], name: str, version: str) -> dict[str, Any]:
+    result = run_python(["tests/zenml_lineage.py", name, version], env)
+    assert result.returncode == 0, result.stderr[-3000:]
+    lineage: dict[str, Any] = json.loads(result.stdout.strip().splitlines()[-1])
+    return lineage
+
+
+def lineage_of_version_1(env: dict[str, str], name: str) -> None:
+    """ZenML holds the lineage: the training's model version became MLflow version 1, holds the
+    trained model and the test split, is in production, and the deployment consumed its model."""
+    lineage = zenml_lineage(env, name, "1")
+    assert lineage["found"], lineage
+    assert lineage["stage"] == "production"
+    assert "mlflow-version-1" in lineage["tags"]
+    assert lineage["metadata"]["mlflow_version"] == "1"
+    assert "trained_model" in lineage["model_artifacts"]
+    assert {"test_split", "evaluation", "registered_model"} <= set(lineage["data_artifacts"])
+    assert lineage["trained_model_metadata"]["input_size"] == "224"
+    assert len(lineage["training_runs"]) == 1
+    # Both deployments ran in this model version and published its trained_model artifact.
+    assert len(lineage["deployments"]) == 2
+    for deployment in lineage["deployments"]:
+        assert deployment["publish_inputs"]["trained"] == [lineage["trained_model_id"]]
 
 
 def deployment_scenario(env: dict[str, str], port: int) -> None:

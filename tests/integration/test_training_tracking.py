@@ -11,7 +11,7 @@ from conftest import MlflowTarget
 
 from greenr.training.config import TrainingConfig
 from greenr.training.data import SplitArrays
-from greenr.training.tasks import training_run
+from greenr.training.run_tracking import training_run
 from greenr.training.train import EpochRecord, train_classifier
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
