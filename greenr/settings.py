@@ -201,7 +201,7 @@ class Settings(BaseSettings):
         """Host header values the prediction API answers (DNS-rebinding protection)."""
         if self.api_trusted_hosts is not None:
             return [host.strip() for host in self.api_trusted_hosts.split(",") if host.strip()]
-        hosts = ["127.0.0.1", "localhost", "::1"]
+        hosts = ["127.0.0.1", "localhost", "[::1]"]
         # A wildcard bind address is not a name a client uses.
         if self.api_host not in hosts and self.api_host not in ("", "0.0.0.0", "::"):
             hosts.append(self.api_host)
