@@ -1,9 +1,14 @@
-"""What the web app needs to know, taken from the settings once at start."""
+"""What the web app needs to know, taken from the settings once at start.
+
+The API key stays in this server process: the page's Python callbacks call the API, the browser
+never sees the key (it is not in any page, URL or websocket message).
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from greenr.api.keys.key_files import read_key_file
 from greenr.settings import Settings
 from ui.api_client import ApiTimeouts
 
@@ -13,6 +18,8 @@ class WebAppConfig:
     """The web app's configuration: where the API is and what the page accepts."""
 
     api_url: str
+    # The web app's `predict` key; repr=False keeps it out of logs and tracebacks.
+    api_key: str | None = field(repr=False)
     max_upload_bytes: int
     max_batch_files: int
     history_page_size: int = 20
@@ -23,6 +30,14 @@ class WebAppConfig:
         """The configuration the settings describe."""
         return cls(
             api_url=settings.api,
+            api_key=web_app_key(settings),
             max_upload_bytes=settings.max_upload_bytes,
             max_batch_files=settings.max_batch_files,
         )
+
+
+def web_app_key(settings: Settings) -> str | None:
+    """GREENR_UI_API_KEY, else the key file the quickstart writes, else None (the API will say 401)."""
+    if settings.ui_api_key is not None:
+        return settings.ui_api_key.get_secret_value()
+    return read_key_file(settings.ui_api_key_file)
