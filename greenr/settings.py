@@ -139,6 +139,16 @@ class Settings(BaseSettings):
             raise ValueError(f"must start with sqlite:// or postgresql://, got {value!r}")
         return value
 
+    @field_validator("api_trusted_hosts")
+    @classmethod
+    def _check_trusted_hosts(cls, value: str | None) -> str | None:
+        # Starlette's TrustedHostMiddleware takes names and "*.domain" wildcards only.
+        for host in (value or "").split(","):
+            host = host.strip()
+            if "*" in host[1:] or (host.startswith("*") and host != "*" and not host.startswith("*.")):
+                raise ValueError(f"a wildcard must be like *.example.com, got {host!r}")
+        return value
+
     @field_validator("lake_uri")
     @classmethod
     def _check_lake_uri(cls, value: str | None) -> str | None:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from greenr.api.keys.key_files import read_key_file
 from greenr.settings import Settings
 from ui.api_client import ApiTimeouts
 
@@ -40,4 +39,8 @@ def web_app_key(settings: Settings) -> str | None:
     """GREENR_UI_API_KEY, else the key file the quickstart writes, else None (the API will say 401)."""
     if settings.ui_api_key is not None:
         return settings.ui_api_key.get_secret_value()
-    return read_key_file(settings.ui_api_key_file)
+    # Read here rather than through greenr.api.keys: the web app knows the API by HTTP only.
+    try:
+        return settings.ui_api_key_file.read_text(encoding="ascii").strip() or None
+    except FileNotFoundError:
+        return None

@@ -46,20 +46,32 @@ def read_key_file(path: Path) -> str | None:
     return text or None
 
 
-def ensure_key_file(store: KeyStore, path: Path, name: str, role: Role) -> EnsuredKey:
-    """Idempotent: keep the key in `path` when it is still valid with `role`, else make a new one.
+def ensure_key_file(
+    store: KeyStore,
+    path: Path,
+    name: str,
+    role: Role,
+    *,
+    rate_per_second: float | None = None,
+    burst: int | None = None,
+) -> EnsuredKey:
+    """Idempotent: keep the key in `path` when it is still valid as asked, else make a new one.
 
-    A file whose key was revoked, deleted from the catalog (a new database) or has another role
-    is replaced, and its old key revoked, so re-running never piles up live keys.
+    A file whose key was revoked, deleted from the catalog (a new database), or has another role
+    or rate is replaced, and its old key revoked, so re-running never piles up live keys.
     """
     current = read_key_file(path)
     if current is not None:
         found = store.authenticate(current)
-        if found is not None and found.principal.role == role:
+        if found is not None and (found.principal.role, found.rate_per_second, found.burst) == (
+            role,
+            rate_per_second,
+            burst,
+        ):
             return EnsuredKey(path, found.principal.key_id, created=False)
         old = parse_token(current)
         if old is not None:
             store.revoke(old.key_id)
-    record, token = store.create(name, role)
+    record, token = store.create(name, role, rate_per_second=rate_per_second, burst=burst)
     write_key_file(path, str(token))
     return EnsuredKey(path, record.id, created=True)
