@@ -159,10 +159,19 @@ def test_a_wrong_or_revoked_key_gets_401(site: Site) -> None:
     assert_error(site.get("/predictions", site.user), 401, "invalid_api_key")
 
 
-def test_a_request_without_a_key_is_refused_before_its_body_is_read(site: Site) -> None:
-    # Far over the body limit: refused for the missing key (401), not measured (413).
-    response = site.client.post("/predict", files=[("files", ("a.jpg", b"\xff" * 400_000_000, "image/jpeg"))])
-    assert_error(response, 401, "missing_api_key")
+def test_a_request_without_a_key_is_refused_before_its_body_is_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    for site in site_for(monkeypatch, GREENR_MAX_UPLOAD_BYTES="1000", GREENR_MAX_BATCH_FILES="2"):
+        # Over the body limit (~1 MiB here): refused for the missing key (401), not measured (413).
+        response = site.client.post(
+            "/predict", files=[("files", ("a.jpg", b"\xff" * 3_000_000, "image/jpeg"))]
+        )
+        assert_error(response, 401, "missing_api_key")
+        with_key = site.client.post(
+            "/predict",
+            files=[("files", ("a.jpg", b"\xff" * 3_000_000, "image/jpeg"))],
+            headers=bearer(site.user),
+        )
+        assert_error(with_key, 413, "request_too_large")
 
 
 def test_probes_metrics_and_docs_need_no_key(site: Site) -> None:
