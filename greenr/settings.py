@@ -90,6 +90,20 @@ class Settings(BaseSettings):
     ui_host: Annotated[str, Field(validation_alias=_env("GREENR_UI_HOST"))] = "127.0.0.1"
     ui_port: Annotated[int, Field(gt=0, lt=65536, validation_alias=_env("GREENR_UI_PORT"))] = 8080
 
+    # Access to the prediction API (greenr/api/README.md, "Access"). Trusted hosts: the Host
+    # header values the API answers (comma-separated); unset, the loopback names and
+    # GREENR_API_HOST. The rate limit is a token bucket per API key and per API process.
+    api_trusted_hosts: Annotated[str | None, Field(validation_alias=_env("GREENR_API_TRUSTED_HOSTS"))] = None
+    api_rate_per_second: Annotated[
+        float, Field(gt=0, validation_alias=_env("GREENR_API_RATE_PER_SECOND"))
+    ] = 10.0
+    api_rate_burst: Annotated[int, Field(gt=0, validation_alias=_env("GREENR_API_RATE_BURST"))] = 40
+    # /metrics is open by default (Prometheus scrapes it without a key); true: admin keys only.
+    api_protect_metrics: Annotated[bool, Field(validation_alias=_env("GREENR_API_PROTECT_METRICS"))] = False
+    # The web app's API key; unset, it is read from $GREENR_HOME/api-keys/web-app.key (written by
+    # the quickstart). Held by the web app's server process only, never sent to a browser.
+    ui_api_key: Annotated[SecretStr | None, Field(validation_alias=_env("GREENR_UI_API_KEY"))] = None
+
     # Stacks (stacks/*.yaml). Defaults are in-cluster service names from k8s/, never secrets.
     s3_artifact_uri: Annotated[str, Field(validation_alias=_env("GREENR_S3_ARTIFACT_URI"))] = (
         "s3://greenr/zenml-artifacts"
@@ -123,6 +137,16 @@ class Settings(BaseSettings):
     def _check_database_url(cls, value: str | None) -> str | None:
         if value is not None and not value.startswith(_DB_SCHEMES):
             raise ValueError(f"must start with sqlite:// or postgresql://, got {value!r}")
+        return value
+
+    @field_validator("api_trusted_hosts")
+    @classmethod
+    def _check_trusted_hosts(cls, value: str | None) -> str | None:
+        # Starlette's TrustedHostMiddleware takes names and "*.domain" wildcards only.
+        for host in (value or "").split(","):
+            host = host.strip()
+            if "*" in host[1:] or (host.startswith("*") and host != "*" and not host.startswith("*.")):
+                raise ValueError(f"a wildcard must be like *.example.com, got {host!r}")
         return value
 
     @field_validator("lake_uri")
@@ -181,6 +205,27 @@ class Settings(BaseSettings):
     def api(self) -> str:
         """Base URL of the prediction API, as the web app reaches it."""
         return self.api_url or f"http://127.0.0.1:{self.api_port}"
+
+    @property
+    def trusted_hosts(self) -> list[str]:
+        """Host header values the prediction API answers (DNS-rebinding protection)."""
+        if self.api_trusted_hosts is not None:
+            return [host.strip() for host in self.api_trusted_hosts.split(",") if host.strip()]
+        hosts = ["127.0.0.1", "localhost", "[::1]"]
+        # A wildcard bind address is not a name a client uses.
+        if self.api_host not in hosts and self.api_host not in ("", "0.0.0.0", "::"):
+            hosts.append(self.api_host)
+        return hosts
+
+    @property
+    def api_keys_path(self) -> Path:
+        """Folder of the API keys the quickstart creates (one 0600 file per key)."""
+        return self.home / "api-keys"
+
+    @property
+    def ui_api_key_file(self) -> Path:
+        """Where the web app reads its API key when GREENR_UI_API_KEY is not set."""
+        return self.api_keys_path / "web-app.key"
 
     @property
     def artifact_path(self) -> Path:

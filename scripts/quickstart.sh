@@ -2,9 +2,10 @@
 # The README's first command: install everything, then run the whole life of the model on
 # embedded defaults (SQLite catalog, local object store, local ZenML and MLflow, all under
 # .greenr/): ingest the photos, train, register and promote, deploy the champion to a local
-# model server, and start the prediction API and the web app on 127.0.0.1.
+# model server, make the API keys (a `predict` key for the web app, an `admin` key for you, in
+# .greenr/api-keys/, mode 0600), and start the prediction API and the web app on 127.0.0.1.
 # Safe to run again: ingestion is idempotent, training adds a challenger that the gate judges,
-# deployment leaves a server alone when it already serves the champion.
+# deployment leaves a server alone when it already serves the champion, valid keys are kept.
 #
 #   bash scripts/quickstart.sh [--source DIR]      extra arguments go to the ingestion run
 #   bash scripts/stop.sh                           stops the web app, the API and the model server
@@ -30,6 +31,9 @@ stage "training pipeline (a few minutes on 2 cores)"
 stage "deployment pipeline: the champion on the local model server (the stack's model deployer)"
 .venv/bin/python run.py --pipeline deployment
 
+stage "API keys (python -m greenr.api.keys setup-local: kept when still valid)"
+.venv/bin/python -m greenr.api.keys setup-local
+
 stage "prediction API and web app"
 bash scripts/api_server.sh start
 bash scripts/web_app.sh start
@@ -41,7 +45,9 @@ home="$(realpath -m "${GREENR_HOME:-$REPO/.greenr}")"
 stage "running"
 cat <<MSG
 Web app:        http://127.0.0.1:$ui_port
-Prediction API: http://127.0.0.1:$api_port   (docs: http://127.0.0.1:$api_port/docs)
+Prediction API: http://127.0.0.1:$api_port   (docs: http://127.0.0.1:$api_port/docs; every call but /health and /metrics needs a key)
+API keys:       $home/api-keys/admin.key (admin), web-app.key (predict, used by the web app); more: .venv/bin/python -m greenr.api.keys create --name NAME --role predict
+Try it:         curl -H "Authorization: Bearer \$(cat $home/api-keys/admin.key)" -F files=@photo.jpg http://127.0.0.1:$api_port/predict
 Model server:   http://127.0.0.1:$model_port/api/v1.0/predictions   (Seldon protocol)
 Stop them:      bash scripts/stop.sh
 Start again:    .venv/bin/python -m greenr.deployment start   (model server; then scripts/api_server.sh start, scripts/web_app.sh start)

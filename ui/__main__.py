@@ -23,11 +23,19 @@ def main() -> int:
     from ui.app import run
     from ui.config import WebAppConfig
 
+    config = WebAppConfig.from_settings(settings)
     print(
         f"web app: serving on http://{settings.ui_host}:{settings.ui_port}, prediction API at {settings.api}",
         flush=True,
     )
-    run(WebAppConfig.from_settings(settings), host=settings.ui_host, port=settings.ui_port)
+    if config.api_key is None:
+        print(
+            f"web app: warning: no API key (GREENR_UI_API_KEY unset, {settings.ui_api_key_file} missing): "
+            "the API will refuse its calls; run: python -m greenr.api.keys setup-local",
+            file=sys.stderr,
+            flush=True,
+        )
+    run(config, host=settings.ui_host, port=settings.ui_port)
     return 0
 
 

@@ -19,8 +19,9 @@ import httpx
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
 # Statuses that mean "not now" rather than "not this request": a gateway or the API itself says
-# the service behind it is down, so retrying later may work.
-_UNAVAILABLE_STATUSES = frozenset({502, 503, 504})
+# the service behind it is down, or the web app's key is over its rate limit (429), so retrying
+# later may work.
+_UNAVAILABLE_STATUSES = frozenset({429, 502, 503, 504})
 
 ModelT = TypeVar("ModelT", bound="_ApiModel")
 
@@ -141,7 +142,10 @@ class ModelInfo(_ApiModel):
     version: str
     alias: str | None = None
     labels: list[str] = Field(default_factory=list)
-    metrics: dict[str, Any] = Field(default_factory=dict)
+    # Null for a `predict` key: test metrics are for admin keys.
+    metrics: Annotated[dict[str, Any], BeforeValidator(lambda value: {} if value is None else value)] = Field(
+        default_factory=dict
+    )
     dataset_version: str | None = None
 
 
@@ -175,10 +179,13 @@ class ApiClient:
         self,
         base_url: str,
         *,
+        api_key: str | None = None,
         timeouts: ApiTimeouts | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
+        # Sent as `Authorization: Bearer`; this client runs in the web app's server, never in a browser.
+        self._headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         self.timeouts = timeouts or ApiTimeouts()
         self._transport = transport
 
@@ -223,7 +230,7 @@ class ApiClient:
         # tab goes away, and the API is near, so reusing connections would save little.
         try:
             async with httpx.AsyncClient(
-                base_url=self.base_url, timeout=timeout, transport=self._transport
+                base_url=self.base_url, timeout=timeout, transport=self._transport, headers=self._headers
             ) as client:
                 return await client.request(method, path, **kwargs)
         except httpx.ConnectTimeout:
@@ -276,6 +283,14 @@ def failure_from_response(status: int, body: bytes, base_url: str) -> ApiFailure
             )
         return ApiUnavailable(
             f"The prediction API at {base_url} answered HTTP {status}: try again in a moment."
+        )
+    if status == 401:
+        # The API's message addresses a developer; the person at the page can only tell an operator.
+        return ApiError(
+            "The web app has no valid key for the prediction API: an operator must set GREENR_UI_API_KEY "
+            "(or run python -m greenr.api.keys setup-local) and restart the web app.",
+            code=detail.code if detail is not None else "unauthorized",
+            status=status,
         )
     if detail is not None:
         return ApiError(_one_line(detail.message), code=detail.code, status=status)

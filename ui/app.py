@@ -55,7 +55,7 @@ def create_root(config: WebAppConfig) -> Callable[[], None]:
     """The page function for "/": each browser tab gets its own page and state."""
 
     def root() -> None:
-        WebPage(config, ApiClient(config.api_url, timeouts=config.timeouts))
+        WebPage(config, ApiClient(config.api_url, api_key=config.api_key, timeouts=config.timeouts))
 
     return root
 

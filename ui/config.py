@@ -1,4 +1,8 @@
-"""What the web app needs to know, taken from the settings once at start."""
+"""What the web app needs to know, taken from the settings once at start.
+
+The API key stays in this server process: the page's Python callbacks call the API, the browser
+never sees the key (it is not in any page, URL or websocket message).
+"""
 
 from __future__ import annotations
 
@@ -13,6 +17,8 @@ class WebAppConfig:
     """The web app's configuration: where the API is and what the page accepts."""
 
     api_url: str
+    # The web app's `predict` key; repr=False keeps it out of logs and tracebacks.
+    api_key: str | None = field(repr=False)
     max_upload_bytes: int
     max_batch_files: int
     history_page_size: int = 20
@@ -23,6 +29,18 @@ class WebAppConfig:
         """The configuration the settings describe."""
         return cls(
             api_url=settings.api,
+            api_key=web_app_key(settings),
             max_upload_bytes=settings.max_upload_bytes,
             max_batch_files=settings.max_batch_files,
         )
+
+
+def web_app_key(settings: Settings) -> str | None:
+    """GREENR_UI_API_KEY, else the key file the quickstart writes, else None (the API will say 401)."""
+    if settings.ui_api_key is not None:
+        return settings.ui_api_key.get_secret_value()
+    # Read here rather than through greenr.api.keys: the web app knows the API by HTTP only.
+    try:
+        return settings.ui_api_key_file.read_text(encoding="ascii").strip() or None
+    except FileNotFoundError:
+        return None

@@ -14,11 +14,13 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
+from greenr.api.access_control import AccessControl, TrustedHosts
 from greenr.api.body_limit import BodySizeLimit, request_body_limit
 from greenr.api.errors import install_error_handlers
 from greenr.api.health import check_health
 from greenr.api.metrics import ApiMetrics
 from greenr.api.middleware import RequestObservation
+from greenr.api.rate_limit import RateLimiter
 from greenr.api.routes import feedback, health, history, metrics, model_info, predict
 from greenr.api.services import ApiServices, close_services, open_services
 from greenr.images.decoding import warm_up_decoders
@@ -29,6 +31,11 @@ logger = logging.getLogger(__name__)
 DESCRIPTION = """
 Classifies photos as **dandelion** or **grass** with the model served by the Seldon model server,
 records every prediction, takes feedback, and exposes health and Prometheus metrics.
+
+Every endpoint but `/health`, `/health/ready` and `/metrics` needs an API key:
+`Authorization: Bearer greenr_<id>_<secret>` (operators: `python -m greenr.api.keys create`).
+A `predict` key classifies, sees its own history and labels its own predictions; an `admin` key
+does everything. Each key has a rate limit (429 with `Retry-After`).
 
 Every error answers `{"error": {"code": "...", "message": "..."}}`. Every response carries an
 `X-Request-ID` header (the caller's, when it sends a valid one), also found in the JSON logs.
@@ -71,6 +78,14 @@ def create_app(settings: Settings) -> FastAPI:
     app.add_middleware(
         BodySizeLimit, max_bytes=request_body_limit(settings.max_upload_bytes, settings.max_batch_files)
     )
+    # Outside the body limit: a request without a valid key, or over its rate, is refused unread.
+    app.add_middleware(
+        AccessControl,
+        keys=lambda: app.state.services.keys,
+        limiter=RateLimiter(settings.api_rate_per_second, settings.api_rate_burst),
+        protect_metrics=settings.api_protect_metrics,
+    )
+    app.add_middleware(TrustedHosts, allowed_hosts=settings.trusted_hosts)
     # Added last, so outermost: it sees (and ids) every answer, the 413s and 500s included.
     app.add_middleware(RequestObservation, metrics=api_metrics)
     for module in (predict, history, feedback, model_info, health, metrics):

@@ -8,10 +8,10 @@ from greenr.api.services import ApiServices
 from greenr.catalog.database import CatalogUnavailable
 
 
-def list_history(services: ApiServices, limit: int, offset: int) -> HistoryResponse:
-    """Predictions newest first, each with the latest feedback label given on it."""
+def list_history(services: ApiServices, limit: int, offset: int, owner: str | None) -> HistoryResponse:
+    """Predictions newest first (of the key `owner`, or all), each with the latest feedback label."""
     try:
-        page, total = services.store.history(limit, offset)
+        page, total = services.store.history(limit, offset, owner)
     except CatalogUnavailable as error:
         raise database_unavailable(error) from None
     items = [

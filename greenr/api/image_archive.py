@@ -5,8 +5,8 @@
   prediction id) can still find the bytes later, on any replica, after any restart.
 - On feedback the object is copied to `feedback/<label>/<sha256>.<ext>`: the same layout as the
   source dataset (one folder per class), so retraining can ingest `feedback/` as it is.
-  The catalog's `feedback` table stays the source of truth (if two users disagree, the image
-  sits under both labels; the ingestion's duplicate screening sees it).
+  The catalog's `feedback` table stays the source of truth; a photo is under one label or none
+  (`feedback_filing.filed_label` decides from all the answers on it; `refile` makes the store match).
 
 Both are best effort: the object store being down must not block a prediction or lose a
 feedback row, so failures are logged and the prediction row keeps `object_key = None`.
@@ -17,9 +17,14 @@ arrives within minutes.
 from __future__ import annotations
 
 import logging
+import threading
+import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import PurePosixPath
 
 from greenr.api.uploads import AcceptedImage
+from greenr.contracts import LABELS
 from greenr.storage.object_store import ObjectStore, StorageUnavailable
 
 logger = logging.getLogger(__name__)
@@ -41,6 +46,17 @@ class ImageArchive:
 
     def __init__(self, store: ObjectStore) -> None:
         self.store = store
+        # Refiling one photo reads the catalog, then moves objects: two answers on the same photo
+        # must not interleave, or the older decision could be applied last. Striped locks bound
+        # the memory. They hold within this process; several replicas would need a database
+        # lock (e.g. PostgreSQL's pg_advisory_xact_lock on the hash).
+        self._locks = [threading.Lock() for _ in range(64)]
+
+    @contextmanager
+    def photo_lock(self, sha256: str) -> Iterator[None]:
+        """Hold while deciding and applying where one photo is filed."""
+        with self._locks[zlib.crc32(sha256.encode()) % len(self._locks)]:
+            yield
 
     def keep(self, image: AcceptedImage) -> str | None:
         """Write the image under predictions/ (idempotent); its key, or None when the store failed."""
@@ -52,15 +68,24 @@ class ImageArchive:
             return None
         return key
 
-    def file_feedback(self, object_key: str | None, label: str) -> str | None:
-        """Copy a predicted image under feedback/<label>/; its new key, or None when it could not."""
+    def refile(self, object_key: str | None, label: str | None) -> str | None:
+        """Make the photo sit under `label` only (None: under no label); its key under feedback/, or None.
+
+        Best effort, like `keep`: a failure is logged, and the next answer on the photo
+        repairs the store, since the decision is always made again from the catalog.
+        """
         if object_key is None:
-            logger.warning("feedback %s: the predicted image was not kept, nothing to copy", label)
+            logger.warning("feedback: the predicted image was not kept, nothing to file")
             return None
-        key = feedback_key(object_key, label)
+        filed = None
         try:
-            self.store.put(key, self.store.get(object_key))
+            if label is not None:
+                filed = feedback_key(object_key, label)
+                self.store.put(filed, self.store.get(object_key))
+            for other in LABELS:
+                if other != label:
+                    self.store.delete(feedback_key(object_key, other))
         except (StorageUnavailable, FileNotFoundError) as error:
-            logger.warning("could not copy %s to %s: %s", object_key, key, error)
+            logger.warning("could not file %s under %s: %s", object_key, label, error)
             return None
-        return key
+        return filed

@@ -8,7 +8,8 @@ from greenr.api.schemas import ModelInfoResponse
 from greenr.api.services import ApiServices
 
 
-def describe_model(services: ApiServices) -> ModelInfoResponse:
+def describe_model(services: ApiServices, details: bool) -> ModelInfoResponse:
+    """The served model; test metrics, dataset version and export time only with `details` (admins)."""
     try:
         info = services.model.info()
     except ModelServerUnavailable as error:
@@ -20,8 +21,8 @@ def describe_model(services: ApiServices) -> ModelInfoResponse:
         version=info.version,
         alias=info.alias,
         labels=info.labels,
-        metrics=info.metrics,
-        dataset_version=info.dataset_version,
-        exported_at=info.exported_at,
+        metrics=info.metrics if details else None,
+        dataset_version=info.dataset_version if details else None,
+        exported_at=info.exported_at if details else None,
         fallback=info.fallback,
     )

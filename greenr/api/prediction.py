@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from greenr.api.errors import ApiError, Problem
@@ -91,8 +92,10 @@ class _Batch:
         )
 
 
-def predict_files(files: Sequence[IncomingFile], services: ApiServices) -> PredictResponse:
-    """Classify the uploaded files; see the module docstring for the rules."""
+def predict_files(
+    files: Sequence[IncomingFile], services: ApiServices, api_key_id: str | None = None
+) -> PredictResponse:
+    """Classify the uploaded files for the key `api_key_id`; see the module docstring for the rules."""
     settings = services.settings
     if len(files) > settings.max_batch_files:
         raise too_many_files(len(files), settings.max_batch_files)
@@ -113,7 +116,7 @@ def predict_files(files: Sequence[IncomingFile], services: ApiServices) -> Predi
     if batch.model is None:
         raise all_rejected(batch.rejected)
     try:
-        services.store.record_predictions(batch.rows)
+        services.store.record_predictions([replace(row, api_key_id=api_key_id) for row in batch.rows])
     except CatalogUnavailable as error:
         raise database_unavailable(error) from None
     for row in batch.rows:

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, func, select, text
+from sqlalchemy import Engine, func, select, text, true
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session
 
@@ -36,6 +38,8 @@ class PredictionRow:
     model_version: str
     latency_ms: float
     object_key: str | None
+    # The API key that asked; None for rows from before keys existed.
+    api_key_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -55,6 +59,16 @@ class FeedbackRow:
     label: str
     correct: bool
     created_at: datetime
+    api_key_id: str | None = None
+
+
+@dataclass(frozen=True)
+class FeedbackVote:
+    """One answer on some prediction of an image: its label, when, and the answering key's role."""
+
+    label: str
+    created_at: datetime
+    role: str | None
 
 
 class PredictionsStore:
@@ -94,12 +108,45 @@ class PredictionsStore:
             row = session.get(schema.Prediction, prediction_id)
             return None if row is None else _prediction(row)
 
-    def record_feedback(self, row: FeedbackRow) -> None:
-        with self._session() as session, session.begin():
-            session.add(schema.Feedback(**asdict(row)))
+    def record_feedback(self, row: FeedbackRow) -> str:
+        """Insert the key's answer on the prediction, or replace its earlier one; returns the row's id.
 
-    def history(self, limit: int, offset: int) -> tuple[list[HistoryItem], int]:
-        """A page of predictions, newest first, and how many there are in all."""
+        One statement (INSERT ... ON CONFLICT DO UPDATE on the unique (prediction, key)), so two
+        concurrent answers of one key can never make two rows. A replaced row keeps its first id.
+        """
+        dialect = self.engine.dialect.name
+        insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+        statement = (
+            insert(schema.Feedback)
+            .values(**asdict(row))
+            .on_conflict_do_update(
+                index_elements=[schema.Feedback.prediction_id, schema.Feedback.api_key_id],
+                set_={"label": row.label, "correct": row.correct, "created_at": row.created_at},
+            )
+            .returning(schema.Feedback.id)
+        )
+        with self._session() as session, session.begin():
+            return str(session.execute(statement).scalar_one())
+
+    def feedback_votes(self, sha256: str) -> list[FeedbackVote]:
+        """Every answer on every prediction of the image with this hash, with the answering key's role."""
+        query = (
+            select(schema.Feedback.label, schema.Feedback.created_at, schema.ApiKey.role)
+            .join(schema.Prediction, schema.Prediction.id == schema.Feedback.prediction_id)
+            .outerjoin(schema.ApiKey, schema.ApiKey.id == schema.Feedback.api_key_id)
+            .where(schema.Prediction.sha256 == sha256)
+        )
+        with self._session() as session:
+            return [
+                FeedbackVote(label, _utc(at), role) for label, at, role in session.execute(query).tuples()
+            ]
+
+    def history(self, limit: int, offset: int, owner: str | None = None) -> tuple[list[HistoryItem], int]:
+        """A page of predictions, newest first, and how many there are in all.
+
+        `owner`: only the predictions of this API key; None: all of them (admins).
+        `feedback_label` is the latest answer on the prediction by any key.
+        """
         latest_feedback = (
             select(schema.Feedback.label)
             .where(schema.Feedback.prediction_id == schema.Prediction.id)
@@ -107,20 +154,26 @@ class PredictionsStore:
             .limit(1)
             .scalar_subquery()
         )
+        mine = true() if owner is None else schema.Prediction.api_key_id == owner
         query = (
             select(schema.Prediction, latest_feedback)
+            .where(mine)
             # id breaks ties between rows of the same instant, so pages never overlap.
             .order_by(schema.Prediction.created_at.desc(), schema.Prediction.id.desc())
             .limit(limit)
             .offset(offset)
         )
         with self._session() as session:
-            total = int(session.scalar(select(func.count()).select_from(schema.Prediction)) or 0)
+            total = int(session.scalar(select(func.count()).select_from(schema.Prediction).where(mine)) or 0)
             items = [HistoryItem(_prediction(row), label) for row, label in session.execute(query).tuples()]
         return items, total
 
     def close(self) -> None:
         self.engine.dispose()
+
+    def session(self) -> AbstractContextManager[Session]:
+        """A session on the migrated catalog, for the API's other tables (greenr/api/keys/store.py)."""
+        return self._session()
 
     @contextmanager
     def _session(self) -> Iterator[Session]:
@@ -156,4 +209,5 @@ def _prediction(row: schema.Prediction) -> PredictionRow:
         model_version=row.model_version,
         latency_ms=row.latency_ms,
         object_key=row.object_key,
+        api_key_id=row.api_key_id,
     )

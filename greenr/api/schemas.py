@@ -166,9 +166,13 @@ class ModelInfoResponse(BaseModel):
     version: str
     alias: str | None
     labels: list[str]
-    metrics: dict[str, float] = Field(description="Test-set metrics of this version.")
-    dataset_version: str | None = Field(description="The dataset version it was trained on.")
-    exported_at: str | None
+    metrics: dict[str, float] | None = Field(
+        description="Test-set metrics of this version (admin keys only)."
+    )
+    dataset_version: str | None = Field(
+        description="The dataset version it was trained on (admin keys only)."
+    )
+    exported_at: str | None = Field(description="When the model was exported (admin keys only).")
     fallback: bool
 
 

@@ -9,6 +9,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from greenr.api.image_archive import ImageArchive
+from greenr.api.keys.store import KeyStore
 from greenr.api.metrics import ApiMetrics
 from greenr.api.model_client import ModelClient
 from greenr.api.predictions_store import PredictionsStore
@@ -30,6 +31,7 @@ class ApiServices:
     model: ModelClient
     profiler: PredictionProfiler
     metrics: ApiMetrics
+    keys: KeyStore
 
 
 def open_services(settings: Settings, metrics: ApiMetrics) -> ApiServices:
@@ -47,6 +49,7 @@ def open_services(settings: Settings, metrics: ApiMetrics) -> ApiServices:
         model=ModelClient(settings.model_server, settings.model_server_timeout_seconds),
         profiler=PredictionProfiler(objects, settings.profile_batch_size),
         metrics=metrics,
+        keys=KeyStore(store.session),
     )
 
 

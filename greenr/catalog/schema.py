@@ -5,7 +5,18 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, BigInteger, Boolean, DateTime, Float, ForeignKey, Integer, String, Text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -88,12 +99,16 @@ class Prediction(Base):
     latency_ms: Mapped[float] = mapped_column(Float)
     # Where the image's bytes were kept (None when the object store was down at prediction time).
     object_key: Mapped[str | None] = mapped_column(Text)
+    # The API key that asked (None for rows from before keys existed: only admins see those).
+    api_key_id: Mapped[str | None] = mapped_column(String(32), index=True)
 
 
 class Feedback(Base):
-    """A user's true label for a prediction; the latest one per prediction is the one that counts."""
+    """A key's true label for a prediction: one row per (prediction, key), a new answer replaces it."""
 
     __tablename__ = "feedback"
+    # NULL keys (feedback from before keys existed) never collide: both databases treat NULLs as distinct.
+    __table_args__ = (UniqueConstraint("prediction_id", "api_key_id", name="uq_feedback_prediction_key"),)
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     prediction_id: Mapped[str] = mapped_column(
@@ -102,3 +117,21 @@ class Feedback(Base):
     label: Mapped[str] = mapped_column(String(64))
     correct: Mapped[bool] = mapped_column(Boolean)
     created_at: Mapped[datetime]
+    api_key_id: Mapped[str | None] = mapped_column(String(32))
+
+
+class ApiKey(Base):
+    """A key of the prediction API: only the SHA-256 of its secret is kept (greenr/api/keys)."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(32))
+    secret_sha256: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+    last_used_at: Mapped[datetime | None]
+    # Per-key rate limit; None: the API's GREENR_API_RATE_PER_SECOND / GREENR_API_RATE_BURST.
+    rate_per_second: Mapped[float | None] = mapped_column(Float)
+    burst: Mapped[int | None] = mapped_column(Integer)

@@ -124,6 +124,19 @@ class ObjectStore:
         except Exception as error:
             raise StorageUnavailable(_advice(self.root, error)) from None
 
+    def delete(self, key: str) -> None:
+        """Remove one object; one that is not there is not an error."""
+        path = self._path(key)
+        try:
+            if self.is_local:
+                Path(path).unlink(missing_ok=True)
+            else:
+                self.fs.rm_file(path)
+        except FileNotFoundError:
+            pass
+        except Exception as error:
+            raise StorageUnavailable(_advice(self.root, error)) from None
+
     def get(self, key: str) -> bytes:
         """Read one whole object."""
         try:

@@ -23,12 +23,14 @@ from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
 import numpy as np
 import pytest
+from api_keys_kit import TRUSTED_BASE_URL, bearer, make_key
 from cli_runner import isolated_env, run_script
 from conftest import S3Service
 from fastapi.testclient import TestClient
@@ -47,7 +49,10 @@ from PIL import Image
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from greenr.api.access import Role
 from greenr.api.app import create_app
+from greenr.api.keys.tokens import parse_token
+from greenr.api.predictions_store import FeedbackRow
 from greenr.api.services import ApiServices
 from greenr.catalog import schema
 from greenr.catalog.database import create_catalog_engine
@@ -73,10 +78,11 @@ def upload(name: str, data: bytes, content_type: str) -> FileField:
 
 @dataclass
 class Api:
-    """The API running in-process, with the settings it was built from."""
+    """The API running in-process, with the settings it was built from; the client sends an admin key."""
 
     client: TestClient
     settings: Settings
+    key: str
 
     @property
     def services(self) -> ApiServices:
@@ -103,8 +109,10 @@ def running_api(monkeypatch: pytest.MonkeyPatch, model_server_url: str, **env: s
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     settings = load_settings()
-    with TestClient(create_app(settings)) as client:
-        yield Api(client, settings)
+    # An admin key sees every prediction, as these tests expect; its own rate so no test waits.
+    key = make_key(settings.catalog_url, Role.ADMIN, rate_per_second=1000.0, burst=1000)
+    with TestClient(create_app(settings), base_url=TRUSTED_BASE_URL, headers=bearer(key)) as client:
+        yield Api(client, settings, key)
 
 
 def unlabelled_sample(metrics_text: str, name: str) -> float:
@@ -267,16 +275,19 @@ def test_feedback(api: Api, model_server: ModelServer) -> None:
     assert wrong["label"] == other
     assert wrong["correct"] is False
 
-    response = api.client.post("/feedback", json={"prediction_id": item["id"], "label": predicted})
-    assert response.status_code == 201, response.text
-    assert response.json()["correct"] is True
+    (row,) = api.client.get("/predictions").json()["items"]
+    sha = row["sha256"]
+    assert api.lake_files("feedback") == [f"feedback/{other}/{sha}.jpg"]
+    assert (Path(api.settings.lake) / f"feedback/{other}/{sha}.jpg").read_bytes() == path.read_bytes()
 
-    # The history shows the latest feedback; the image is filed under each label given.
+    # The key changes its mind: its answer is replaced (200, same id), and the image moves.
+    response = api.client.post("/feedback", json={"prediction_id": item["id"], "label": predicted})
+    assert response.status_code == 200, response.text
+    assert response.json()["correct"] is True
+    assert response.json()["id"] == wrong["id"]
     (row,) = api.client.get("/predictions").json()["items"]
     assert row["feedback_label"] == predicted
-    sha = row["sha256"]
-    assert api.lake_files("feedback") == sorted(f"feedback/{label}/{sha}.jpg" for label in LABELS)
-    assert (Path(api.settings.lake) / f"feedback/{other}/{sha}.jpg").read_bytes() == path.read_bytes()
+    assert api.lake_files("feedback") == [f"feedback/{predicted}/{sha}.jpg"]
 
     # Forwarded to the model server (a background task: TestClient waits for it).
     after = model_server.metrics()
@@ -745,6 +756,83 @@ def test_postgres_and_s3(
     assert profiles[0].endswith("-2.bin")
 
 
+def test_access_on_postgres_and_s3(
+    monkeypatch: pytest.MonkeyPatch,
+    model_server: ModelServer,
+    postgres_url: str,
+    s3_service: S3Service,
+    s3_prefix: str,
+) -> None:
+    """Own history, 404 on another key's prediction, and concurrent answers of one key make one row."""
+    env = {
+        "GREENR_DATABASE_URL": postgres_url,
+        "GREENR_LAKE_URI": s3_prefix,
+        "AWS_ENDPOINT_URL_S3": s3_service.endpoint_url,
+        "AWS_ACCESS_KEY_ID": s3_service.access_key_id,
+        "AWS_SECRET_ACCESS_KEY": s3_service.secret_access_key,
+    }
+    photo = real_photos(1)[0]
+    with running_api(monkeypatch, model_url(model_server), **env) as api:
+        user_key = make_key(postgres_url, Role.PREDICT, "user", rate_per_second=1000.0, burst=1000)
+        user = bearer(user_key)
+        other = bearer(make_key(postgres_url, Role.PREDICT, "other", rate_per_second=1000.0, burst=1000))
+        (mine,) = api.client.post("/predict", files=[jpeg_file(photo)], headers=user).json()["predictions"]
+        (theirs,) = api.client.post("/predict", files=[jpeg_file(photo)], headers=other).json()["predictions"]
+        assert [item["id"] for item in api.client.get("/predictions", headers=user).json()["items"]] == [
+            mine["id"]
+        ]
+        assert api.client.get("/predictions").json()["total"] == 2  # the admin's view
+        refused = api.client.post(
+            "/feedback", json={"prediction_id": theirs["id"], "label": "grass"}, headers=user
+        )
+        assert_error(refused, 404, "prediction_not_found", theirs["id"])
+
+        # The route serializes answers on one photo within a process; the database alone must also
+        # hold when writers race (several replicas): upserts from 8 threads, straight to the store.
+        token = parse_token(user_key)
+        assert token is not None
+
+        def upsert(index: int) -> str:
+            row = FeedbackRow(
+                str(uuid.uuid4()),
+                mine["id"],
+                LABELS[index % 2],
+                index % 2 == 0,
+                datetime.now(UTC),
+                token.key_id,
+            )
+            return api.services.store.record_feedback(row)
+
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            assert len(set(pool.map(upsert, range(32)))) == 1  # every writer got the one row's id
+
+        # 16 answers of one key at once, alternating labels: the unique (prediction, key) holds.
+        def answer(index: int) -> int:
+            label = LABELS[index % 2]
+            body = {"prediction_id": mine["id"], "label": label}
+            status: int = api.client.post("/feedback", json=body, headers=user).status_code
+            return status
+
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            statuses = list(pool.map(answer, range(16)))
+        assert statuses == [200] * 16  # the upserts above made the row
+        final = api.client.get("/predictions", headers=user).json()["items"][0]["feedback_label"]
+
+    engine = create_catalog_engine(postgres_url)
+    try:
+        with Session(engine) as session:
+            rows = session.scalars(select(schema.Feedback)).all()
+            assert [(row.prediction_id, row.label) for row in rows] == [(mine["id"], final)]
+            owners = {row.id: row.api_key_id for row in session.scalars(select(schema.Prediction)).all()}
+            assert len(set(owners.values())) == 2
+    finally:
+        engine.dispose()
+    bucket, key_prefix = s3_prefix.removeprefix("s3://").split("/", 1)
+    listed = s3_service.client().list_objects_v2(Bucket=bucket, Prefix=f"{key_prefix}/feedback/")
+    filed = [item["Key"].removeprefix(f"{key_prefix}/feedback/") for item in listed.get("Contents", [])]
+    assert filed == [f"{final}/{hashlib.sha256(photo.read_bytes()).hexdigest()}.jpg"]
+
+
 # ---------------------------------------------------------------- the real process
 
 
@@ -755,6 +843,7 @@ class ApiProcess:
     home: Path
     port: int
     model_server_url: str
+    key: str = ""
 
     @property
     def url(self) -> str:
@@ -779,6 +868,9 @@ class ApiProcess:
 @pytest.fixture
 def api_process(tmp_path: Path, model_server: ModelServer) -> Iterator[ApiProcess]:
     process = ApiProcess(home=tmp_path / "home", port=free_port(), model_server_url=model_url(model_server))
+    process.key = make_key(
+        f"sqlite:///{process.home / 'catalog.db'}", Role.PREDICT, rate_per_second=1000.0, burst=1000
+    )
     try:
         yield process
     finally:
@@ -797,7 +889,7 @@ def test_api_server_script(api_process: ApiProcess, reference: Reference) -> Non
     photos = real_photos(8)
     images = [path.read_bytes() for path in photos]
     expected = reference.probabilities(images)
-    with httpx.Client(base_url=api_process.url, timeout=30) as client:
+    with httpx.Client(base_url=api_process.url, timeout=30, headers=bearer(api_process.key)) as client:
         # The request id: the caller's when valid, a new one otherwise; in the header and the logs.
         response = client.post(
             "/predict", files=[jpeg_file(photos[0])], headers={"X-Request-ID": "test-request-42"}

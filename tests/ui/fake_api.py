@@ -5,6 +5,10 @@ under uvicorn on 127.0.0.1, in a thread of the test process) rather than against
 API (greenr/api) is written separately against the same contract. A test switches `state.mode`
 to make the API slow or lose its model server, and reads what the page sent from `state`.
 
+Like the real API it wants `Authorization: Bearer <key>` on every route but /health, and answers
+401 in the error shape without it: the web app's tests thus check that the page's calls carry the
+web app's key (`FAKE_API_KEY`, which `web_fixtures.web_config` gives the app).
+
 The "model" says dandelion when a photo is more red than green on average (yellow flowers),
 grass otherwise: deterministic, no TensorFlow, good enough to tell two test photos apart.
 """
@@ -31,6 +35,7 @@ from starlette.datastructures import UploadFile
 from greenr.contracts import LABELS
 
 MODEL = {"name": "greenr-classifier", "version": "7"}
+FAKE_API_KEY = "greenr_0123456789ab_fake-key-of-the-web-app-for-tests-only-000000"
 
 Mode = Literal["ok", "model_down", "slow"]
 
@@ -46,6 +51,8 @@ class FakeApiState:
     predictions: list[dict[str, Any]] = field(default_factory=list)
     feedback: list[dict[str, Any]] = field(default_factory=list)
     predict_calls: int = 0
+    api_key: str = FAKE_API_KEY
+    refused_calls: int = 0
 
 
 def _error(status: int, code: str, message: str) -> JSONResponse:
@@ -71,6 +78,18 @@ def classify(data: bytes) -> dict[str, float]:
 def create_app(state: FakeApiState) -> FastAPI:
     """The fake API, bound to `state`."""
     app = FastAPI()
+
+    @app.middleware("http")
+    async def require_key(request: Request, call_next: Any) -> Any:
+        if (
+            request.url.path != "/health"
+            and request.headers.get("authorization") != f"Bearer {state.api_key}"
+        ):
+            state.refused_calls += 1
+            return _error(
+                401, "missing_api_key", "this endpoint needs an API key: send 'Authorization: Bearer <key>'"
+            )
+        return await call_next(request)
 
     @app.post("/predict")
     async def predict(request: Request) -> JSONResponse:

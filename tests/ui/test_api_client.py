@@ -6,7 +6,7 @@ import io
 
 import httpx
 import pytest
-from fake_api import FakeApiServer
+from fake_api import FAKE_API_KEY, FakeApiServer
 from PIL import Image
 from web_fixtures import fake_api_fixture, unused_port  # noqa: F401 (fake_api_fixture: a pytest fixture)
 
@@ -32,7 +32,7 @@ def _photo() -> bytes:
 
 
 async def test_predict_returns_typed_results_and_per_file_errors(fake_api: FakeApiServer) -> None:
-    client = ApiClient(fake_api.url)
+    client = ApiClient(fake_api.url, api_key=FAKE_API_KEY)
 
     response = await client.predict(
         [UploadedFile("lawn.jpg", _photo(), "image/jpeg"), UploadedFile("notes.txt", b"text", "text/plain")]
@@ -50,7 +50,7 @@ async def test_predict_returns_typed_results_and_per_file_errors(fake_api: FakeA
 
 
 async def test_history_feedback_health_and_model_info(fake_api: FakeApiServer) -> None:
-    client = ApiClient(fake_api.url)
+    client = ApiClient(fake_api.url, api_key=FAKE_API_KEY)
     await client.predict([UploadedFile("lawn.jpg", _photo(), "image/jpeg")])
 
     page = await client.predictions(limit=10, offset=0)
@@ -69,7 +69,7 @@ async def test_history_feedback_health_and_model_info(fake_api: FakeApiServer) -
 
 
 async def test_an_error_answer_keeps_the_apis_words(fake_api: FakeApiServer) -> None:
-    client = ApiClient(fake_api.url)
+    client = ApiClient(fake_api.url, api_key=FAKE_API_KEY)
 
     with pytest.raises(ApiError) as unknown:
         await client.feedback(999, "grass")
@@ -102,12 +102,14 @@ async def test_a_slow_api_is_unavailable_after_the_timeout(fake_api: FakeApiServ
     fake_api.state.slow_seconds = 2.0
 
     with pytest.raises(ApiUnavailable, match=r"did not answer within 0\.5 s"):
-        await ApiClient(fake_api.url, timeouts=FAST).predict([UploadedFile("a.jpg", _photo())])
+        await ApiClient(fake_api.url, api_key=FAKE_API_KEY, timeouts=FAST).predict(
+            [UploadedFile("a.jpg", _photo())]
+        )
 
 
 async def test_model_server_down_is_unavailable_and_health_says_not_ready(fake_api: FakeApiServer) -> None:
     fake_api.state.mode = "model_down"
-    client = ApiClient(fake_api.url)
+    client = ApiClient(fake_api.url, api_key=FAKE_API_KEY)
 
     with pytest.raises(ApiUnavailable) as failure:
         await client.predict([UploadedFile("a.jpg", _photo())])
@@ -142,6 +144,18 @@ async def test_a_body_off_contract_is_an_api_error() -> None:
         ),
         (400, b"oops", ApiError, "The prediction API answered HTTP 400 without an error message."),
         (422, b'{"error": {"code": "no_files", "message": "Send a file."}}', ApiError, "Send a file."),
+        (
+            429,
+            b'{"error": {"code": "rate_limited", "message": "too many requests: retry after 2 s"}}',
+            ApiUnavailable,
+            "cannot classify photos right now: too many requests: retry after 2 s",
+        ),
+        (
+            401,
+            b'{"error": {"code": "invalid_api_key", "message": "the API key is not valid"}}',
+            ApiError,
+            "The web app has no valid key for the prediction API: an operator must set GREENR_UI_API_KEY",
+        ),
     ],
 )
 async def test_failure_from_response(status: int, body: bytes, kind: type[Exception], message: str) -> None:
@@ -150,3 +164,16 @@ async def test_failure_from_response(status: int, body: bytes, kind: type[Except
     assert isinstance(failure, kind)
     assert message in failure.message
     assert "\n" not in failure.message
+
+
+async def test_the_key_is_sent_and_a_missing_one_is_explained(fake_api: FakeApiServer) -> None:
+    assert (await ApiClient(fake_api.url, api_key=FAKE_API_KEY).predictions(limit=5, offset=0)).total == 0
+    assert fake_api.state.refused_calls == 0
+    for key in (None, "greenr_0123456789ab_wrong"):
+        with pytest.raises(ApiError) as failure:
+            await ApiClient(fake_api.url, api_key=key).predictions(limit=5, offset=0)
+        assert failure.value.status == 401
+        assert "GREENR_UI_API_KEY" in failure.value.message
+    assert fake_api.state.refused_calls == 2
+    # /health needs no key (the page checks it before anything else).
+    assert (await ApiClient(fake_api.url).health()).ready

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from cli_runner import run_script
-from fake_api import FakeApiServer
+from fake_api import FAKE_API_KEY, FakeApiServer
 from nicegui import ui
 from nicegui.testing import User
 from PIL import Image
@@ -146,6 +146,17 @@ async def test_a_file_that_is_not_an_image_shows_the_apis_message(user: User) ->
 
     await user.should_see("notes.jpg is not an image this model can read.", retries=RETRIES)
     await user.should_not_see(marker="feedback-right")
+
+
+@pytest.mark.asyncio
+async def test_a_web_app_without_a_valid_key_tells_the_operator(
+    fake_api: FakeApiServer, open_user: OpenUser
+) -> None:
+    async with open_user(web_config(fake_api.url, api_key="greenr_0123456789ab_wrong")) as user:
+        await user.open("/")
+        await upload(user, "single-upload", ("flower.jpg", jpeg(YELLOW)))
+        await user.should_see("The web app has no valid key for the prediction API", retries=RETRIES)
+    assert fake_api.state.predictions == []
 
 
 @pytest.mark.asyncio
@@ -390,6 +401,9 @@ def test_a_real_photo_in_a_real_browser(
         console: list[dict[str, str]] = chromium.get_log("browser")  # type: ignore[no-untyped-call]
         severe = [entry for entry in console if entry.get("level") == "SEVERE"]
         assert not severe, severe
+        # The web app's server held the key: the API saw it on every call, the browser never did.
+        assert fake_api.state.refused_calls == 0
+        assert FAKE_API_KEY not in chromium.page_source
     finally:
         stopped = web_app("stop", env)
     assert stopped.returncode == 0, stopped.stderr

@@ -36,7 +36,7 @@ from pathlib import Path
 
 import pytest
 import pytest_asyncio
-from fake_api import FakeApiServer
+from fake_api import FAKE_API_KEY, FakeApiServer
 from nicegui import Client
 from nicegui.testing import User, user_simulation
 from selenium import webdriver
@@ -72,10 +72,12 @@ def web_config(
     max_upload_bytes: int = 10_000_000,
     max_batch_files: int = 32,
     history_page_size: int = 20,
+    api_key: str | None = FAKE_API_KEY,
 ) -> WebAppConfig:
-    """The app's configuration for a test: the given API and limits, short timeouts."""
+    """The app's configuration for a test: the given API, key and limits, short timeouts."""
     return WebAppConfig(
         api_url=api_url,
+        api_key=api_key,
         max_upload_bytes=max_upload_bytes,
         max_batch_files=max_batch_files,
         history_page_size=history_page_size,
@@ -167,6 +169,7 @@ def web_app_env_fixture(tmp_path: Path) -> Callable[[str], dict[str, str]]:
             "GREENR_UI_HOST": "127.0.0.1",
             "GREENR_UI_PORT": str(unused_port()),
             "GREENR_API_URL": api_url,
+            "GREENR_UI_API_KEY": FAKE_API_KEY,
         }
 
     return make

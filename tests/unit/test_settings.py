@@ -42,6 +42,9 @@ def test_standard_variable_names_are_read(monkeypatch: pytest.MonkeyPatch) -> No
         ("MLFLOW_TRACKING_URI", "localhost-5000", "MLFLOW_TRACKING_URI: must be a URL"),
         ("GREENR_S3_TIMEOUT_SECONDS", "-1", "GREENR_S3_TIMEOUT_SECONDS: Input should be greater than 0"),
         ("GREENR_MAX_IMAGE_PIXELS", "lots", "GREENR_MAX_IMAGE_PIXELS: Input should be a valid integer"),
+        ("GREENR_API_RATE_PER_SECOND", "0", "GREENR_API_RATE_PER_SECOND: Input should be greater than 0"),
+        ("GREENR_API_RATE_BURST", "0", "GREENR_API_RATE_BURST: Input should be greater than 0"),
+        ("GREENR_API_TRUSTED_HOSTS", "localhost,a*.b", "GREENR_API_TRUSTED_HOSTS: a wildcard must be like"),
     ],
 )
 def test_wrong_value_fails_fast_with_one_line(

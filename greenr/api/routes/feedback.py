@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, BackgroundTasks
+from typing import Annotated
 
+from fastapi import APIRouter, BackgroundTasks, Depends, Response
+
+from greenr.api.access import Permission, Principal
+from greenr.api.access_control import require
 from greenr.api.feedback import forward_feedback, record_feedback
 from greenr.api.routes import error_responses
 from greenr.api.schemas import FeedbackRequest, FeedbackResponse
@@ -18,18 +22,34 @@ router = APIRouter(tags=["feedback"])
     response_model=FeedbackResponse,
     summary="Say what a classified photo really shows",
     description=(
-        "Recorded in the catalog, the image is filed under `feedback/<label>/` in the object store "
-        "for retraining, and the model server is told (best effort, after the answer)."
+        "One answer per prediction and key: 201 for the first, 200 when it replaces the key's "
+        "earlier answer. A `predict` key answers on its own predictions only; an admin key on any "
+        "(relabelling). Recorded in the catalog, the image is filed under `feedback/<label>/` in "
+        "the object store for retraining (under one label at most), and the model server is told "
+        "(best effort, after the answer)."
     ),
-    responses=error_responses(
-        {
-            404: "`prediction_not_found`: no prediction has this id",
-            422: "`invalid_request`: not a UUID, or a label other than dandelion / grass",
-            503: "`database_unavailable`",
-        }
-    ),
+    responses={
+        200: {"model": FeedbackResponse, "description": "the key's earlier answer was replaced"},
+        **error_responses(
+            {
+                401: "`missing_api_key` or `invalid_api_key` (with `WWW-Authenticate: Bearer`)",
+                429: "`rate_limited`: over the key's rate; `Retry-After` says when to retry",
+                404: "`prediction_not_found`: no prediction of this key has this id",
+                422: "`invalid_request`: not a UUID, or a label other than dandelion / grass",
+                503: "`database_unavailable`",
+            }
+        ),
+    },
 )
-def feedback(body: FeedbackRequest, services: Services, background: BackgroundTasks) -> FeedbackResponse:
-    response, prediction = record_feedback(body, services)
+def feedback(
+    body: FeedbackRequest,
+    services: Services,
+    background: BackgroundTasks,
+    response: Response,
+    caller: Annotated[Principal, Depends(require(Permission.FEEDBACK_OWN))],
+) -> FeedbackResponse:
+    answer, prediction, replaced = record_feedback(body, caller, services)
+    if replaced:
+        response.status_code = 200
     background.add_task(forward_feedback, services.model, services.metrics, prediction.label, body.label)
-    return response
+    return answer

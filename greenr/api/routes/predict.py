@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, File, UploadFile
+from fastapi import APIRouter, Depends, File, UploadFile
 
+from greenr.api.access import Permission, Principal
+from greenr.api.access_control import require
 from greenr.api.prediction import predict_files
 from greenr.api.routes import error_responses
 from greenr.api.schemas import PredictResponse
@@ -27,6 +29,8 @@ router = APIRouter(tags=["predictions"])
     ),
     responses=error_responses(
         {
+            401: "`missing_api_key` or `invalid_api_key` (with `WWW-Authenticate: Bearer`)",
+            429: "`rate_limited`: over the key's rate; `Retry-After` says when to retry",
             413: "`file_too_large`, `too_many_files` or `request_too_large`",
             415: "`unsupported_media_type`: not a JPEG, PNG or WebP",
             422: "`empty_file`, `not_an_image`, `corrupt_image`, `decompression_bomb`, `all_files_rejected`, "
@@ -38,9 +42,10 @@ router = APIRouter(tags=["predictions"])
 def predict(
     files: Annotated[list[UploadFile], File(description="The photos (JPEG, PNG or WebP).")],
     services: Services,
+    caller: Annotated[Principal, Depends(require(Permission.PREDICT))],
 ) -> PredictResponse:
     incoming = [
         IncomingFile(clean_filename(upload.filename, index), upload.content_type, upload.file)
         for index, upload in enumerate(files)
     ]
-    return predict_files(incoming, services)
+    return predict_files(incoming, services, caller.key_id)

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import get_args
 
 import pytest
+from api_keys_kit import TRUSTED_BASE_URL, bearer, make_key
 from fastapi.testclient import TestClient
 
 from greenr.api.app import create_app
@@ -35,13 +36,15 @@ def client(monkeypatch: pytest.MonkeyPatch) -> Iterator[TestClient]:
     monkeypatch.setenv("GREENR_MODEL_SERVER_URL", f"http://127.0.0.1:{closed_port()}")
     monkeypatch.setenv("GREENR_MAX_UPLOAD_BYTES", "1000")
     monkeypatch.setenv("GREENR_MAX_BATCH_FILES", "2")
-    app = create_app(load_settings())
+    settings = load_settings()
+    app = create_app(settings)
 
     @app.get("/boom", include_in_schema=False)
     def boom() -> None:
         raise RuntimeError("secret internal detail")
 
-    with TestClient(app) as test_client:
+    key = make_key(settings.catalog_url)
+    with TestClient(app, base_url=TRUSTED_BASE_URL, headers=bearer(key)) as test_client:
         yield test_client
 
 
