@@ -23,6 +23,7 @@ from serving.config import ServerConfig, load_config
 from serving.inference import BadImageError, OnnxClassifier, check_model, decode_batch, warm_up
 from serving.model_store import ResolvedArtifact, resolve_artifact
 from serving.payload import BadRequestError, feedback_records, images_from_request, predictions_body
+from serving.request_errors import request_error_blueprint
 
 logger = logging.getLogger(__name__)
 
@@ -71,6 +72,8 @@ class GreenrModel:
         # predict()/send_feedback() in the same thread, so each request reports its own counts
         # even when gunicorn's threads serve several requests at once.
         self._pending = threading.local()
+        # Seldon registers this blueprint on its Flask app: a binData that is not base64 is a 400.
+        self.model_error_handler = request_error_blueprint()
 
     # ------------------------------------------------------------ loading
 

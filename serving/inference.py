@@ -14,8 +14,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from greenr.images.decoding import ImageDecodeError, decode_image, format_samples
-from greenr.images.preprocess import to_model_input
+from greenr.images.decoding import ImageDecodeError, format_samples
+from greenr.images.preprocess import decode_model_input
 from serving.config import DEFAULT_INTRA_OP_SPINNING
 from serving.model_store import MODEL_FILE, ArtifactError, ArtifactMetadata
 
@@ -41,10 +41,9 @@ def decode_batch(payloads: Sequence[bytes], max_pixels: int, size: int) -> npt.N
     arrays = []
     for index, data in enumerate(payloads):
         try:
-            decoded = decode_image(data, max_pixels)
+            arrays.append(decode_model_input(data, max_pixels, size))
         except ImageDecodeError as error:
             raise BadImageError(index, error.reason, str(error)) from None
-        arrays.append(to_model_input(decoded.image, size))
     return np.stack(arrays).astype(np.float32)
 
 

@@ -98,12 +98,16 @@ def predict_files(files: Sequence[IncomingFile], services: ApiServices) -> Predi
         raise too_many_files(len(files), settings.max_batch_files)
     batch = _Batch(len(files))
     pending: list[tuple[int, AcceptedImage]] = []
+    pixels_left = settings.max_request_pixels
     for index, upload in enumerate(files):
-        checked = check_file(upload, settings.max_upload_bytes, settings.max_image_pixels)
+        checked = check_file(
+            upload, settings.max_upload_bytes, settings.max_image_pixels, pixels_left, services.decodes
+        )
         if isinstance(checked, RejectedFile):
             services.metrics.observe_rejected_file(checked.problem.code)
             batch.reject(index, checked)
             continue
+        pixels_left -= checked.width * checked.height
         pending.append((index, checked))
         if len(pending) >= MODEL_CALL_MAX_IMAGES or sum(i.size for _, i in pending) >= MODEL_CALL_MAX_BYTES:
             _classify(pending, batch, services)

@@ -8,6 +8,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from greenr.api.decode_slots import DecodeSlots
 from greenr.api.image_archive import ImageArchive
 from greenr.api.metrics import ApiMetrics
 from greenr.api.model_client import ModelClient
@@ -30,6 +31,7 @@ class ApiServices:
     model: ModelClient
     profiler: PredictionProfiler
     metrics: ApiMetrics
+    decodes: DecodeSlots
 
 
 def open_services(settings: Settings, metrics: ApiMetrics) -> ApiServices:
@@ -47,6 +49,7 @@ def open_services(settings: Settings, metrics: ApiMetrics) -> ApiServices:
         model=ModelClient(settings.model_server, settings.model_server_timeout_seconds),
         profiler=PredictionProfiler(objects, settings.profile_batch_size),
         metrics=metrics,
+        decodes=DecodeSlots(settings.max_concurrent_decodes, settings.decode_wait_seconds),
     )
 
 

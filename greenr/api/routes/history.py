@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from greenr.api.history import list_history
+from greenr.api.limits import MAX_OFFSET, MAX_PAGE_SIZE
 from greenr.api.routes import error_responses
 from greenr.api.schemas import HistoryResponse
 from greenr.api.services import Services
@@ -19,12 +20,15 @@ router = APIRouter(tags=["predictions"])
     response_model=HistoryResponse,
     summary="Past predictions, newest first",
     responses=error_responses(
-        {422: "`invalid_request`: limit not in 1..200 or offset < 0", 503: "`database_unavailable`"}
+        {
+            422: f"`invalid_request`: limit not in 1..{MAX_PAGE_SIZE} or offset not in 0..{MAX_OFFSET}",
+            503: "`database_unavailable`",
+        }
     ),
 )
 def predictions(
     services: Services,
-    limit: Annotated[int, Query(ge=1, le=200, description="Items per page.")] = 50,
-    offset: Annotated[int, Query(ge=0, description="Items to skip.")] = 0,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE, description="Items per page.")] = 50,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET, description="Items to skip.")] = 0,
 ) -> HistoryResponse:
     return list_history(services, limit, offset)
