@@ -14,9 +14,9 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
-from greenr.api.body_limit import BodySizeLimit, request_body_limit
 from greenr.api.errors import install_error_handlers
 from greenr.api.health import check_health
+from greenr.api.limits import install_limits
 from greenr.api.metrics import ApiMetrics
 from greenr.api.middleware import RequestObservation
 from greenr.api.routes import feedback, health, history, metrics, model_info, predict
@@ -68,9 +68,7 @@ def create_app(settings: Settings) -> FastAPI:
         lifespan=lifespan,
     )
     install_error_handlers(app)
-    app.add_middleware(
-        BodySizeLimit, max_bytes=request_body_limit(settings.max_upload_bytes, settings.max_batch_files)
-    )
+    install_limits(app, settings)
     # Added last, so outermost: it sees (and ids) every answer, the 413s and 500s included.
     app.add_middleware(RequestObservation, metrics=api_metrics)
     for module in (predict, history, feedback, model_info, health, metrics):

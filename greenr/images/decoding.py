@@ -86,7 +86,7 @@ def stored_pixels(data: bytes) -> int | None:
                 width, height = image.size
     except Exception:  # any: decode_image reports what is wrong with the bytes
         return None
-    return width * height
+    return int(width) * int(height)
 
 
 def format_samples() -> list[bytes]:
