@@ -23,9 +23,12 @@ router = APIRouter(tags=["feedback"])
     ),
     responses=error_responses(
         {
+            400: "`malformed_request`: the body cannot be decoded (not UTF-8)",
             404: "`prediction_not_found`: no prediction has this id",
-            422: "`invalid_request`: not a UUID, or a label other than dandelion / grass",
-            503: "`database_unavailable`",
+            408: "`request_timeout`: the body did not arrive in time",
+            413: "`request_too_large`: over GREENR_MAX_JSON_BODY_BYTES",
+            422: "`invalid_request`: not a UUID, a label not dandelion / grass, or JSON nested too deep",
+            503: "`database_unavailable` (with Retry-After)",
         }
     ),
 )

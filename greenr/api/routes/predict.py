@@ -27,11 +27,13 @@ router = APIRouter(tags=["predictions"])
     ),
     responses=error_responses(
         {
-            413: "`file_too_large`, `too_many_files` or `request_too_large`",
+            400: "`malformed_request`: the multipart body cannot be parsed",
+            408: "`request_timeout`: the body did not arrive in time",
+            413: "`file_too_large`, `too_many_files`, `too_many_pixels` or `request_too_large`",
             415: "`unsupported_media_type`: not a JPEG, PNG or WebP",
             422: "`empty_file`, `not_an_image`, `corrupt_image`, `decompression_bomb`, `all_files_rejected`, "
             "`invalid_request` (no `files` field)",
-            503: "`model_server_unavailable` or `database_unavailable`",
+            503: "`model_server_unavailable`, `database_unavailable` or `busy` (with Retry-After)",
         }
     ),
 )
