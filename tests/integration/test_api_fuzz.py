@@ -12,12 +12,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
 from live_server import live_api
 from model_server_kit import ModelServer, new_server
+from schemathesis.checks import CheckFunction
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from greenr.api.app import create_app
@@ -60,9 +62,9 @@ def api_url(monkeypatch: pytest.MonkeyPatch, model_server: ModelServer) -> Itera
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 def test_the_api_answers_every_generated_request_within_its_schema(
-    case: schemathesis.Case, api_url: str
+    case: schemathesis.Case[Any], api_url: str
 ) -> None:
     # Any bytes are a schema-valid file, but only images are accepted: refusing a schema-valid
     # upload (422 `not_an_image`) is the contract, which JSON Schema cannot state.
-    excluded = [positive_data_acceptance] if case.operation.path == "/predict" else []
+    excluded: list[CheckFunction] = [positive_data_acceptance] if case.operation.path == "/predict" else []
     case.call_and_validate(base_url=api_url, excluded_checks=excluded)
