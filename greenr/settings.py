@@ -111,7 +111,7 @@ class Settings(BaseSettings):
     max_connections: Annotated[int, Field(gt=0, validation_alias=_env("GREENR_API_MAX_CONNECTIONS"))] = 256
     max_concurrent_uploads: Annotated[
         int, Field(gt=0, validation_alias=_env("GREENR_MAX_CONCURRENT_UPLOADS"))
-    ] = 16
+    ] = 32
     max_request_pixels: Annotated[int, Field(gt=0, validation_alias=_env("GREENR_MAX_REQUEST_PIXELS"))] = (
         80_000_000
     )

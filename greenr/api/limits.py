@@ -101,10 +101,12 @@ def _replay(bodies: list[bytes], last: Message | None, then: Receive | None = No
 
 
 class UploadSlots:
-    """At most `slots` POST /predict requests in progress; more are answered 503 `busy` at once.
+    """At most `slots` POST /predict bodies being received at once; more are answered 503 `busy` at once.
 
-    Every upload may spool up to the body limit and decode images: this caps what concurrent
-    uploads can hold together. One event loop runs the middleware, so a plain counter is safe.
+    A slot is held from the request's start until its body has arrived (or the client left), so
+    slow or stalled uploads, which hold a connection and a spooled body each, cannot pile up; a
+    fast client's slot is back within milliseconds. Decoding is bounded apart (`DecodeSlots`).
+    One event loop runs the middleware, so a plain counter is safe.
     """
 
     def __init__(self, app: ASGIApp, slots: int) -> None:
@@ -128,10 +130,24 @@ class UploadSlots:
             await response(scope, receive, send)
             return
         self.in_progress += 1
+        holding = True
+
+        def release() -> None:
+            nonlocal holding
+            if holding:
+                holding = False
+                self.in_progress -= 1
+
+        async def receive_then_release() -> Message:
+            message = await receive()
+            if message["type"] != "http.request" or not message.get("more_body", False):
+                release()
+            return message
+
         try:
-            await self.app(scope, receive, send)
+            await self.app(scope, receive_then_release, send)
         finally:
-            self.in_progress -= 1
+            release()
 
 
 class RetryAfterOn503:
