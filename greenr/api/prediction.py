@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
+from greenr.api.disconnect import abandoned
 from greenr.api.errors import ApiError, Problem
 from greenr.api.model_client import ClassScores, ModelServerRejected, ModelServerUnavailable, ServedModel
 from greenr.api.predictions_store import PredictionRow
@@ -91,8 +92,14 @@ class _Batch:
         )
 
 
-def predict_files(files: Sequence[IncomingFile], services: ApiServices) -> PredictResponse:
-    """Classify the uploaded files; see the module docstring for the rules."""
+def predict_files(
+    files: Sequence[IncomingFile], services: ApiServices, caller_gone: Callable[[], bool] = lambda: False
+) -> PredictResponse:
+    """Classify the uploaded files; see the module docstring for the rules.
+
+    `caller_gone` is asked before each file and each model-server call: once the client has left,
+    the work stops (ApiError 499, nothing recorded).
+    """
     settings = services.settings
     if len(files) > settings.max_batch_files:
         raise too_many_files(len(files), settings.max_batch_files)
@@ -100,6 +107,8 @@ def predict_files(files: Sequence[IncomingFile], services: ApiServices) -> Predi
     pending: list[tuple[int, AcceptedImage]] = []
     pixels_left = settings.max_request_pixels
     for index, upload in enumerate(files):
+        if caller_gone():
+            raise abandoned()
         checked = check_file(
             upload, settings.max_upload_bytes, settings.max_image_pixels, pixels_left, services.decodes
         )
@@ -110,9 +119,13 @@ def predict_files(files: Sequence[IncomingFile], services: ApiServices) -> Predi
         pixels_left -= checked.width * checked.height
         pending.append((index, checked))
         if len(pending) >= MODEL_CALL_MAX_IMAGES or sum(i.size for _, i in pending) >= MODEL_CALL_MAX_BYTES:
+            if caller_gone():
+                raise abandoned()
             _classify(pending, batch, services)
             pending = []
     if pending:
+        if caller_gone():
+            raise abandoned()
         _classify(pending, batch, services)
     if batch.model is None:
         raise all_rejected(batch.rejected)

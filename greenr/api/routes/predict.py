@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, File, UploadFile
+from fastapi import APIRouter, File, Request, UploadFile
 
+from greenr.api.disconnect import caller_gone_probe
 from greenr.api.prediction import predict_files
 from greenr.api.routes import error_responses
 from greenr.api.schemas import PredictResponse
@@ -40,9 +41,10 @@ router = APIRouter(tags=["predictions"])
 def predict(
     files: Annotated[list[UploadFile], File(description="The photos (JPEG, PNG or WebP).")],
     services: Services,
+    request: Request,
 ) -> PredictResponse:
     incoming = [
         IncomingFile(clean_filename(upload.filename, index), upload.content_type, upload.file)
         for index, upload in enumerate(files)
     ]
-    return predict_files(incoming, services)
+    return predict_files(incoming, services, caller_gone_probe(request))

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import socket
 import threading
+import time
 from collections.abc import Iterator
 
 import httpx
 import pytest
 from fastapi.testclient import TestClient
 from live_server import closed_port, live_api
+from photo_factory import photo, png_bytes
 
 from greenr.api.app import create_app
 from greenr.api.decode_slots import DecodeSlots
@@ -146,3 +148,39 @@ def test_uploads_beyond_the_cap_are_answered_503_busy_at_once(monkeypatch: pytes
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as http:
             response = http.post("/predict", files=[("files", ("a.txt", b"x", "text/plain"))])
             assert response.status_code == 415  # slots are given back
+
+
+def metric_line_value(text: str, prefix: str) -> float:
+    for line in text.splitlines():
+        if line.startswith(prefix):
+            return float(line.rsplit(" ", 1)[1])
+    return 0.0
+
+
+def test_work_stops_when_the_client_has_gone(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A client sends 24 large images and leaves: the API stops checking them (499 in its metrics)."""
+    monkeypatch.setenv("GREENR_MODEL_SERVER_URL", f"http://127.0.0.1:{closed_port()}")
+    png = png_bytes(photo(3, (2000, 2000)))
+    files = [("files", (f"p{i}.png", png, "image/png")) for i in range(24)]
+    request = httpx.Request("POST", "http://api/predict", files=files)
+    content_type = request.headers["Content-Type"]
+    body = request.read()
+    with live_api(load_settings()) as port:
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as client:
+            client.sendall(
+                f"POST /predict HTTP/1.1\r\nHost: api\r\nContent-Type: {content_type}\r\n"
+                f"Content-Length: {len(body)}\r\n\r\n".encode()
+                + body
+            )
+        # Gone. The API notices before its next file and records the request as abandoned.
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as http:
+            for _ in range(100):
+                metrics = http.get("/metrics").text
+                prefix = 'greenr_api_requests_total{method="POST",route="/predict",status="'
+                if metric_line_value(metrics, prefix + '499"}') or metric_line_value(
+                    metrics, prefix + '503"}'
+                ):
+                    break
+                time.sleep(0.2)
+    assert metric_line_value(metrics, prefix + '499"}') == 1, metrics
+    assert metric_line_value(metrics, prefix + '503"}') == 0  # it never reached the model-server call
