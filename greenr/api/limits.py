@@ -150,6 +150,34 @@ class UploadSlots:
             release()
 
 
+class HeaderSizeLimit:
+    """Refuse (431) requests whose headers hold more than `max_bytes` in all.
+
+    Uvicorn's `h11_max_incomplete_event_size` (the same setting) bounds a head that is still
+    arriving; a head that arrives whole in one read passes it, so the complete one is measured here.
+    """
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            size = sum(len(name) + len(value) + 4 for name, value in scope["headers"])
+            if size > self.max_bytes:
+                problem = Problem(
+                    431,
+                    "headers_too_large",
+                    f"the request headers hold {size} bytes, more than {self.max_bytes}: send fewer or "
+                    "shorter headers",
+                )
+                response = error_response(problem)
+                response.headers["Connection"] = "close"
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
 class RetryAfterOn503:
     """Adds `Retry-After: <seconds>` to every 503 that lacks one: each is a "try again later"."""
 
@@ -186,4 +214,5 @@ def install_limits(app: FastAPI, settings: Settings) -> None:
         total_seconds=settings.body_total_timeout_seconds,
     )
     app.add_middleware(UploadSlots, slots=settings.max_concurrent_uploads)
+    app.add_middleware(HeaderSizeLimit, max_bytes=settings.max_header_bytes)
     app.add_middleware(RetryAfterOn503, seconds=settings.retry_after_seconds)

@@ -119,3 +119,12 @@ def test_a_dripping_body_gets_408_at_the_total_timeout(port: int) -> None:
     status, body = json_of(answer)
     assert status == 408
     assert "not all of it within 2 s" in body["error"]["message"]
+
+
+def test_headers_over_the_limit_get_431(port: int) -> None:
+    with connect(port) as client:
+        client.sendall(b"GET /health HTTP/1.1\r\nHost: api\r\nX-Big: " + b"a" * 20_000 + b"\r\n\r\n")
+        status, body = json_of(read_until_closed(client))
+    assert status == 431
+    assert body["error"]["code"] == "headers_too_large"
+    assert "more than 16384" in body["error"]["message"]
