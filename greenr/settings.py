@@ -87,6 +87,41 @@ class Settings(BaseSettings):
     )
     max_batch_files: Annotated[int, Field(gt=0, validation_alias=_env("GREENR_MAX_BATCH_FILES"))] = 32
     profile_batch_size: Annotated[int, Field(gt=0, validation_alias=_env("GREENR_PROFILE_BATCH_SIZE"))] = 100
+    # Hardening limits of the prediction API (README "Security and limits"); each answers a
+    # client with a one-sentence JSON error, never by stalling or swelling the process.
+    max_json_body_bytes: Annotated[int, Field(gt=0, validation_alias=_env("GREENR_MAX_JSON_BODY_BYTES"))] = (
+        65_536
+    )
+    max_json_depth: Annotated[int, Field(gt=0, validation_alias=_env("GREENR_MAX_JSON_DEPTH"))] = 32
+    header_read_timeout_seconds: Annotated[
+        float, Field(gt=0, validation_alias=_env("GREENR_HEADER_READ_TIMEOUT_SECONDS"))
+    ] = 10.0
+    body_read_timeout_seconds: Annotated[
+        float, Field(gt=0, validation_alias=_env("GREENR_BODY_READ_TIMEOUT_SECONDS"))
+    ] = 15.0
+    body_total_timeout_seconds: Annotated[
+        float, Field(gt=0, validation_alias=_env("GREENR_BODY_TOTAL_TIMEOUT_SECONDS"))
+    ] = 120.0
+    keep_alive_seconds: Annotated[
+        int, Field(gt=0, validation_alias=_env("GREENR_API_KEEP_ALIVE_SECONDS"))
+    ] = 5
+    max_header_bytes: Annotated[int, Field(ge=1024, validation_alias=_env("GREENR_API_MAX_HEADER_BYTES"))] = (
+        16_384
+    )
+    max_connections: Annotated[int, Field(gt=0, validation_alias=_env("GREENR_API_MAX_CONNECTIONS"))] = 256
+    max_concurrent_uploads: Annotated[
+        int, Field(gt=0, validation_alias=_env("GREENR_MAX_CONCURRENT_UPLOADS"))
+    ] = 32
+    max_request_pixels: Annotated[int, Field(gt=0, validation_alias=_env("GREENR_MAX_REQUEST_PIXELS"))] = (
+        80_000_000
+    )
+    max_concurrent_decodes: Annotated[
+        int, Field(gt=0, validation_alias=_env("GREENR_MAX_CONCURRENT_DECODES"))
+    ] = 2
+    decode_wait_seconds: Annotated[
+        float, Field(gt=0, validation_alias=_env("GREENR_DECODE_WAIT_SECONDS"))
+    ] = 10.0
+    retry_after_seconds: Annotated[int, Field(gt=0, validation_alias=_env("GREENR_RETRY_AFTER_SECONDS"))] = 2
     ui_host: Annotated[str, Field(validation_alias=_env("GREENR_UI_HOST"))] = "127.0.0.1"
     ui_port: Annotated[int, Field(gt=0, lt=65536, validation_alias=_env("GREENR_UI_PORT"))] = 8080
 

@@ -21,6 +21,9 @@ import httpx
 
 logger = logging.getLogger(__name__)
 
+# The Seldon meta tag telling the model server how long this client waits for an answer (ms);
+# serving/deadline.py reads it (the model server's environment cannot import this package).
+DEADLINE_TAG = "greenr_deadline_ms"
 # /health and readiness probes must answer quickly even when the model server hangs.
 HEALTH_TIMEOUT_SECONDS = 2.0
 ADVICE = "try again in a moment; operators: python -m greenr.deployment status"
@@ -113,7 +116,11 @@ class ModelClient:
 
     def predict(self, images: Sequence[bytes]) -> ModelAnswer:
         """Classify images in one call (`jsonData` batch form)."""
-        payload = {"jsonData": {"images": [base64.b64encode(image).decode("ascii") for image in images]}}
+        payload = {
+            "jsonData": {"images": [base64.b64encode(image).decode("ascii") for image in images]},
+            # The server stops working on the request once this client has given up waiting.
+            "meta": {"tags": {DEADLINE_TAG: round(self.timeout_seconds * 1000)}},
+        }
         started = time.perf_counter()
         body = self._call("POST", "/api/v1.0/predictions", payload)
         latency_ms = (time.perf_counter() - started) * 1000.0
