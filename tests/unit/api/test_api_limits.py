@@ -13,6 +13,7 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
+from api_keys_kit import TRUSTED_BASE_URL, bearer, make_key
 from fastapi.testclient import TestClient
 from live_server import closed_port, live_api
 from photo_factory import photo, png_bytes
@@ -24,10 +25,16 @@ from greenr.api.limits import MAX_OFFSET, json_depth
 from greenr.settings import load_settings
 
 
+def admin_key() -> str:
+    """An admin key in this test's catalog, with a rate no test here reaches."""
+    return make_key(load_settings().catalog_url, rate_per_second=1000, burst=1000)
+
+
 @pytest.fixture
 def client(monkeypatch: pytest.MonkeyPatch) -> Iterator[TestClient]:
     monkeypatch.setenv("GREENR_MODEL_SERVER_URL", f"http://127.0.0.1:{closed_port()}")
-    with TestClient(create_app(load_settings())) as test_client:
+    headers = bearer(admin_key())
+    with TestClient(create_app(load_settings()), base_url=TRUSTED_BASE_URL, headers=headers) as test_client:
         yield test_client
 
 
@@ -118,12 +125,12 @@ def test_decode_slots_wait_then_answer_busy() -> None:
         pass
 
 
-def stalled_upload(port: int) -> socket.socket:
+def stalled_upload(port: int, key: str) -> socket.socket:
     """A POST /predict whose body has begun and stalls: it holds an upload slot."""
     client = socket.create_connection(("127.0.0.1", port), timeout=10)
     client.sendall(
-        b"POST /predict HTTP/1.1\r\nHost: api\r\nContent-Type: multipart/form-data; boundary=x\r\n"
-        b"Content-Length: 100000\r\n\r\n--x\r\n"
+        f"POST /predict HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {key}\r\n".encode()
+        + b"Content-Type: multipart/form-data; boundary=x\r\nContent-Length: 100000\r\n\r\n--x\r\n"
     )
     return client
 
@@ -132,10 +139,11 @@ def test_uploads_beyond_the_cap_are_answered_503_busy_at_once(monkeypatch: pytes
     monkeypatch.setenv("GREENR_MODEL_SERVER_URL", f"http://127.0.0.1:{closed_port()}")
     monkeypatch.setenv("GREENR_MAX_CONCURRENT_UPLOADS", "2")
     monkeypatch.setenv("GREENR_RETRY_AFTER_SECONDS", "7")
+    key = admin_key()
     with live_api(load_settings()) as port:
-        stalled = [stalled_upload(port) for _ in range(2)]
+        stalled = [stalled_upload(port, key) for _ in range(2)]
         try:
-            with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as http:
+            with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10, headers=bearer(key)) as http:
                 # The stalled uploads are in progress once the server answers anything after them.
                 assert http.get("/health").status_code == 200
                 response = http.post("/predict", files=[("files", ("a.jpg", b"\xff\xd8", "image/jpeg"))])
@@ -145,7 +153,7 @@ def test_uploads_beyond_the_cap_are_answered_503_busy_at_once(monkeypatch: pytes
         finally:
             for client in stalled:
                 client.close()
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as http:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10, headers=bearer(key)) as http:
             response = http.post("/predict", files=[("files", ("a.txt", b"x", "text/plain"))])
             assert response.status_code == 415  # slots are given back
 
@@ -165,10 +173,12 @@ def test_work_stops_when_the_client_has_gone(monkeypatch: pytest.MonkeyPatch) ->
     request = httpx.Request("POST", "http://api/predict", files=files)
     content_type = request.headers["Content-Type"]
     body = request.read()
+    key = admin_key()
     with live_api(load_settings()) as port:
         with socket.create_connection(("127.0.0.1", port), timeout=10) as client:
             client.sendall(
-                f"POST /predict HTTP/1.1\r\nHost: api\r\nContent-Type: {content_type}\r\n"
+                f"POST /predict HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {key}\r\n"
+                f"Content-Type: {content_type}\r\n"
                 f"Content-Length: {len(body)}\r\n\r\n".encode()
                 + body
             )

@@ -12,12 +12,15 @@ import time
 from collections.abc import Iterator
 
 import pytest
+from api_keys_kit import make_key
 from live_server import closed_port, live_api
 
 from greenr.settings import load_settings
 
 # Generous against a loaded CI machine; what is checked is that the server acts at all.
 WAIT_SECONDS = 10.0
+# The Host and Authorization header lines of every request (set by the `port` fixture).
+HOST_AND_KEY = b""
 
 
 @pytest.fixture
@@ -26,6 +29,10 @@ def port(monkeypatch: pytest.MonkeyPatch) -> Iterator[int]:
     monkeypatch.setenv("GREENR_HEADER_READ_TIMEOUT_SECONDS", "0.5")
     monkeypatch.setenv("GREENR_BODY_READ_TIMEOUT_SECONDS", "0.5")
     monkeypatch.setenv("GREENR_BODY_TOTAL_TIMEOUT_SECONDS", "2")
+    # Requests name a trusted host and carry a key: these tests are about what comes after.
+    global HOST_AND_KEY
+    key = make_key(load_settings().catalog_url, rate_per_second=1000, burst=1000)
+    HOST_AND_KEY = f"Host: 127.0.0.1\r\nAuthorization: Bearer {key}\r\n".encode()
     with live_api(load_settings()) as serving:
         yield serving
 
@@ -51,7 +58,7 @@ def json_of(answer: bytes) -> tuple[int, dict[str, dict[str, str]]]:
 
 def test_a_connection_that_never_completes_its_head_is_closed(port: int) -> None:
     with connect(port) as client:
-        client.sendall(b"POST /feedback HTTP/1.1\r\nHost: api\r\n")  # and nothing more
+        client.sendall(b"POST /feedback HTTP/1.1\r\n" + HOST_AND_KEY)  # and nothing more
         started = time.monotonic()
         assert read_until_closed(client) == b""
         assert time.monotonic() - started < WAIT_SECONDS
@@ -64,7 +71,7 @@ def test_a_silent_connection_is_closed(port: int) -> None:
 
 def test_a_keep_alive_connection_stalling_in_its_next_head_is_closed(port: int) -> None:
     with connect(port) as client:
-        client.sendall(b"GET /health HTTP/1.1\r\nHost: api\r\n\r\n")
+        client.sendall(b"GET /health HTTP/1.1\r\n" + HOST_AND_KEY + b"\r\n")
         time.sleep(0.1)
         first = client.recv(65536)
         assert first.startswith(b"HTTP/1.1 200"), first
@@ -75,7 +82,7 @@ def test_a_keep_alive_connection_stalling_in_its_next_head_is_closed(port: int) 
 def test_a_body_shorter_than_its_content_length_gets_408(port: int) -> None:
     with connect(port) as client:
         client.sendall(
-            b"POST /feedback HTTP/1.1\r\nHost: api\r\nContent-Type: application/json\r\n"
+            b"POST /feedback HTTP/1.1\r\n" + HOST_AND_KEY + b"Content-Type: application/json\r\n"
             b'Content-Length: 100\r\n\r\n{"label": '
         )
         status, body = json_of(read_until_closed(client))
@@ -87,7 +94,9 @@ def test_a_body_shorter_than_its_content_length_gets_408(port: int) -> None:
 def test_a_stalled_upload_gets_408(port: int) -> None:
     with connect(port) as client:
         client.sendall(
-            b"POST /predict HTTP/1.1\r\nHost: api\r\nContent-Type: multipart/form-data; boundary=x\r\n"
+            b"POST /predict HTTP/1.1\r\n"
+            + HOST_AND_KEY
+            + b"Content-Type: multipart/form-data; boundary=x\r\n"
             b'Content-Length: 100000\r\n\r\n--x\r\nContent-Disposition: form-data; name="files"; '
             b'filename="a.jpg"\r\nContent-Type: image/jpeg\r\n\r\n\xff\xd8'
         )
@@ -99,7 +108,7 @@ def test_a_stalled_upload_gets_408(port: int) -> None:
 def test_a_dripping_body_gets_408_at_the_total_timeout(port: int) -> None:
     with connect(port) as client:
         client.sendall(
-            b"POST /feedback HTTP/1.1\r\nHost: api\r\nContent-Type: application/json\r\n"
+            b"POST /feedback HTTP/1.1\r\n" + HOST_AND_KEY + b"Content-Type: application/json\r\n"
             b"Content-Length: 1000\r\n\r\n"
         )
         answer = b""
@@ -123,7 +132,7 @@ def test_a_dripping_body_gets_408_at_the_total_timeout(port: int) -> None:
 
 def test_headers_over_the_limit_get_431(port: int) -> None:
     with connect(port) as client:
-        client.sendall(b"GET /health HTTP/1.1\r\nHost: api\r\nX-Big: " + b"a" * 20_000 + b"\r\n\r\n")
+        client.sendall(b"GET /health HTTP/1.1\r\n" + HOST_AND_KEY + b"X-Big: " + b"a" * 20_000 + b"\r\n\r\n")
         status, body = json_of(read_until_closed(client))
     assert status == 431
     assert body["error"]["code"] == "headers_too_large"
