@@ -14,11 +14,13 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 from pathlib import Path
 
 from greenr.errors import USER_ERRORS
+from greenr.observability.push import push_pipeline_run
 from greenr.pipeline_failures import PipelineFailed, run_reporting_failures
-from greenr.settings import REPO_ROOT, SettingsError, get_settings
+from greenr.settings import REPO_ROOT, Settings, SettingsError, get_settings
 from greenr.zenml_environment import prepare_zenml
 
 PIPELINES = ("ingestion", "training", "deployment")
@@ -126,12 +128,16 @@ def _active_experiment_tracker() -> str | None:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-
+    settings: Settings | None = None
+    started = time.monotonic()
+    succeeded = False
     try:
-        prepare_zenml(get_settings())
+        settings = get_settings()
+        prepare_zenml(settings)
         {"ingestion": run_ingestion, "training": run_training, "deployment": run_deployment}[args.pipeline](
             args
         )
+        succeeded = True
     except SettingsError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
@@ -141,6 +147,17 @@ def main(argv: list[str] | None = None) -> int:
     except PipelineFailed as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
+    finally:
+        # Every run that got its settings is recorded, failures included (alerts and dashboards
+        # read the last success, duration and failures); pushing never changes the exit status.
+        if settings is not None:
+            push_pipeline_run(
+                settings.pushgateway_url,
+                args.pipeline,
+                time.monotonic() - started,
+                succeeded,
+                settings.push_timeout_seconds,
+            )
     return 0
 
 

@@ -90,6 +90,34 @@ class Settings(BaseSettings):
     ui_host: Annotated[str, Field(validation_alias=_env("GREENR_UI_HOST"))] = "127.0.0.1"
     ui_port: Annotated[int, Field(gt=0, lt=65536, validation_alias=_env("GREENR_UI_PORT"))] = 8080
 
+    # Observability (docs/observability.md). A prediction less confident than the threshold counts
+    # as low-confidence (the share is alerted on). Pipelines push their run metrics to the
+    # Pushgateway when its URL is set; unset or down, they log a warning and carry on.
+    low_confidence_threshold: Annotated[
+        float, Field(gt=0.5, le=1.0, validation_alias=_env("GREENR_LOW_CONFIDENCE_THRESHOLD"))
+    ] = 0.7
+    pushgateway_url: Annotated[str | None, Field(validation_alias=_env("GREENR_PUSHGATEWAY_URL"))] = None
+    push_timeout_seconds: Annotated[
+        float, Field(gt=0, validation_alias=_env("GREENR_PUSH_TIMEOUT_SECONDS"))
+    ] = 3.0
+    # scripts/monitoring.sh: Prometheus, Alertmanager and Pushgateway on 127.0.0.1, the scrape and
+    # rule evaluation interval, and the webhooks critical (pager) and warning (ticket) alerts go
+    # to (unset: those of monitoring/alertmanager/alertmanager.yml).
+    monitoring_interval: Annotated[
+        str, Field(pattern=r"^[1-9][0-9]*(ms|s|m)$", validation_alias=_env("GREENR_MONITORING_INTERVAL"))
+    ] = "15s"
+    alert_pager_url: Annotated[str | None, Field(validation_alias=_env("GREENR_ALERT_PAGER_URL"))] = None
+    alert_ticket_url: Annotated[str | None, Field(validation_alias=_env("GREENR_ALERT_TICKET_URL"))] = None
+    prometheus_port: Annotated[
+        int, Field(gt=0, lt=65536, validation_alias=_env("GREENR_PROMETHEUS_PORT"))
+    ] = 9090
+    alertmanager_port: Annotated[
+        int, Field(gt=0, lt=65536, validation_alias=_env("GREENR_ALERTMANAGER_PORT"))
+    ] = 9093
+    pushgateway_port: Annotated[
+        int, Field(gt=0, lt=65536, validation_alias=_env("GREENR_PUSHGATEWAY_PORT"))
+    ] = 9091
+
     # Stacks (stacks/*.yaml). Defaults are in-cluster service names from k8s/, never secrets.
     s3_artifact_uri: Annotated[str, Field(validation_alias=_env("GREENR_S3_ARTIFACT_URI"))] = (
         "s3://greenr/zenml-artifacts"
@@ -140,6 +168,9 @@ class Settings(BaseSettings):
         "seldon_base_url",
         "model_server_url",
         "api_url",
+        "pushgateway_url",
+        "alert_pager_url",
+        "alert_ticket_url",
     )
     @classmethod
     def _check_url(cls, value: str | None) -> str | None:
@@ -181,6 +212,11 @@ class Settings(BaseSettings):
     def api(self) -> str:
         """Base URL of the prediction API, as the web app reaches it."""
         return self.api_url or f"http://127.0.0.1:{self.api_port}"
+
+    @property
+    def monitoring_path(self) -> Path:
+        """Configs, data and logs of Prometheus, Alertmanager and Pushgateway (scripts/monitoring.sh)."""
+        return self.home / "monitoring"
 
     @property
     def artifact_path(self) -> Path:

@@ -27,6 +27,7 @@ from seldon_core.wrapper import get_rest_microservice
 from serving.config import ConfigError
 from serving.greenr_model import GreenrModel
 from serving.model_store import ArtifactError, ModelUnavailableError
+from serving.server_metrics import ServerMetrics
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(process)d]: %(message)s"
 # gunicorn's exit code for "worker failed to boot": the master then stops instead of respawning
@@ -77,10 +78,15 @@ def create_app() -> Any:
         raise SystemExit(WORKER_BOOT_ERROR) from None
     seldon_metrics = InProcessSeldonMetrics()
     app = get_rest_microservice(model, seldon_metrics)
+    server_metrics = ServerMetrics()
+    server_metrics.set_model(**model.identity())
+    server_metrics.install(app)
 
-    def prometheus_metrics() -> tuple[str, int, dict[str, str]]:
-        body, content_type = seldon_metrics.generate_metrics()
-        return body, 200, {"Content-Type": content_type}
+    def prometheus_metrics() -> tuple[bytes, int, dict[str, str]]:
+        # Seldon's custom metrics and the server's own: two registries, distinct names, one page.
+        seldon_body, content_type = seldon_metrics.generate_metrics()
+        own_body, _ = server_metrics.render()
+        return seldon_body.encode() + own_body, 200, {"Content-Type": content_type}
 
     app.add_url_rule("/metrics", "greenr_prometheus_metrics", prometheus_metrics, methods=["GET"])
     return app

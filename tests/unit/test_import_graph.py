@@ -34,6 +34,8 @@ FLOORS: dict[str, int] = {
     "greenr.model": 1,
     "greenr.export": 1,
     "greenr.registry": 1,
+    # Pushed metric names, pushing, and the monitoring servers' configs (settings only).
+    "greenr.observability": 1,
     # The catalog stores the dataset's records.
     "greenr.catalog": 2,
     "greenr.resources": 3,
