@@ -100,6 +100,12 @@ class Settings(BaseSettings):
     push_timeout_seconds: Annotated[
         float, Field(gt=0, validation_alias=_env("GREENR_PUSH_TIMEOUT_SECONDS"))
     ] = 3.0
+    # JSON log lines (greenr/json_logging.py): to stderr for a cluster's collector, or, when
+    # GREENR_LOG_DIR is set, to <dir>/<service>.log rotated at GREENR_LOG_MAX_BYTES, keeping
+    # GREENR_LOG_BACKUPS old files.
+    log_dir: Annotated[Path | None, Field(validation_alias=_env("GREENR_LOG_DIR"))] = None
+    log_max_bytes: Annotated[int, Field(gt=0, validation_alias=_env("GREENR_LOG_MAX_BYTES"))] = 10_000_000
+    log_backups: Annotated[int, Field(ge=0, validation_alias=_env("GREENR_LOG_BACKUPS"))] = 5
     # scripts/monitoring.sh: Prometheus, Alertmanager and Pushgateway on 127.0.0.1, the scrape and
     # rule evaluation interval, and the webhooks critical (pager) and warning (ticket) alerts go
     # to (unset: those of monitoring/alertmanager/alertmanager.yml).

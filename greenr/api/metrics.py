@@ -18,12 +18,17 @@ from prometheus_client import (
     generate_latest,
 )
 
+from greenr.contracts import LABELS
+
 # Resolve 5-500 ms finely (the p99 alert is at 250 ms); the tail up to 30 s shows timeouts.
 # The model server has the same (serving/server_metrics.py; a unit test compares them).
 LATENCY_BUCKETS = (
     0.005, 0.01, 0.015, 0.02, 0.03, 0.05, 0.075, 0.1, 0.15, 0.2, 0.25, 0.3, 0.5, 0.75,
     1.0, 2.5, 5.0, 10.0, 30.0,
 )  # fmt: skip
+# Known label values start at 0, so that ratios and "nobody exports it" checks see the series
+# before the first error (model_client.ModelServerUnavailable kinds, plus "rejected").
+MODEL_SERVER_ERROR_KINDS = ("connect", "timeout", "server_error", "bad_response", "rejected")
 CONFIDENCE_BUCKETS = (0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95, 0.99, 1.0)
 
 
@@ -89,6 +94,11 @@ class ApiMetrics:
             ["kind"],
             registry=self.registry,
         )
+        for kind in MODEL_SERVER_ERROR_KINDS:
+            self.model_server_errors.labels(kind=kind)
+        for label in LABELS:
+            for correct in ("true", "false"):
+                self.feedback.labels(label=label, correct=correct)
         self.model_info = Gauge(
             "greenr_api_model_info",
             "1 for the model version the model server answered with last.",
