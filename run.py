@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 
 from greenr.errors import USER_ERRORS
+from greenr.json_logging import add_json_log_file
 from greenr.observability.push import push_pipeline_run
 from greenr.pipeline_failures import PipelineFailed, run_reporting_failures
 from greenr.settings import REPO_ROOT, Settings, SettingsError, get_settings
@@ -133,6 +134,10 @@ def main(argv: list[str] | None = None) -> int:
     succeeded = False
     try:
         settings = get_settings()
+        if settings.log_dir is not None:
+            add_json_log_file(
+                "pipelines", settings.log_dir, "INFO", settings.log_max_bytes, settings.log_backups
+            )
         prepare_zenml(settings)
         {"ingestion": run_ingestion, "training": run_training, "deployment": run_deployment}[args.pipeline](
             args

@@ -98,3 +98,24 @@ def configure_json_logging(
     root.handlers[:] = handlers
     root.setLevel(level.upper())
     return formatter
+
+
+def add_json_log_file(
+    service: str, log_dir: Path, level: str = "INFO", max_bytes: int = 10_000_000, backups: int = 5
+) -> logging.Handler:
+    """Also write the root logger's records to `<log_dir>/<service>.log` as JSON, rotated.
+
+    For the pipelines: ZenML keeps its own console output and step logs; this adds the same
+    lines in the shape every service logs in, next to the other services' files.
+    """
+    log_dir.mkdir(parents=True, exist_ok=True)
+    handler = logging.handlers.RotatingFileHandler(
+        log_dir / f"{service}.log", maxBytes=max_bytes, backupCount=backups, encoding="utf-8"
+    )
+    handler.setFormatter(JsonFormatter(service))
+    handler.setLevel(level.upper())
+    root = logging.getLogger()
+    root.addHandler(handler)
+    if root.level > handler.level:
+        root.setLevel(handler.level)
+    return handler
