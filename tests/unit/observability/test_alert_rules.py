@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 import yaml
-from monitoring_tools import run_tool
+from monitoring_tools import run_tool, tool
 
 from greenr.observability.monitoring_config import (
     ALERTMANAGER_CONFIG,
@@ -25,8 +25,9 @@ from greenr.observability.monitoring_config import (
     alertmanager_config,
     load_yaml,
     prometheus_config,
+    render,
 )
-from greenr.settings import REPO_ROOT
+from greenr.settings import REPO_ROOT, Settings
 
 RULE_TESTS = sorted((MONITORING_DIR / "prometheus" / "tests").glob("*_test.yml"))
 RUNBOOKS = REPO_ROOT / "docs" / "runbooks.md"
@@ -194,3 +195,28 @@ def test_model_server_down_inhibits_latency_and_error_alerts() -> None:
     for alert in ("GreenrApiHighLatency", "GreenrModelServerHighLatency", "GreenrApiHighErrorRatio"):
         assert pattern.fullmatch(alert), alert
     assert not pattern.fullmatch("GreenrApiDown")
+
+
+def test_unset_webhooks_keep_the_committed_receivers() -> None:
+    base = load_yaml(ALERTMANAGER_CONFIG)
+    assert alertmanager_config(base, None, None) == base
+
+
+def test_render_writes_configs_and_the_env_the_script_reads(tmp_path: Path) -> None:
+    for name in ("prometheus", "alertmanager", "pushgateway"):
+        tool(name)
+    settings = Settings(
+        GREENR_API_PORT=18001, GREENR_MODEL_SERVER_PORT=19001, GREENR_PROMETHEUS_PORT=19590,
+        GREENR_MONITORING_INTERVAL="2s", GREENR_ALERT_PAGER_URL="http://127.0.0.1:1/p",
+    )  # fmt: skip
+    values = render(settings, tmp_path)
+    assert values["API_TARGET"] == "127.0.0.1:18001"
+    assert values["MODEL_SERVER_TARGET"] == "127.0.0.1:19001"
+    assert values["PROMETHEUS_PORT"] == "19590"
+    env = dict(line.split("=", 1) for line in (tmp_path / "monitoring.env").read_text().splitlines())
+    assert env == values
+    prometheus = load_yaml(tmp_path / "prometheus.yml")
+    assert prometheus["global"]["scrape_interval"] == "2s"
+    assert all(Path(path).is_file() for path in prometheus["rule_files"])
+    assert run_tool("promtool", "check", "config", tmp_path / "prometheus.yml").returncode == 0
+    assert run_tool("amtool", "check-config", tmp_path / "alertmanager.yml").returncode == 0
