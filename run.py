@@ -132,6 +132,7 @@ def main(argv: list[str] | None = None) -> int:
     settings: Settings | None = None
     started = time.monotonic()
     succeeded = False
+    failure: tuple[int, str] | None = None  # exit status and the one line that says why
     try:
         settings = get_settings()
         if settings.log_dir is not None:
@@ -144,17 +145,15 @@ def main(argv: list[str] | None = None) -> int:
         )
         succeeded = True
     except SettingsError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+        failure = (2, f"error: {error}")
     except USER_ERRORS as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
+        failure = (1, f"error: {error}")
     except PipelineFailed as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
+        failure = (1, f"error: {error}")
     finally:
         # Every run that got its settings is recorded, failures included (alerts and dashboards
-        # read the last success, duration and failures); pushing never changes the exit status.
+        # read the last success, duration and failures); pushing never changes the exit status,
+        # and happens before the error line so that the error stays the last line printed.
         if settings is not None:
             push_pipeline_run(
                 settings.pushgateway_url,
@@ -163,6 +162,9 @@ def main(argv: list[str] | None = None) -> int:
                 succeeded,
                 settings.push_timeout_seconds,
             )
+    if failure is not None:
+        print(failure[1], file=sys.stderr)
+        return failure[0]
     return 0
 
 
