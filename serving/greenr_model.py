@@ -217,6 +217,18 @@ class GreenrModel:
         fallback = self._artifact is not None and self._artifact.fallback
         return [*pending, {"type": "GAUGE", "key": FALLBACK_KEY, "value": 1 if fallback else 0}]
 
+    def identity(self) -> dict[str, Any]:
+        """What the loaded model is (`ServerMetrics.set_model`'s arguments); call after `load()`."""
+        artifact, _ = self._ready()
+        meta = artifact.metadata
+        return {
+            "model_name": meta.model_name,
+            "version": str(meta.version),
+            "alias": meta.alias,
+            "fallback": artifact.fallback,
+            "metrics": dict(meta.metrics),
+        }
+
     def tags(self) -> dict[str, Any]:
         """Added to every response's meta.tags: which model answered."""
         if self._artifact is None:

@@ -43,7 +43,9 @@ def main() -> int:
     except SettingsError as error:
         print(f"greenr-api: error: {error}", file=sys.stderr)
         return 1
-    configure_logging()
+    configure_logging(
+        log_dir=settings.log_dir, max_bytes=settings.log_max_bytes, backups=settings.log_backups
+    )
     uvicorn.Server(server_config(create_app(settings), settings)).run()
     return 0
 

@@ -44,7 +44,7 @@ Every error answers `{"error": {"code": "...", "message": "..."}}`. Every respon
 
 def create_app(settings: Settings) -> FastAPI:
     """The API for these settings (the environment is read by the caller, not here)."""
-    api_metrics = ApiMetrics()
+    api_metrics = ApiMetrics(settings.low_confidence_threshold)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -19,6 +19,8 @@ from typing import Any
 
 import httpx
 
+from greenr.json_logging import REQUEST_ID_HEADER, request_id
+
 logger = logging.getLogger(__name__)
 
 # The Seldon meta tag telling the model server how long this client waits for an answer (ms);
@@ -198,6 +200,8 @@ class ModelClient:
                 method,
                 path,
                 json=payload,
+                # The request id travels on to the model server's logs (greenr/json_logging.py).
+                headers=forwarded_request_id(),
                 timeout=httpx.USE_CLIENT_DEFAULT if timeout is None else httpx.Timeout(timeout),
             )
         except httpx.TimeoutException as error:
@@ -226,6 +230,12 @@ class ModelClient:
     def _bad_response(self, detail: str) -> ModelServerUnavailable:
         logger.warning("model server %s: %s", self.base_url, detail)
         return ModelServerUnavailable("bad_response", "it answered something unexpected")
+
+
+def forwarded_request_id() -> dict[str, str]:
+    """The X-Request-ID header of the request being served, for the call to the model server."""
+    rid = request_id.get()
+    return {REQUEST_ID_HEADER: rid} if rid else {}
 
 
 def _seldon_reason(response: httpx.Response) -> str:

@@ -138,7 +138,7 @@ def predict_files(
     except CatalogUnavailable as error:
         raise database_unavailable(error) from None
     for row in batch.rows:
-        services.metrics.observe_prediction(row.label, row.confidence)
+        services.metrics.observe_prediction(row.label, row.confidence, row.model_version)
     services.metrics.set_model(batch.model.name, batch.model.version)
     services.profiler.add(batch.profile)
     items = [item for item in batch.items if item is not None]
