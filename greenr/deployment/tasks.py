@@ -48,8 +48,12 @@ def find_champion(settings: Settings) -> VersionInfo:
 
 def champion_model_version(settings: Settings) -> str | None:
     """The name of the ZenML Model version the champion came from; None when it has none
-    (registered before that link existed, or not by the training pipeline)."""
-    found = find_model_version(settings.model_name, find_champion(settings).version)
+    (registered before that link existed, or not by the training pipeline) or there is no champion."""
+    try:
+        champion = find_champion(settings)
+    except NoChampionError:
+        return None  # the pipeline's first step says so, in a run of its own
+    found = find_model_version(settings.model_name, champion.version)
     return found.name if found is not None else None
 
 

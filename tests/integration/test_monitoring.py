@@ -25,7 +25,7 @@ from typing import Any
 
 import httpx
 import pytest
-from cli_runner import isolated_env, run_script
+from cli_runner import isolated_env, run_python, run_script
 from model_server_kit import ModelServer, free_port, new_server, real_photos
 from monitoring_tools import tool
 from prometheus_client.parser import text_string_to_metric_families
@@ -182,6 +182,9 @@ def stack(
         webhook=webhook,
     )
     try:
+        # Keys as the quickstart makes them (home/api-keys/): the traffic below uses the admin key.
+        keys = run_python(["-m", "greenr.api.keys", "setup-local"], running.env())
+        assert keys.returncode == 0, keys.stdout + keys.stderr
         for script in (API_SCRIPT, MONITORING_SCRIPT):
             result = running.script(script, "start")
             assert result.returncode == 0, result.stdout + result.stderr
@@ -200,7 +203,10 @@ def metric_names(text: str) -> set[str]:
 def test_live_metrics_cover_every_name_the_rules_and_dashboards_use(stack: Stack) -> None:
     # Traffic that makes the labelled series exist: a prediction, a feedback on it.
     photo = real_photos(1)[0]
-    with httpx.Client(base_url=stack.api, timeout=30) as client:
+    admin_key = (stack.home / "api-keys" / "admin.key").read_text().strip()
+    with httpx.Client(
+        base_url=stack.api, timeout=30, headers={"Authorization": f"Bearer {admin_key}"}
+    ) as client:
         answer = client.post("/predict", files=[("files", (photo.name, photo.read_bytes(), "image/jpeg"))])
         assert answer.status_code == 200, answer.text
         prediction = answer.json()["predictions"][0]

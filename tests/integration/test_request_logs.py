@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cli_runner import isolated_env, run_script
+from cli_runner import isolated_env, run_python, run_script
 from model_server_kit import ModelServer, free_port, new_server, real_photos
 
 from greenr.json_logging import configure_json_logging
@@ -60,6 +60,9 @@ def api_url(tmp_path: Path, model_server: ModelServer, log_dir: Path) -> Iterato
             "GREENR_LOG_DIR": str(log_dir),
         },
     )
+    # The web app's key, as the quickstart makes it (home/api-keys/web-app.key).
+    keys = run_python(["-m", "greenr.api.keys", "setup-local"], env)
+    assert keys.returncode == 0, keys.stdout + keys.stderr
     started = run_script(API_SCRIPT, "start", env)
     assert started.returncode == 0, started.stdout + started.stderr
     try:
@@ -82,10 +85,10 @@ def web_app_logging(log_dir: Path) -> Iterator[None]:
 
 
 def test_one_request_id_in_all_three_services_logs(
-    api_url: str, log_dir: Path, web_app_logging: None
+    api_url: str, log_dir: Path, web_app_logging: None, tmp_path: Path
 ) -> None:
     photo = real_photos(1)[0]
-    client = ApiClient(api_url)
+    client = ApiClient(api_url, api_key=(tmp_path / "home" / "api-keys" / "web-app.key").read_text().strip())
     answer = asyncio.run(client.predict([UploadedFile(photo.name, photo.read_bytes(), "image/jpeg")]))
     assert answer.model is not None
     version = answer.model.version
