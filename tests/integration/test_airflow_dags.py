@@ -214,3 +214,25 @@ def test_the_training_dag_trains_on_the_ingested_version(airflow_home: AirflowHo
     states = airflow_home.dags_test("greenr_training", short)
     assert states == {"train": "success", "deploy": "skipped"}
     assert (airflow_home.greenr_home / "mlflow.db").exists()
+
+
+def test_a_failed_task_is_reported_for_alerting(airflow_home: AirflowHome, tmp_path: Path) -> None:
+    failures = tmp_path / "failures.jsonl"
+    env = {**airflow_home.env, "GREENR_AIRFLOW_FAILURES_FILE": str(failures)}
+    result = subprocess.run(
+        [str(AIRFLOW_VENV / "bin" / "python"), "tests/airflow/report_one_failure.py", str(DAGS)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        cwd=REPO_ROOT,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "greenr_airflow_task_failed" in result.stdout + result.stderr
+    [line] = failures.read_text().splitlines()
+    record = json.loads(line)
+    assert record["dag_id"] == "greenr_ingestion"
+    assert record["task_id"] == "ingest"
+    assert record["try_number"] == 3
+    assert "does not exist" in record["error"]
