@@ -18,8 +18,10 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+import psutil
 import pytest
-from cli_runner import isolated_env
+from cli_runner import isolated_env, run_script
+from model_server_kit import free_port
 from photo_factory import make_dataset
 
 from greenr.catalog.database import open_catalog
@@ -30,6 +32,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 AIRFLOW_VENV = REPO_ROOT / ".venv-airflow"
 DAGS = REPO_ROOT / "dags"
+COMPONENTS = ("api-server", "scheduler", "dag-processor")  # what scripts/airflow.sh runs
 
 
 @dataclass(frozen=True)
@@ -236,3 +239,30 @@ def test_a_failed_task_is_reported_for_alerting(airflow_home: AirflowHome, tmp_p
     assert record["task_id"] == "ingest"
     assert record["try_number"] == 3
     assert "does not exist" in record["error"]
+
+
+def test_the_local_airflow_starts_on_loopback_only_and_stops(tmp_path: Path) -> None:
+    port = free_port()
+    env = isolated_env(tmp_path / "home", {"GREENR_AIRFLOW_PORT": str(port)})
+    script = REPO_ROOT / "scripts" / "airflow.sh"
+    state = tmp_path / "home" / "airflow"
+    leaders: list[int] = []
+    try:
+        started = run_script(script, "start", env, timeout=300)
+        assert started.returncode == 0, started.stdout[-2000:] + started.stderr[-2000:]
+        assert run_script(script, "status", env).returncode == 0
+        leaders = [int((state / f"{name}.pid").read_text()) for name in COMPONENTS]
+        processes = [psutil.Process(pid) for pid in leaders]
+        processes += [child for process in processes for child in process.children(recursive=True)]
+        listening = {
+            conn.laddr.ip
+            for process in processes
+            for conn in process.net_connections(kind="inet")
+            if conn.status == psutil.CONN_LISTEN
+        }
+        assert listening == {"127.0.0.1"}
+    finally:
+        stopped = run_script(script, "stop", env, timeout=120)
+    assert stopped.returncode == 0, stopped.stderr[-2000:]
+    assert not any(psutil.pid_exists(pid) for pid in leaders)
+    assert run_script(script, "status", env).returncode == 3
