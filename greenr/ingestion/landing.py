@@ -20,12 +20,14 @@ import sys
 from collections.abc import Collection
 from pathlib import Path
 
+from greenr.catalog.database import CatalogUnavailable
 from greenr.catalog.repository import get_dataset_version, known_content_hashes, latest_dataset_version
 from greenr.dataset.rules import ImageRules
-from greenr.errors import USER_ERRORS
+from greenr.ingestion.scan import SourceError
 from greenr.ingestion.sources import source_kind, stage_source
 from greenr.resources import catalog_engine
 from greenr.settings import Settings, SettingsError, get_settings
+from greenr.storage.object_store import StorageUnavailable
 
 NOTHING_TO_DO = 99
 
@@ -85,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
     except SettingsError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    except USER_ERRORS as error:
+    except (CatalogUnavailable, SourceError, StorageUnavailable) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
 

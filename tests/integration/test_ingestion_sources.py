@@ -88,11 +88,8 @@ def test_a_url_list_is_ingested_with_every_failed_url_recorded(tmp_path: Path) -
         assert version is not None
         assert sum(sum(c.values()) for c in version.counts.values()) == 24
         assert table_counts(engine)["rejections"] == 4
-
-        second = ingest(str(listing), env)
-    assert "new: 0, unchanged: 24, rejected: 4" in second
-    assert table_counts(engine)["rejections"] == 4
-    assert table_counts(engine)["dataset_versions"] == 1
+    # A second run on the same list stages the same paths (tests/unit/ingestion/test_sources.py),
+    # which the S3 test above shows ingest as unchanged: not repeated here, to save a run.
 
 
 def test_a_missing_url_list_is_a_one_line_error(tmp_path: Path) -> None:
