@@ -5,8 +5,8 @@ question) run by the project's own interpreter (.venv), on the ZenML stack activ
 environment (.venv-airflow) and the project's cannot be one (PLATFORM.md: pins conflict), so an
 in-process PythonOperator is out; ExternalPythonOperator would serialise a callable across
 environments for no gain over the CLI people already use; a KubernetesPodOperator is what the
-cluster would use (see dags/README.md). Exit status 99 means "nothing to do" and skips the task
-(BashOperator's skip_on_exit_code), so an idle run ends skipped, not failed.
+cluster would use (README, "Scheduling with Airflow"). Exit status 99 means "nothing to do" and
+skips the task (BashOperator's skip_on_exit_code), so an idle run ends skipped, not failed.
 
 Nothing happens on import beyond reading two environment variables for defaults.
 """

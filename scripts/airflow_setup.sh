@@ -4,8 +4,8 @@
 # that was tested) when that file exists.
 #
 # Why a third environment: Airflow's tasks here only start `python run.py --pipeline X` in the
-# project's .venv (see dags/README.md), so Airflow needs none of greenr's dependencies, and its
-# own (SQLAlchemy, FastAPI, ...) must not move the project's pins.
+# project's .venv (README, "Scheduling with Airflow"), so Airflow needs none of greenr's
+# dependencies, and its own (SQLAlchemy, FastAPI, ...) must not move the project's pins.
 #
 # Idempotent: the SHA-256 of dags/requirements.txt, dags/constraints.txt and this script is stored
 # in .venv-airflow/.greenr-airflow.sha256 after a successful install; while they are unchanged a
