@@ -15,11 +15,14 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 from pathlib import Path
 
 from greenr.errors import USER_ERRORS
+from greenr.json_logging import add_json_log_file
+from greenr.observability.push import push_pipeline_run
 from greenr.pipeline_failures import PipelineFailed, run_reporting_failures
-from greenr.settings import REPO_ROOT, SettingsError, get_settings
+from greenr.settings import REPO_ROOT, Settings, SettingsError, get_settings
 from greenr.zenml_environment import prepare_zenml
 
 PIPELINES = ("ingestion", "training", "deployment")
@@ -149,21 +152,42 @@ def _active_experiment_tracker() -> str | None:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-
+    settings: Settings | None = None
+    started = time.monotonic()
+    succeeded = False
+    failure: tuple[int, str] | None = None  # exit status and the one line that says why
     try:
-        prepare_zenml(get_settings())
+        settings = get_settings()
+        if settings.log_dir is not None:
+            add_json_log_file(
+                "pipelines", settings.log_dir, "INFO", settings.log_max_bytes, settings.log_backups
+            )
+        prepare_zenml(settings)
         {"ingestion": run_ingestion, "training": run_training, "deployment": run_deployment}[args.pipeline](
             args
         )
+        succeeded = True
     except SettingsError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+        failure = (2, f"error: {error}")
     except USER_ERRORS as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
+        failure = (1, f"error: {error}")
     except PipelineFailed as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
+        failure = (1, f"error: {error}")
+    finally:
+        # Every run that got its settings is recorded, failures included (alerts and dashboards
+        # read the last success, duration and failures); pushing never changes the exit status,
+        # and happens before the error line so that the error stays the last line printed.
+        if settings is not None:
+            push_pipeline_run(
+                settings.pushgateway_url,
+                args.pipeline,
+                time.monotonic() - started,
+                succeeded,
+                settings.push_timeout_seconds,
+            )
+    if failure is not None:
+        print(failure[1], file=sys.stderr)
+        return failure[0]
     return 0
 
 

@@ -98,6 +98,41 @@ class Settings(BaseSettings):
     )
     max_batch_files: Annotated[int, Field(gt=0, validation_alias=_env("GREENR_MAX_BATCH_FILES"))] = 32
     profile_batch_size: Annotated[int, Field(gt=0, validation_alias=_env("GREENR_PROFILE_BATCH_SIZE"))] = 100
+    # Hardening limits of the prediction API (README "Security and limits"); each answers a
+    # client with a one-sentence JSON error, never by stalling or swelling the process.
+    max_json_body_bytes: Annotated[int, Field(gt=0, validation_alias=_env("GREENR_MAX_JSON_BODY_BYTES"))] = (
+        65_536
+    )
+    max_json_depth: Annotated[int, Field(gt=0, validation_alias=_env("GREENR_MAX_JSON_DEPTH"))] = 32
+    header_read_timeout_seconds: Annotated[
+        float, Field(gt=0, validation_alias=_env("GREENR_HEADER_READ_TIMEOUT_SECONDS"))
+    ] = 10.0
+    body_read_timeout_seconds: Annotated[
+        float, Field(gt=0, validation_alias=_env("GREENR_BODY_READ_TIMEOUT_SECONDS"))
+    ] = 15.0
+    body_total_timeout_seconds: Annotated[
+        float, Field(gt=0, validation_alias=_env("GREENR_BODY_TOTAL_TIMEOUT_SECONDS"))
+    ] = 120.0
+    keep_alive_seconds: Annotated[
+        int, Field(gt=0, validation_alias=_env("GREENR_API_KEEP_ALIVE_SECONDS"))
+    ] = 5
+    max_header_bytes: Annotated[int, Field(ge=1024, validation_alias=_env("GREENR_API_MAX_HEADER_BYTES"))] = (
+        16_384
+    )
+    max_connections: Annotated[int, Field(gt=0, validation_alias=_env("GREENR_API_MAX_CONNECTIONS"))] = 256
+    max_concurrent_uploads: Annotated[
+        int, Field(gt=0, validation_alias=_env("GREENR_MAX_CONCURRENT_UPLOADS"))
+    ] = 32
+    max_request_pixels: Annotated[int, Field(gt=0, validation_alias=_env("GREENR_MAX_REQUEST_PIXELS"))] = (
+        80_000_000
+    )
+    max_concurrent_decodes: Annotated[
+        int, Field(gt=0, validation_alias=_env("GREENR_MAX_CONCURRENT_DECODES"))
+    ] = 2
+    decode_wait_seconds: Annotated[
+        float, Field(gt=0, validation_alias=_env("GREENR_DECODE_WAIT_SECONDS"))
+    ] = 10.0
+    retry_after_seconds: Annotated[int, Field(gt=0, validation_alias=_env("GREENR_RETRY_AFTER_SECONDS"))] = 2
     ui_host: Annotated[str, Field(validation_alias=_env("GREENR_UI_HOST"))] = "127.0.0.1"
     ui_port: Annotated[int, Field(gt=0, lt=65536, validation_alias=_env("GREENR_UI_PORT"))] = 8080
 
@@ -114,6 +149,39 @@ class Settings(BaseSettings):
     # The web app's API key; unset, it is read from $GREENR_HOME/api-keys/web-app.key (written by
     # the quickstart). Held by the web app's server process only, never sent to a browser.
     ui_api_key: Annotated[SecretStr | None, Field(validation_alias=_env("GREENR_UI_API_KEY"))] = None
+    # Observability (docs/observability.md). A prediction less confident than the threshold counts
+    # as low-confidence (the share is alerted on). Pipelines push their run metrics to the
+    # Pushgateway when its URL is set; unset or down, they log a warning and carry on.
+    low_confidence_threshold: Annotated[
+        float, Field(gt=0.5, le=1.0, validation_alias=_env("GREENR_LOW_CONFIDENCE_THRESHOLD"))
+    ] = 0.7
+    pushgateway_url: Annotated[str | None, Field(validation_alias=_env("GREENR_PUSHGATEWAY_URL"))] = None
+    push_timeout_seconds: Annotated[
+        float, Field(gt=0, validation_alias=_env("GREENR_PUSH_TIMEOUT_SECONDS"))
+    ] = 3.0
+    # JSON log lines (greenr/json_logging.py): to stderr for a cluster's collector, or, when
+    # GREENR_LOG_DIR is set, to <dir>/<service>.log rotated at GREENR_LOG_MAX_BYTES, keeping
+    # GREENR_LOG_BACKUPS old files.
+    log_dir: Annotated[Path | None, Field(validation_alias=_env("GREENR_LOG_DIR"))] = None
+    log_max_bytes: Annotated[int, Field(gt=0, validation_alias=_env("GREENR_LOG_MAX_BYTES"))] = 10_000_000
+    log_backups: Annotated[int, Field(ge=0, validation_alias=_env("GREENR_LOG_BACKUPS"))] = 5
+    # scripts/monitoring.sh: Prometheus, Alertmanager and Pushgateway on 127.0.0.1, the scrape and
+    # rule evaluation interval, and the webhooks critical (pager) and warning (ticket) alerts go
+    # to (unset: those of monitoring/alertmanager/alertmanager.yml).
+    monitoring_interval: Annotated[
+        str, Field(pattern=r"^[1-9][0-9]*(ms|s|m)$", validation_alias=_env("GREENR_MONITORING_INTERVAL"))
+    ] = "15s"
+    alert_pager_url: Annotated[str | None, Field(validation_alias=_env("GREENR_ALERT_PAGER_URL"))] = None
+    alert_ticket_url: Annotated[str | None, Field(validation_alias=_env("GREENR_ALERT_TICKET_URL"))] = None
+    prometheus_port: Annotated[
+        int, Field(gt=0, lt=65536, validation_alias=_env("GREENR_PROMETHEUS_PORT"))
+    ] = 9090
+    alertmanager_port: Annotated[
+        int, Field(gt=0, lt=65536, validation_alias=_env("GREENR_ALERTMANAGER_PORT"))
+    ] = 9093
+    pushgateway_port: Annotated[
+        int, Field(gt=0, lt=65536, validation_alias=_env("GREENR_PUSHGATEWAY_PORT"))
+    ] = 9091
 
     # Stacks (stacks/*.yaml). Defaults are in-cluster service names from k8s/, never secrets.
     s3_artifact_uri: Annotated[str, Field(validation_alias=_env("GREENR_S3_ARTIFACT_URI"))] = (
@@ -175,6 +243,9 @@ class Settings(BaseSettings):
         "seldon_base_url",
         "model_server_url",
         "api_url",
+        "pushgateway_url",
+        "alert_pager_url",
+        "alert_ticket_url",
         "reference_dataset_url",
     )
     @classmethod
@@ -243,6 +314,11 @@ class Settings(BaseSettings):
     def ui_api_key_file(self) -> Path:
         """Where the web app reads its API key when GREENR_UI_API_KEY is not set."""
         return self.api_keys_path / "web-app.key"
+
+    @property
+    def monitoring_path(self) -> Path:
+        """Configs, data and logs of Prometheus, Alertmanager and Pushgateway (scripts/monitoring.sh)."""
+        return self.home / "monitoring"
 
     @property
     def artifact_path(self) -> Path:

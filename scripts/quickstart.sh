@@ -16,6 +16,11 @@ REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$REPO"
 stage() { printf '\n==> %s\n' "$*"; }
 
+# Locally, every service (pipelines, model server, API, web app) writes its JSON log lines to a
+# size-bounded, rotated file under the state folder (docs/observability.md); unset, to stderr.
+GREENR_LOG_DIR="${GREENR_LOG_DIR:-$(realpath -m "${GREENR_HOME:-$REPO/.greenr}")/logs}"
+export GREENR_LOG_DIR
+
 stage "environments (scripts/setup.sh, scripts/serving_setup.sh)"
 bash scripts/setup.sh
 bash scripts/serving_setup.sh
@@ -67,5 +72,7 @@ Model server:   http://127.0.0.1:$model_port/api/v1.0/predictions   (Seldon prot
 Stop them:      bash scripts/stop.sh
 Start again:    .venv/bin/python -m greenr.deployment start   (model server; then scripts/api_server.sh start, scripts/web_app.sh start)
 State folder:   $home   (catalog.db, lake/, mlflow.db, zenml/, logs of each server)
+JSON logs:      $GREENR_LOG_DIR   (<service>.log, rotated; grep a request id across them)
+Monitoring:     bash scripts/monitoring.sh start   (Prometheus, Alertmanager, Pushgateway)
 MLflow UI:      .venv/bin/mlflow ui --host 127.0.0.1 --backend-store-uri sqlite:///$home/mlflow.db
 MSG

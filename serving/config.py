@@ -108,6 +108,17 @@ def load_config(
     )
 
 
+def log_settings(env: Mapping[str, str]) -> tuple[Path | None, int, int]:
+    """GREENR_LOG_DIR (None: stderr), GREENR_LOG_MAX_BYTES, GREENR_LOG_BACKUPS, as greenr.settings."""
+    raw = env.get("GREENR_LOG_DIR", "").strip()
+    backups = env.get("GREENR_LOG_BACKUPS", "").strip()
+    return (
+        Path(raw).expanduser() if raw else None,
+        _positive_int(None, env, "GREENR_LOG_MAX_BYTES", 10_000_000),
+        int(backups) if backups.isdigit() else 5,
+    )
+
+
 def _first(env: Mapping[str, str], *names: str) -> str | None:
     for name in names:
         if env.get(name):

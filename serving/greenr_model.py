@@ -20,9 +20,11 @@ from typing import Any
 from seldon_core.flask_utils import SeldonMicroserviceException
 
 from serving.config import ServerConfig, load_config
+from serving.deadline import CallerGone, deadline_from
 from serving.inference import BadImageError, OnnxClassifier, check_model, decode_batch, warm_up
 from serving.model_store import ResolvedArtifact, resolve_artifact
 from serving.payload import BadRequestError, feedback_records, images_from_request, predictions_body
+from serving.request_errors import request_error_blueprint
 
 logger = logging.getLogger(__name__)
 
@@ -71,6 +73,8 @@ class GreenrModel:
         # predict()/send_feedback() in the same thread, so each request reports its own counts
         # even when gunicorn's threads serve several requests at once.
         self._pending = threading.local()
+        # Seldon registers this blueprint on its Flask app: a binData that is not base64 is a 400.
+        self.model_error_handler = request_error_blueprint()
 
     # ------------------------------------------------------------ loading
 
@@ -130,19 +134,27 @@ class GreenrModel:
     ) -> dict[str, Any]:
         """Classify one image (binData) or a batch (jsonData); see serving/README.md.
 
+        `meta.tags.greenr_deadline_ms` (sent by the prediction API) bounds how long the caller waits:
+        past it the work stops (serving.deadline).
+
         Raises:
-            SeldonMicroserviceException: status 400 with a message naming the bad image or field.
+            SeldonMicroserviceException: status 400 with a message naming the bad image or field;
+                503 when the caller's deadline passed.
         """
         started = time.perf_counter()
+        deadline = deadline_from(meta, time.monotonic())
         self._pending.metrics = []
         artifact, classifier = self._ready()
         try:
             images = images_from_request(X, self._config.max_batch_size)
-            batch = decode_batch(images, self._config.max_image_pixels, classifier.input_size)
+            batch = decode_batch(images, self._config.max_image_pixels, classifier.input_size, deadline)
+            probabilities = classifier.probabilities(batch, deadline)
         except (BadRequestError, BadImageError) as error:
             logger.info("bad prediction request: %s", error)
             raise SeldonMicroserviceException(str(error), status_code=400) from None
-        probabilities = classifier.probabilities(batch)
+        except CallerGone as error:
+            logger.warning("%s", error)
+            raise SeldonMicroserviceException(str(error), 503, reason="MICROSERVICE_TIMEOUT") from None
         body = predictions_body(probabilities, classifier.labels, self._model_summary(artifact))
         elapsed_ms = (time.perf_counter() - started) * 1000.0
         counts: dict[str, int] = {}
@@ -204,6 +216,18 @@ class GreenrModel:
         self._pending.metrics = []
         fallback = self._artifact is not None and self._artifact.fallback
         return [*pending, {"type": "GAUGE", "key": FALLBACK_KEY, "value": 1 if fallback else 0}]
+
+    def identity(self) -> dict[str, Any]:
+        """What the loaded model is (`ServerMetrics.set_model`'s arguments); call after `load()`."""
+        artifact, _ = self._ready()
+        meta = artifact.metadata
+        return {
+            "model_name": meta.model_name,
+            "version": str(meta.version),
+            "alias": meta.alias,
+            "fallback": artifact.fallback,
+            "metrics": dict(meta.metrics),
+        }
 
     def tags(self) -> dict[str, Any]:
         """Added to every response's meta.tags: which model answered."""

@@ -14,11 +14,13 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from greenr.images.decoding import ImageDecodeError, decode_image, format_samples
-from greenr.images.preprocess import to_model_input
+from greenr.images.decoding import ImageDecodeError, format_samples
+from greenr.images.preprocess import decode_model_input
 from serving.config import DEFAULT_INTRA_OP_SPINNING
+from serving.deadline import Deadline
 from serving.model_store import MODEL_FILE, ArtifactError, ArtifactMetadata
 
+NO_DEADLINE = Deadline()
 # Rows of a probability output sum to 1; anything further off means logits or a wrong head.
 _PROBABILITY_TOLERANCE = 1e-3
 
@@ -32,19 +34,22 @@ class BadImageError(ValueError):
         self.reason = reason
 
 
-def decode_batch(payloads: Sequence[bytes], max_pixels: int, size: int) -> npt.NDArray[np.float32]:
+def decode_batch(
+    payloads: Sequence[bytes], max_pixels: int, size: int, deadline: Deadline = NO_DEADLINE
+) -> npt.NDArray[np.float32]:
     """Decode every image fully and stack them as float32 N x size x size x 3 in 0..255 RGB.
 
     Raises:
         BadImageError: for the first image that is empty, not an image, corrupt or too large.
+        CallerGone: the deadline passed before an image was decoded.
     """
     arrays = []
     for index, data in enumerate(payloads):
+        deadline.check(f"decoding image {index}")
         try:
-            decoded = decode_image(data, max_pixels)
+            arrays.append(decode_model_input(data, max_pixels, size))
         except ImageDecodeError as error:
             raise BadImageError(index, error.reason, str(error)) from None
-        arrays.append(to_model_input(decoded.image, size))
     return np.stack(arrays).astype(np.float32)
 
 
@@ -123,16 +128,18 @@ class OnnxClassifier:
                 f"{MODEL_FILE} outputs do not sum to 1 (sum {total:.4f}): export the model with its softmax"
             )
 
-    def probabilities(self, batch: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+    def probabilities(
+        self, batch: npt.NDArray[np.float32], deadline: Deadline = NO_DEADLINE
+    ) -> npt.NDArray[np.float32]:
         """N x len(labels) probabilities for an N x size x size x 3 float32 batch.
 
         One run per image (see `_session`): on CPU a batch is no faster per image, and a large
-        one would grow the memory arena for good.
+        one would grow the memory arena for good. CallerGone when the deadline passes between two.
         """
-        rows = [
-            self._session.run([self._output_name], {self._input_name: batch[i : i + 1]})[0]
-            for i in range(len(batch))
-        ]
+        rows = []
+        for i in range(len(batch)):
+            deadline.check(f"classifying image {i}")
+            rows.append(self._session.run([self._output_name], {self._input_name: batch[i : i + 1]})[0])
         return np.asarray(np.concatenate(rows), dtype=np.float32)
 
 

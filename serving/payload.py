@@ -65,6 +65,17 @@ def images_from_request(payload: Any, max_batch_size: int) -> list[bytes]:
     return images
 
 
+def bin_data_problem(value: Any) -> str | None:
+    """Why a `binData` value is not base64 text (None when it is)."""
+    if not isinstance(value, str):
+        return f"binData must be a base64 string, got {type(value).__name__}"
+    try:
+        base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        return "binData is not valid base64"
+    return None
+
+
 def predictions_body(
     probabilities: npt.NDArray[np.float32], labels: Sequence[str], model: Mapping[str, Any]
 ) -> dict[str, Any]:

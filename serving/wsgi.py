@@ -24,11 +24,13 @@ from typing import Any
 from seldon_core.metrics import SeldonMetrics
 from seldon_core.wrapper import get_rest_microservice
 
-from serving.config import ConfigError
+from greenr.json_logging import configure_json_logging
+from serving import request_log
+from serving.config import ConfigError, log_settings
 from serving.greenr_model import GreenrModel
 from serving.model_store import ArtifactError, ModelUnavailableError
+from serving.server_metrics import ServerMetrics
 
-LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(process)d]: %(message)s"
 # gunicorn's exit code for "worker failed to boot": the master then stops instead of respawning
 # a worker that would fail the same way forever.
 WORKER_BOOT_ERROR = 3
@@ -66,7 +68,10 @@ class InProcessSeldonMetrics(SeldonMetrics):  # type: ignore[misc]  # seldon_cor
 
 def create_app() -> Any:
     """Load the model (failing with a clear message when it cannot) and build the Flask app."""
-    logging.basicConfig(level=os.environ.get("GREENR_LOG_LEVEL", "INFO").upper(), format=LOG_FORMAT)
+    log_dir, max_bytes, backups = log_settings(os.environ)
+    formatter = configure_json_logging(
+        "model-server", os.environ.get("GREENR_LOG_LEVEL", "INFO"), log_dir, max_bytes, backups
+    )
     try:
         model = GreenrModel()
         # Before the app exists: a missing model must stop the server, not answer 500s later.
@@ -77,10 +82,19 @@ def create_app() -> Any:
         raise SystemExit(WORKER_BOOT_ERROR) from None
     seldon_metrics = InProcessSeldonMetrics()
     app = get_rest_microservice(model, seldon_metrics)
+    identity = model.identity()
+    # Every line of this worker names the version it serves (the fallback's, when it fell back).
+    formatter.default_model_version = identity["version"]
+    server_metrics = ServerMetrics()
+    server_metrics.set_model(**identity)
+    server_metrics.install(app)
+    request_log.install(app)
 
-    def prometheus_metrics() -> tuple[str, int, dict[str, str]]:
-        body, content_type = seldon_metrics.generate_metrics()
-        return body, 200, {"Content-Type": content_type}
+    def prometheus_metrics() -> tuple[bytes, int, dict[str, str]]:
+        # Seldon's custom metrics and the server's own: two registries, distinct names, one page.
+        seldon_body, content_type = seldon_metrics.generate_metrics()
+        own_body, _ = server_metrics.render()
+        return seldon_body.encode() + own_body, 200, {"Content-Type": content_type}
 
     app.add_url_rule("/metrics", "greenr_prometheus_metrics", prometheus_metrics, methods=["GET"])
     return app

@@ -33,8 +33,7 @@ from cli_runner import isolated_env
 
 from greenr.contracts import LABELS, MODEL_INPUT_SIZE
 from greenr.deployment.model_server_service import ModelServerConfig, ModelServerError, ModelServerService
-from greenr.images.decoding import decode_image
-from greenr.images.preprocess import to_model_input
+from greenr.images.preprocess import decode_model_input
 from greenr.settings import DEFAULT_SOURCE, REPO_ROOT
 
 SERVING_PYTHON = REPO_ROOT / ".venv-serving" / "bin" / "python"
@@ -162,7 +161,8 @@ class Reference:
         self.size: int = self._session.get_inputs()[0].shape[1]
 
     def probabilities(self, images: list[bytes]) -> npt.NDArray[np.float32]:
-        batch = np.stack([to_model_input(decode_image(data, MAX_PIXELS).image, self.size) for data in images])
+        # What training feeds the model (`decode_model_input`), computed here, not by the server.
+        batch = np.stack([decode_model_input(data, MAX_PIXELS, self.size) for data in images])
         (result,) = self._session.run(None, {self._input: batch.astype(np.float32)})
         return np.asarray(result, dtype=np.float32)
 

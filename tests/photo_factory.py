@@ -49,3 +49,12 @@ def decompression_bomb_png(side: int = 10_000) -> bytes:
     buffer = io.BytesIO()
     Image.new("1", (side, side)).save(buffer, format="PNG", optimize=True)
     return buffer.getvalue()
+
+
+def mpo_bytes(first: Image.Image, second: Image.Image, quality: int = 90) -> bytes:
+    """A multi-picture JPEG (MPF segment, as phone cameras write): `first` is the photo shown."""
+    buffer = io.BytesIO()
+    first.convert("RGB").save(
+        buffer, format="MPO", save_all=True, append_images=[second.convert("RGB")], quality=quality
+    )
+    return buffer.getvalue()

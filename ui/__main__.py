@@ -20,8 +20,11 @@ def main() -> int:
         print(f"web app: {error}", file=sys.stderr)
         return 2
     # Imported here so that a configuration error is reported without loading NiceGUI.
+    from greenr.json_logging import configure_json_logging
     from ui.app import run
     from ui.config import WebAppConfig
+
+    configure_json_logging("web-app", "INFO", settings.log_dir, settings.log_max_bytes, settings.log_backups)
 
     config = WebAppConfig.from_settings(settings)
     print(

@@ -10,6 +10,9 @@ Every failure becomes one of two exceptions whose `message` is one line the page
 
 from __future__ import annotations
 
+import logging
+import time
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -17,6 +20,10 @@ from typing import Annotated, Any, TypeVar
 
 import httpx
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+
+from greenr.json_logging import REQUEST_ID_HEADER, request_id
+
+logger = logging.getLogger(__name__)
 
 # Statuses that mean "not now" rather than "not this request": a gateway or the API itself says
 # the service behind it is down, or the web app's key is over its rate limit (429), so retrying
@@ -228,11 +235,30 @@ class ApiClient:
         timeout = httpx.Timeout(read, connect=self.timeouts.connect)
         # One short-lived client per call: a pooled one would have to be closed when its browser
         # tab goes away, and the API is near, so reusing connections would save little.
+        # Each call is one request with an id of its own, sent on to the API and the model
+        # server and found in all three services' logs.
+        rid = uuid.uuid4().hex
+        token = request_id.set(rid)
+        started = time.perf_counter()
         try:
             async with httpx.AsyncClient(
                 base_url=self.base_url, timeout=timeout, transport=self._transport, headers=self._headers
             ) as client:
-                return await client.request(method, path, **kwargs)
+                response = await client.request(method, path, headers={REQUEST_ID_HEADER: rid}, **kwargs)
+            logger.log(
+                logging.DEBUG if path == "/health" else logging.INFO,
+                "API %s %s answered %d",
+                method,
+                path,
+                response.status_code,
+                extra={
+                    "method": method,
+                    "path": path,
+                    "status": response.status_code,
+                    "duration_ms": round((time.perf_counter() - started) * 1000.0, 2),
+                },
+            )
+            return response
         except httpx.ConnectTimeout:
             raise ApiUnavailable(
                 f"The prediction API at {self.base_url} did not accept a connection within "
@@ -253,6 +279,8 @@ class ApiClient:
                 f"The prediction API at {self.base_url} could not be reached ({type(error).__name__}): "
                 "check that it runs, then retry."
             ) from None
+        finally:
+            request_id.reset(token)
 
     def _parse(self, response: httpx.Response, model: type[ModelT]) -> ModelT:
         if response.is_success:

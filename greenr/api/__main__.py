@@ -10,10 +10,31 @@ from __future__ import annotations
 import sys
 
 import uvicorn
+from starlette.types import ASGIApp
 
 from greenr.api.app import create_app
 from greenr.api.logging_setup import configure_logging
-from greenr.settings import SettingsError, load_settings
+from greenr.api.read_timeout import protocol_with_header_timeout
+from greenr.settings import Settings, SettingsError, load_settings
+
+
+def server_config(app: ASGIApp, settings: Settings) -> uvicorn.Config:
+    """Uvicorn's configuration of the API: address, logging, and the connection-level limits."""
+    return uvicorn.Config(
+        app,
+        host=settings.api_host,
+        port=settings.api_port,
+        log_config=None,
+        access_log=False,  # greenr.api.access logs every request, with its id
+        server_header=False,
+        timeout_graceful_shutdown=10,
+        # README "Security and limits": uvicorn's own limits, and the request-head timeout it
+        # lacks; the body read timeouts are middleware (greenr.api.read_timeout).
+        http=protocol_with_header_timeout(settings.header_read_timeout_seconds),
+        timeout_keep_alive=settings.keep_alive_seconds,
+        h11_max_incomplete_event_size=settings.max_header_bytes,
+        limit_concurrency=settings.max_connections,
+    )
 
 
 def main() -> int:
@@ -22,16 +43,10 @@ def main() -> int:
     except SettingsError as error:
         print(f"greenr-api: error: {error}", file=sys.stderr)
         return 1
-    configure_logging()
-    uvicorn.run(
-        create_app(settings),
-        host=settings.api_host,
-        port=settings.api_port,
-        log_config=None,
-        access_log=False,  # greenr.api.access logs every request, with its id
-        server_header=False,
-        timeout_graceful_shutdown=10,
+    configure_logging(
+        log_dir=settings.log_dir, max_bytes=settings.log_max_bytes, backups=settings.log_backups
     )
+    uvicorn.Server(server_config(create_app(settings), settings)).run()
     return 0
 
 

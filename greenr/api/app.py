@@ -15,9 +15,9 @@ from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
 from greenr.api.access_control import AccessControl, TrustedHosts
-from greenr.api.body_limit import BodySizeLimit, request_body_limit
 from greenr.api.errors import install_error_handlers
 from greenr.api.health import check_health
+from greenr.api.limits import install_limits
 from greenr.api.metrics import ApiMetrics
 from greenr.api.middleware import RequestObservation
 from greenr.api.rate_limit import RateLimiter
@@ -44,7 +44,7 @@ Every error answers `{"error": {"code": "...", "message": "..."}}`. Every respon
 
 def create_app(settings: Settings) -> FastAPI:
     """The API for these settings (the environment is read by the caller, not here)."""
-    api_metrics = ApiMetrics()
+    api_metrics = ApiMetrics(settings.low_confidence_threshold)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -75,10 +75,9 @@ def create_app(settings: Settings) -> FastAPI:
         lifespan=lifespan,
     )
     install_error_handlers(app)
-    app.add_middleware(
-        BodySizeLimit, max_bytes=request_body_limit(settings.max_upload_bytes, settings.max_batch_files)
-    )
-    # Outside the body limit: a request without a valid key, or over its rate, is refused unread.
+    install_limits(app, settings)
+    # Outside the limits: a request without a valid key, or over its rate, is refused unread and
+    # takes no upload slot.
     app.add_middleware(
         AccessControl,
         keys=lambda: app.state.services.keys,

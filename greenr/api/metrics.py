@@ -14,18 +14,32 @@ from prometheus_client import (
     Counter,
     Gauge,
     Histogram,
+    ProcessCollector,
     generate_latest,
 )
 
-LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+from greenr.contracts import LABELS
+
+# Resolve 5-500 ms finely (the p99 alert is at 250 ms); the tail up to 30 s shows timeouts.
+# The model server has the same (serving/server_metrics.py; a unit test compares them).
+LATENCY_BUCKETS = (
+    0.005, 0.01, 0.015, 0.02, 0.03, 0.05, 0.075, 0.1, 0.15, 0.2, 0.25, 0.3, 0.5, 0.75,
+    1.0, 2.5, 5.0, 10.0, 30.0,
+)  # fmt: skip
+# Known label values start at 0, so that ratios and "nobody exports it" checks see the series
+# before the first error (model_client.ModelServerUnavailable kinds, plus "rejected").
+MODEL_SERVER_ERROR_KINDS = ("connect", "timeout", "server_error", "bad_response", "rejected")
 CONFIDENCE_BUCKETS = (0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95, 0.99, 1.0)
 
 
 class ApiMetrics:
     """Counters and histograms of the API; every method is safe to call from any thread."""
 
-    def __init__(self) -> None:
+    def __init__(self, low_confidence_threshold: float = 0.7) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
+        # CPU seconds and resident memory of this process (process_*), for the Service dashboard.
+        ProcessCollector(registry=self.registry)
+        self.low_confidence_threshold = low_confidence_threshold
         self.request_seconds = Histogram(
             "greenr_api_request_duration_seconds",
             "Time to answer a request, by route template and method.",
@@ -41,10 +55,20 @@ class ApiMetrics:
         )
         self.predictions = Counter(
             "greenr_api_predictions",
-            "Images classified, by predicted class.",
-            ["label"],
+            "Images classified, by predicted class and model version.",
+            ["label", "model_version"],
             registry=self.registry,
         )
+        self.low_confidence = Counter(
+            "greenr_api_low_confidence_predictions",
+            "Images classified with a confidence below GREENR_LOW_CONFIDENCE_THRESHOLD.",
+            registry=self.registry,
+        )
+        Gauge(
+            "greenr_api_low_confidence_threshold",
+            "GREENR_LOW_CONFIDENCE_THRESHOLD: a prediction less confident than this is counted as low.",
+            registry=self.registry,
+        ).set(low_confidence_threshold)
         self.confidence = Histogram(
             "greenr_api_prediction_confidence",
             "Probability of the predicted class.",
@@ -70,6 +94,11 @@ class ApiMetrics:
             ["kind"],
             registry=self.registry,
         )
+        for kind in MODEL_SERVER_ERROR_KINDS:
+            self.model_server_errors.labels(kind=kind)
+        for label in LABELS:
+            for correct in ("true", "false"):
+                self.feedback.labels(label=label, correct=correct)
         self.model_info = Gauge(
             "greenr_api_model_info",
             "1 for the model version the model server answered with last.",
@@ -83,9 +112,11 @@ class ApiMetrics:
         self.request_seconds.labels(route=route, method=method).observe(seconds)
         self.requests.labels(route=route, method=method, status=str(status)).inc()
 
-    def observe_prediction(self, label: str, confidence: float) -> None:
-        self.predictions.labels(label=label).inc()
+    def observe_prediction(self, label: str, confidence: float, model_version: str = "unknown") -> None:
+        self.predictions.labels(label=label, model_version=model_version).inc()
         self.confidence.observe(confidence)
+        if confidence < self.low_confidence_threshold:
+            self.low_confidence.inc()
 
     def observe_rejected_file(self, code: str) -> None:
         self.rejected_files.labels(code=code).inc()

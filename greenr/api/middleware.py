@@ -7,26 +7,21 @@ Pure ASGI (not BaseHTTPMiddleware): it wraps every request, including the 413s o
 from __future__ import annotations
 
 import logging
-import re
 import time
-import uuid
 
 from starlette.datastructures import MutableHeaders
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from greenr.api.errors import error_body
-from greenr.api.logging_setup import request_id
 from greenr.api.metrics import ApiMetrics
+from greenr.json_logging import REQUEST_ID_HEADER, incoming_request_id, request_id
 
 logger = logging.getLogger(__name__)
 access_logger = logging.getLogger("greenr.api.access")
 
-REQUEST_ID_HEADER = "X-Request-ID"
 # Probes and scrapes arrive every few seconds: their successes are logged at DEBUG only.
 QUIET_ROUTES = frozenset({"/health", "/health/ready", "/metrics"})
-# A caller's id is kept only when it is short and plain (it goes into logs and headers).
-_VALID_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 
 
 def route_template(scope: Scope) -> str:
@@ -49,8 +44,7 @@ class RequestObservation:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        incoming = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
-        rid = incoming if _VALID_REQUEST_ID.fullmatch(incoming) else uuid.uuid4().hex
+        rid = incoming_request_id(dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1"))
         token = request_id.set(rid)
         started = time.perf_counter()
         status = 500

@@ -19,8 +19,13 @@ from typing import Any
 
 import httpx
 
+from greenr.json_logging import REQUEST_ID_HEADER, request_id
+
 logger = logging.getLogger(__name__)
 
+# The Seldon meta tag telling the model server how long this client waits for an answer (ms);
+# serving/deadline.py reads it (the model server's environment cannot import this package).
+DEADLINE_TAG = "greenr_deadline_ms"
 # /health and readiness probes must answer quickly even when the model server hangs.
 HEALTH_TIMEOUT_SECONDS = 2.0
 ADVICE = "try again in a moment; operators: python -m greenr.deployment status"
@@ -113,7 +118,11 @@ class ModelClient:
 
     def predict(self, images: Sequence[bytes]) -> ModelAnswer:
         """Classify images in one call (`jsonData` batch form)."""
-        payload = {"jsonData": {"images": [base64.b64encode(image).decode("ascii") for image in images]}}
+        payload = {
+            "jsonData": {"images": [base64.b64encode(image).decode("ascii") for image in images]},
+            # The server stops working on the request once this client has given up waiting.
+            "meta": {"tags": {DEADLINE_TAG: round(self.timeout_seconds * 1000)}},
+        }
         started = time.perf_counter()
         body = self._call("POST", "/api/v1.0/predictions", payload)
         latency_ms = (time.perf_counter() - started) * 1000.0
@@ -191,6 +200,8 @@ class ModelClient:
                 method,
                 path,
                 json=payload,
+                # The request id travels on to the model server's logs (greenr/json_logging.py).
+                headers=forwarded_request_id(),
                 timeout=httpx.USE_CLIENT_DEFAULT if timeout is None else httpx.Timeout(timeout),
             )
         except httpx.TimeoutException as error:
@@ -219,6 +230,12 @@ class ModelClient:
     def _bad_response(self, detail: str) -> ModelServerUnavailable:
         logger.warning("model server %s: %s", self.base_url, detail)
         return ModelServerUnavailable("bad_response", "it answered something unexpected")
+
+
+def forwarded_request_id() -> dict[str, str]:
+    """The X-Request-ID header of the request being served, for the call to the model server."""
+    rid = request_id.get()
+    return {REQUEST_ID_HEADER: rid} if rid else {}
 
 
 def _seldon_reason(response: httpx.Response) -> str:

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 
+from greenr.api.disconnect import abandoned
 from greenr.api.errors import ApiError, Problem
 from greenr.api.model_client import ClassScores, ModelServerRejected, ModelServerUnavailable, ServedModel
 from greenr.api.predictions_store import PredictionRow
@@ -93,25 +94,42 @@ class _Batch:
 
 
 def predict_files(
-    files: Sequence[IncomingFile], services: ApiServices, api_key_id: str | None = None
+    files: Sequence[IncomingFile],
+    services: ApiServices,
+    api_key_id: str | None = None,
+    caller_gone: Callable[[], bool] = lambda: False,
 ) -> PredictResponse:
-    """Classify the uploaded files for the key `api_key_id`; see the module docstring for the rules."""
+    """Classify the uploaded files for the key `api_key_id`; see the module docstring for the rules.
+
+    `caller_gone` is asked before each file and each model-server call: once the client has left,
+    the work stops (ApiError 499, nothing recorded).
+    """
     settings = services.settings
     if len(files) > settings.max_batch_files:
         raise too_many_files(len(files), settings.max_batch_files)
     batch = _Batch(len(files))
     pending: list[tuple[int, AcceptedImage]] = []
+    pixels_left = settings.max_request_pixels
     for index, upload in enumerate(files):
-        checked = check_file(upload, settings.max_upload_bytes, settings.max_image_pixels)
+        if caller_gone():
+            raise abandoned()
+        checked = check_file(
+            upload, settings.max_upload_bytes, settings.max_image_pixels, pixels_left, services.decodes
+        )
         if isinstance(checked, RejectedFile):
             services.metrics.observe_rejected_file(checked.problem.code)
             batch.reject(index, checked)
             continue
+        pixels_left -= checked.width * checked.height
         pending.append((index, checked))
         if len(pending) >= MODEL_CALL_MAX_IMAGES or sum(i.size for _, i in pending) >= MODEL_CALL_MAX_BYTES:
+            if caller_gone():
+                raise abandoned()
             _classify(pending, batch, services)
             pending = []
     if pending:
+        if caller_gone():
+            raise abandoned()
         _classify(pending, batch, services)
     if batch.model is None:
         raise all_rejected(batch.rejected)
@@ -120,7 +138,7 @@ def predict_files(
     except CatalogUnavailable as error:
         raise database_unavailable(error) from None
     for row in batch.rows:
-        services.metrics.observe_prediction(row.label, row.confidence)
+        services.metrics.observe_prediction(row.label, row.confidence, row.model_version)
     services.metrics.set_model(batch.model.name, batch.model.version)
     services.profiler.add(batch.profile)
     items = [item for item in batch.items if item is not None]

@@ -13,10 +13,10 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, func, select, text, true
+from sqlalchemy import Connection, Engine, false, func, select, text, true, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import InterfaceError, InternalError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from greenr.catalog import schema
@@ -97,6 +97,27 @@ class PredictionsStore:
         except CatalogUnavailable:
             return False
         return True
+
+    def refuses_writes(self) -> str | None:
+        """None when the database would accept a prediction now; otherwise why it would not.
+
+        A write that changes nothing (`UPDATE predictions ... WHERE false`, rolled back) takes the
+        same write lock a prediction does, so a read-only, locked or full database answers here,
+        within `WRITE_PROBE_TIMEOUT_SECONDS` instead of the 5 s a request would wait.
+        """
+        try:
+            self.ensure_schema()
+            with self.engine.connect() as connection, connection.begin() as transaction:
+                with _short_lock_wait(connection):
+                    connection.execute(
+                        update(schema.Prediction).where(false()).values(id=schema.Prediction.id)
+                    )
+                transaction.rollback()
+        except CatalogUnavailable as error:
+            return str(error)
+        except SQLAlchemyError as error:
+            return str(getattr(error, "orig", None) or error).strip().splitlines()[0]
+        return None
 
     def record_predictions(self, rows: Sequence[PredictionRow]) -> None:
         """Insert the predictions of one request in one transaction."""
@@ -181,13 +202,44 @@ class PredictionsStore:
         try:
             with Session(self.engine, expire_on_commit=False) as session:
                 yield session
-        except (OperationalError, InterfaceError) as error:
+        except (OperationalError, InterfaceError, InternalError) as error:
             # "connection refused", "server closed the connection", SQLite's "unable to open
-            # database file": the database is down, not the request wrong.
+            # database file", "attempt to write a readonly database", PostgreSQL's read-only
+            # transaction (a replica, a full disk): the database is down, not the request wrong.
+            if isinstance(error, InternalError) and not _refuses_writes(error):
+                raise
             raise CatalogUnavailable(
                 f"cannot reach the catalog database {self.engine.url.render_as_string(hide_password=True)}: "
                 f"{error.orig}"
             ) from None
+
+
+WRITE_PROBE_TIMEOUT_SECONDS = 1.0
+# PostgreSQL's SQLSTATE for "cannot execute ... in a read-only transaction".
+_READ_ONLY_SQLSTATE = "25006"
+
+
+def _refuses_writes(error: InternalError) -> bool:
+    return getattr(error.orig, "sqlstate", None) == _READ_ONLY_SQLSTATE
+
+
+@contextmanager
+def _short_lock_wait(connection: Connection) -> Iterator[None]:
+    """Wait at most WRITE_PROBE_TIMEOUT_SECONDS for locks on this connection, inside the block."""
+    milliseconds = int(WRITE_PROBE_TIMEOUT_SECONDS * 1000)
+    if connection.dialect.name == "sqlite":
+        before = connection.exec_driver_sql("PRAGMA busy_timeout").scalar()
+        connection.exec_driver_sql(f"PRAGMA busy_timeout = {milliseconds}")
+        try:
+            yield
+        finally:
+            connection.exec_driver_sql(f"PRAGMA busy_timeout = {int(before or 0)}")
+        return
+    if connection.dialect.name == "postgresql":
+        # SET LOCAL ends with the transaction (rolled back right after the probe).
+        connection.exec_driver_sql(f"SET LOCAL lock_timeout = {milliseconds}")
+        connection.exec_driver_sql(f"SET LOCAL statement_timeout = {milliseconds}")
+    yield
 
 
 def _utc(moment: datetime) -> datetime:

@@ -114,6 +114,9 @@ class ModelServerHealth(BaseModel):
 
 class DatabaseHealth(BaseModel):
     reachable: bool
+    writable: bool = Field(
+        description="A write would succeed now (not read-only, not locked); false when unreachable."
+    )
 
 
 class HealthResponse(BaseModel):
@@ -126,13 +129,13 @@ class HealthResponse(BaseModel):
                     "status": "ok",
                     "ready": True,
                     "model_server": {"reachable": True, "model_version": "3", "fallback": False},
-                    "database": {"reachable": True},
+                    "database": {"reachable": True, "writable": True},
                 },
                 {
                     "status": "degraded",
                     "ready": False,
                     "model_server": {"reachable": False, "model_version": None, "fallback": None},
-                    "database": {"reachable": True},
+                    "database": {"reachable": True, "writable": True},
                 },
             ]
         }

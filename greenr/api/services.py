@@ -8,6 +8,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from greenr.api.decode_slots import DecodeSlots
 from greenr.api.image_archive import ImageArchive
 from greenr.api.keys.store import KeyStore
 from greenr.api.metrics import ApiMetrics
@@ -32,6 +33,7 @@ class ApiServices:
     profiler: PredictionProfiler
     metrics: ApiMetrics
     keys: KeyStore
+    decodes: DecodeSlots
 
 
 def open_services(settings: Settings, metrics: ApiMetrics) -> ApiServices:
@@ -50,6 +52,7 @@ def open_services(settings: Settings, metrics: ApiMetrics) -> ApiServices:
         profiler=PredictionProfiler(objects, settings.profile_batch_size),
         metrics=metrics,
         keys=KeyStore(store.session),
+        decodes=DecodeSlots(settings.max_concurrent_decodes, settings.decode_wait_seconds),
     )
 
 

@@ -11,12 +11,15 @@ than an opaque one from the model server.
 from __future__ import annotations
 
 import hashlib
+from contextlib import nullcontext
 from dataclasses import dataclass
-from pathlib import PurePosixPath
 from typing import Protocol
 
+from greenr.api.decode_slots import DecodeSlots
 from greenr.api.errors import Problem
-from greenr.images.decoding import SUPPORTED_FORMATS, ImageDecodeError, decode_image
+from greenr.images.decoding import SUPPORTED_FORMATS, ImageDecodeError, decode_image, stored_pixels
+from greenr.images.memory import release_after
+from greenr.images.names import clean_upload_name
 
 READ_CHUNK_BYTES = 64 * 1024
 ACCEPTED_TYPES = frozenset({"image/jpeg", "image/png", "image/webp"})
@@ -79,9 +82,8 @@ class RejectedFile:
 
 
 def clean_filename(name: str | None, index: int) -> str:
-    """The file's base name (browsers may send a whole Windows path), or `file-<n>` when absent."""
-    base = PurePosixPath((name or "").replace("\\", "/")).name.strip()
-    return base[:255] or f"file-{index + 1}"
+    """The file's base name without control or bidi characters (`greenr.images.names`), or `file-<n>`."""
+    return clean_upload_name(name, index)
 
 
 def read_at_most(stream: Readable, limit: int) -> bytes | None:
@@ -97,8 +99,18 @@ def read_at_most(stream: Readable, limit: int) -> bytes | None:
     return None
 
 
-def check_file(upload: IncomingFile, max_bytes: int, max_pixels: int) -> AcceptedImage | RejectedFile:
-    """Accept a file that is a JPEG, PNG or WebP image within the limits, or say why not."""
+def check_file(
+    upload: IncomingFile,
+    max_bytes: int,
+    max_pixels: int,
+    pixels_left: int | None = None,
+    slots: DecodeSlots | None = None,
+) -> AcceptedImage | RejectedFile:
+    """Accept a file that is a JPEG, PNG or WebP image within the limits, or say why not.
+
+    `pixels_left` is what the request's pixel budget still allows (None: no budget); `slots`
+    bounds concurrent decodes in the process (ApiError 503 `busy` when none frees up).
+    """
     name = upload.filename
     declared = (upload.content_type or "").split(";", 1)[0].strip().lower()
     declared = _TYPE_ALIASES.get(declared, declared)
@@ -118,8 +130,22 @@ def check_file(upload: IncomingFile, max_bytes: int, max_pixels: int) -> Accepte
                 "send a smaller image",
             ),
         )
+    pixels = stored_pixels(data)
+    if pixels_left is not None and pixels is not None and pixels <= max_pixels and pixels > pixels_left:
+        return RejectedFile(
+            name,
+            Problem(
+                413,
+                "too_many_pixels",
+                f"{name}: with this image the request holds more pixels than the server decodes per "
+                "request: send it in another request",
+            ),
+        )
     try:
-        decoded = decode_image(data, max_pixels)
+        with slots.slot() if slots is not None else nullcontext():
+            # The API only proves the file decodes (the model server resizes it): JPEGs are
+            # decoded at 1/8 scale, every byte still read, so truncation is still caught.
+            decoded = decode_image(data, max_pixels, reduce_to=1)
     except ImageDecodeError as error:
         status, code = _DECODE_PROBLEMS.get(error.reason, (422, "invalid_image"))
         detail = str(error).rstrip(".")
@@ -141,7 +167,9 @@ def check_file(upload: IncomingFile, max_bytes: int, max_pixels: int) -> Accepte
             ),
         )
     width, height, fmt = decoded.width, decoded.height, decoded.format
+    decoded_pixels = decoded.image.width * decoded.image.height
     decoded.image.close()  # the pixels were only needed to prove the file decodes
+    release_after(decoded_pixels)
     return AcceptedImage(
         filename=name,
         data=data,

@@ -121,6 +121,15 @@ def serving_status(url: str, timeout: float = 3.0) -> ServingStatus | None:
     )
 
 
+def log_message(line: str) -> str:
+    """The message of a JSON log line (greenr/json_logging.py), or the line itself."""
+    try:
+        entry = json.loads(line)
+    except ValueError:
+        return line.strip()
+    return str(entry.get("message", line)).strip() if isinstance(entry, dict) else line.strip()
+
+
 def port_in_use(port: int) -> bool:
     """True when something accepts connections on 127.0.0.1:port."""
     with socket.socket() as probe:
@@ -345,7 +354,7 @@ class ModelServerService(LocalDaemonService, BaseDeploymentService):
         if not log_file or not os.path.exists(log_file):
             return "no log yet"
         lines = Path(log_file).read_text(errors="replace").splitlines()
-        reasons = [line.strip() for line in lines if REASON_MARK in line]
+        reasons = [log_message(line) for line in lines if REASON_MARK in line]
         if reasons:
             return " / ".join(dict.fromkeys(reasons))
         tail = " | ".join(line.strip() for line in lines[-8:] if line.strip())

@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from PIL import Image, UnidentifiedImageError
 
 SUPPORTED_FORMATS = frozenset({"JPEG", "PNG", "WEBP"})
+# What Pillow calls a JPEG: plain, or with a multi-picture segment (MPO; first frame used).
+JPEG_FORMATS = frozenset({"JPEG", "MPO"})
 
 
 class ImageDecodeError(ValueError):
@@ -30,8 +32,15 @@ class DecodedImage:
     height: int
 
 
-def decode_image(data: bytes, max_pixels: int) -> DecodedImage:
+def decode_image(data: bytes, max_pixels: int, reduce_to: int | None = None) -> DecodedImage:
     """Decode image bytes completely, refusing empty, non-image, truncated and oversized input.
+
+    A JPEG with a multi-picture (MPF) segment, which many phone cameras write, opens in Pillow
+    as MPO: its first frame is the photo (the others are previews or depth maps), so it is
+    decoded as the JPEG it is and reported as format "JPEG". With `reduce_to`, a JPEG is decoded
+    at 1/2, 1/4 or 1/8 scale (libjpeg's DCT scaling, `Image.draft`) as long as both sides stay at
+    least `reduce_to` pixels: every byte is still decoded (truncation is still caught), in a
+    fraction of the memory and time. `width` and `height` are always the stored image's.
 
     Raises:
         ImageDecodeError: with reason "empty", "not_an_image", "decompression_bomb" or "corrupt".
@@ -50,6 +59,10 @@ def decode_image(data: bytes, max_pixels: int) -> DecodedImage:
                     "decompression_bomb",
                     f"{width}x{height} pixels exceeds the limit of {max_pixels} pixels",
                 )
+            if fmt in JPEG_FORMATS:
+                fmt = "JPEG"
+                if reduce_to is not None:
+                    image.draft(None, (reduce_to, reduce_to))
             # Image.open only reads the header; load() decodes every pixel, which catches
             # truncated and corrupt data that would otherwise fail later during training.
             image.load()  # type: ignore[no-untyped-call]
@@ -62,6 +75,18 @@ def decode_image(data: bytes, max_pixels: int) -> DecodedImage:
     except (OSError, SyntaxError, ValueError) as error:
         raise ImageDecodeError("corrupt", f"the image data is corrupt or truncated ({error})") from None
     return DecodedImage(image=image, format=fmt, mode=image.mode, width=width, height=height)
+
+
+def stored_pixels(data: bytes) -> int | None:
+    """Width x height read from the header alone (nothing decoded); None when Pillow cannot tell."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data)) as image:
+                width, height = image.size
+    except Exception:  # any: decode_image reports what is wrong with the bytes
+        return None
+    return int(width) * int(height)
 
 
 def format_samples() -> list[bytes]:

@@ -16,8 +16,7 @@ import numpy.typing as npt
 from pydantic import BaseModel, ConfigDict
 
 from greenr.contracts import LABELS, MODEL_INPUT_SIZE, SPLITS, Split
-from greenr.images.decoding import decode_image
-from greenr.images.preprocess import to_model_input
+from greenr.images.preprocess import decode_model_input
 from greenr.storage.object_store import ObjectStore
 
 log = logging.getLogger(__name__)
@@ -111,8 +110,7 @@ def decode_to_arrays(
     images = np.empty((len(keys), size, size, 3), dtype=np.uint8)
     step = max(1, len(keys) // 10)
     for index, key in enumerate(keys):
-        decoded = decode_image(read(key), max_pixels)
-        images[index] = to_model_input(decoded.image, size)
+        images[index] = decode_model_input(read(key), max_pixels, size)
         if (index + 1) % step == 0 or index + 1 == len(keys):
             log.info("loaded %d/%d %s", index + 1, len(keys), what)
     return SplitArrays(images=images, labels=np.asarray(labels, dtype=np.int64), sha256=list(sha256))

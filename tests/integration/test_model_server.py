@@ -37,11 +37,12 @@ from model_server_kit import (
     real_photos,
     write_artifact,
 )
-from photo_factory import decompression_bomb_png, jpeg_bytes, photo
+from photo_factory import decompression_bomb_png, jpeg_bytes, mpo_bytes, photo, png_bytes
 from zenml.enums import ServiceState
 
 from greenr.contracts import LABELS
 from greenr.settings import REPO_ROOT
+from serving.deadline import DEADLINE_TAG
 
 # The model server, its artifact and helpers are shared with the prediction API's tests.
 pytest_plugins = ["model_server_fixtures"]
@@ -170,6 +171,26 @@ def test_png_and_webp_are_accepted(server: ModelServer, reference: Reference) ->
         assert_matches(body["jsonData"]["predictions"], reference.probabilities([data]))
 
 
+def test_a_multi_picture_jpeg_is_its_first_frame(server: ModelServer, reference: Reference) -> None:
+    first = photo(21, (640, 480))
+    status, body = server.predict({"binData": b64(mpo_bytes(first, photo(22)))})
+    assert status == 200, body
+    assert_matches(body["jsonData"]["predictions"], reference.probabilities([jpeg_bytes(first)]))
+
+
+def test_work_stops_once_the_callers_deadline_has_passed(server: ModelServer) -> None:
+    """The API sends how long it waits; the server used to work on for nobody after it gave up."""
+    images = [b64(png_bytes(photo(seed, (1000, 1000)))) for seed in range(16)]
+    # 16 decodes of a megapixel PNG take far more than 1 ms: the server gives up between images.
+    status, body = server.predict({"jsonData": {"images": images}, "meta": {"tags": {DEADLINE_TAG: 1}}})
+    assert status == 503, body
+    assert "the request was abandoned" in body["status"]["info"]
+    status, body = server.predict(
+        {"jsonData": {"images": images[:2]}, "meta": {"tags": {DEADLINE_TAG: 60_000}}}
+    )
+    assert status == 200, body
+
+
 def test_concurrent_requests_share_one_session(server: ModelServer, reference: Reference) -> None:
     images = [path.read_bytes() for path in real_photos(6)]
     expected = reference.probabilities(images)
@@ -216,6 +237,9 @@ def _bad_inputs() -> list[Any]:
         pytest.param(
             {"jsonData": {"images": [b64(good), "%%% not base64"]}}, "image 1 is not valid base64", id="b64"
         ),
+        pytest.param({"binData": "!!!notbase64"}, "binData is not valid base64", id="bindata-not-base64"),
+        pytest.param({"binData": "caf\u00e9"}, "binData is not valid base64", id="bindata-not-ascii"),
+        pytest.param({"binData": 42}, "binData must be a base64 string, got int", id="bindata-not-a-string"),
         pytest.param({"jsonData": {"images": []}}, "the batch is empty", id="empty-batch"),
         pytest.param({"jsonData": {"files": []}}, 'no "images" list', id="no-images-key"),
         pytest.param({"strData": b64(good)}, "strData is not accepted", id="strdata"),

@@ -44,7 +44,7 @@ from model_server_kit import (
     process_group,
     real_photos,
 )
-from photo_factory import decompression_bomb_png, jpeg_bytes, photo, png_bytes
+from photo_factory import decompression_bomb_png, jpeg_bytes, mpo_bytes, photo, png_bytes
 from PIL import Image
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -376,7 +376,7 @@ def test_health_when_everything_runs(api: Api) -> None:
         "status": "ok",
         "ready": True,
         "model_server": {"reachable": True, "model_version": "3", "fallback": False},
-        "database": {"reachable": True},
+        "database": {"reachable": True, "writable": True},
     }
     assert api.client.get("/health/ready").status_code == 200
 
@@ -432,7 +432,7 @@ def test_model_server_stopped(
                 "status": "degraded",
                 "ready": False,
                 "model_server": {"reachable": False, "model_version": None, "fallback": None},
-                "database": {"reachable": True},
+                "database": {"reachable": True, "writable": True},
             }
             assert api.client.get("/health/ready").status_code == 503
             assert_error(api.client.get("/model/info"), 503, "model_server_unavailable", "try again")
@@ -731,7 +731,7 @@ def test_postgres_and_s3(
         assert history["total"] == 2
         assert history["items"][0]["id"] == items[1]["id"]
         assert history["items"][0]["feedback_label"] == "grass"
-        assert api.client.get("/health").json()["database"] == {"reachable": True}
+        assert api.client.get("/health").json()["database"] == {"reachable": True, "writable": True}
         api.services.profiler.wait()
 
     engine = create_catalog_engine(postgres_url)
@@ -954,3 +954,87 @@ def test_api_server_script_refuses_bad_configuration(api_process: ApiProcess) ->
     assert result.returncode == 1
     assert "GREENR_MAX_UPLOAD_BYTES" in result.stderr
     assert api_process.script("status").returncode == 3
+
+
+# ---------------------------------------------------------------- hardening (issue 12)
+
+
+def raw_multipart(*files: tuple[bytes, bytes]) -> tuple[bytes, dict[str, str]]:
+    """A multipart body whose file names are sent as raw bytes (httpx would percent-encode controls)."""
+    parts = b"".join(
+        b'--x\r\nContent-Disposition: form-data; name="files"; filename="'
+        + name
+        + b'"\r\nContent-Type: image/jpeg\r\n\r\n'
+        + data
+        + b"\r\n"
+        for name, data in files
+    )
+    return parts + b"--x--\r\n", {"Content-Type": "multipart/form-data; boundary=x"}
+
+
+def test_file_names_are_cleaned_before_postgres_sees_them(
+    monkeypatch: pytest.MonkeyPatch, model_server: ModelServer, postgres_url: str
+) -> None:
+    """A NUL in a text column is a DataError on PostgreSQL: it used to fail the whole batch with a 500."""
+    photos = real_photos(1)
+    body, headers = raw_multipart(
+        (b"lawn\x00.jpg", photos[0].read_bytes()),
+        ("photo\u202egpj.exe\x07".encode(), photos[1].read_bytes()),
+    )
+    with running_api(monkeypatch, model_url(model_server), GREENR_DATABASE_URL=postgres_url) as api:
+        response = api.client.post("/predict", content=body, headers=headers)
+        assert response.status_code == 200, response.text
+        names = [item["filename"] for item in response.json()["predictions"]]
+        assert names == ["lawn .jpg", "photogpj.exe"]
+        history = api.client.get("/predictions").json()
+        assert sorted(item["filename"] for item in history["items"]) == sorted(names)
+
+
+def test_readiness_tells_a_read_only_postgres(
+    monkeypatch: pytest.MonkeyPatch, model_server: ModelServer, postgres_url: str
+) -> None:
+    with running_api(monkeypatch, model_url(model_server), GREENR_DATABASE_URL=postgres_url) as api:
+        assert api.client.get("/health/ready").status_code == 200
+        engine = create_catalog_engine(postgres_url)
+        try:
+            with engine.connect() as connection:
+                database = connection.exec_driver_sql("SELECT current_database()").scalar()
+                connection.exec_driver_sql(
+                    f'ALTER DATABASE "{database}" SET default_transaction_read_only = on'
+                )
+                connection.commit()
+        finally:
+            engine.dispose()
+        api.services.store.engine.dispose()  # new sessions, as after a failover to a replica
+        response = api.client.get("/health/ready")
+        assert response.status_code == 503
+        assert response.json()["database"] == {"reachable": True, "writable": False}
+        assert response.headers["Retry-After"] == "2"
+        assert_error(
+            api.predict(jpeg_file(real_photos(1)[0])), 503, "database_unavailable", "nothing was recorded"
+        )
+
+
+def test_a_multi_picture_jpeg_is_classified_as_its_first_frame(api: Api, reference: Reference) -> None:
+    """Phone cameras add an MPF segment; Pillow reads such a JPEG as MPO, which was refused with 415."""
+    first, second = photo(11, (640, 480)), photo(12, (160, 120))
+    mpo = mpo_bytes(first, second)
+    response = api.predict(upload("phone.jpg", mpo, "image/jpeg"))
+    assert response.status_code == 200, response.text
+    (item,) = response.json()["predictions"]
+    # The first frame's scan is what a plain JPEG of it holds: same pixels, same probabilities.
+    assert_matches([item], reference.probabilities([jpeg_bytes(first)]))
+    assert api.lake_files("predictions") == [f"predictions/{hashlib.sha256(mpo).hexdigest()}.jpg"]
+
+
+def test_the_pixels_of_one_request_are_bounded(
+    monkeypatch: pytest.MonkeyPatch, model_server: ModelServer
+) -> None:
+    big = jpeg_bytes(photo(13, (1000, 1000)))
+    with running_api(monkeypatch, model_url(model_server), GREENR_MAX_REQUEST_PIXELS="1500000") as api:
+        response = api.predict(upload("one.jpg", big, "image/jpeg"), upload("two.jpg", big, "image/jpeg"))
+        assert response.status_code == 200, response.text
+        first, second = response.json()["predictions"]
+        assert first["error"] is None
+        assert second["error"]["code"] == "too_many_pixels"
+        assert "send it in another request" in second["error"]["message"]

@@ -32,11 +32,14 @@ router = APIRouter(tags=["feedback"])
         200: {"model": FeedbackResponse, "description": "the key's earlier answer was replaced"},
         **error_responses(
             {
+                400: "`malformed_request`: the body cannot be decoded (not UTF-8)",
                 401: "`missing_api_key` or `invalid_api_key` (with `WWW-Authenticate: Bearer`)",
-                429: "`rate_limited`: over the key's rate; `Retry-After` says when to retry",
                 404: "`prediction_not_found`: no prediction of this key has this id",
-                422: "`invalid_request`: not a UUID, or a label other than dandelion / grass",
-                503: "`database_unavailable`",
+                408: "`request_timeout`: the body did not arrive in time",
+                413: "`request_too_large`: over GREENR_MAX_JSON_BODY_BYTES",
+                422: "`invalid_request`: not a UUID, a label not dandelion / grass, or JSON nested too deep",
+                429: "`rate_limited`: over the key's rate; `Retry-After` says when to retry",
+                503: "`database_unavailable` (with Retry-After)",
             }
         ),
     },

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, File, UploadFile
+from fastapi import APIRouter, Depends, File, Request, UploadFile
 
 from greenr.api.access import Permission, Principal
 from greenr.api.access_control import require
+from greenr.api.disconnect import caller_gone_probe
 from greenr.api.prediction import predict_files
 from greenr.api.routes import error_responses
 from greenr.api.schemas import PredictResponse
@@ -29,13 +30,15 @@ router = APIRouter(tags=["predictions"])
     ),
     responses=error_responses(
         {
+            400: "`malformed_request`: the multipart body cannot be parsed",
             401: "`missing_api_key` or `invalid_api_key` (with `WWW-Authenticate: Bearer`)",
+            408: "`request_timeout`: the body did not arrive in time",
+            413: "`file_too_large`, `too_many_files`, `too_many_pixels` or `request_too_large`",
             429: "`rate_limited`: over the key's rate; `Retry-After` says when to retry",
-            413: "`file_too_large`, `too_many_files` or `request_too_large`",
             415: "`unsupported_media_type`: not a JPEG, PNG or WebP",
             422: "`empty_file`, `not_an_image`, `corrupt_image`, `decompression_bomb`, `all_files_rejected`, "
             "`invalid_request` (no `files` field)",
-            503: "`model_server_unavailable` or `database_unavailable`",
+            503: "`model_server_unavailable`, `database_unavailable` or `busy` (with Retry-After)",
         }
     ),
 )
@@ -43,9 +46,10 @@ def predict(
     files: Annotated[list[UploadFile], File(description="The photos (JPEG, PNG or WebP).")],
     services: Services,
     caller: Annotated[Principal, Depends(require(Permission.PREDICT))],
+    request: Request,
 ) -> PredictResponse:
     incoming = [
         IncomingFile(clean_filename(upload.filename, index), upload.content_type, upload.file)
         for index, upload in enumerate(files)
     ]
-    return predict_files(incoming, services, caller.key_id)
+    return predict_files(incoming, services, caller.key_id, caller_gone_probe(request))

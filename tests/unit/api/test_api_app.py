@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import logging
 import socket
+import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 from typing import get_args
@@ -78,7 +79,7 @@ def test_health_without_a_model_server(client: TestClient) -> None:
         "status": "degraded",
         "ready": False,
         "model_server": {"reachable": False, "model_version": None, "fallback": None},
-        "database": {"reachable": True},
+        "database": {"reachable": True, "writable": True},
     }
     assert client.get("/health/ready").status_code == 503
 
@@ -167,3 +168,20 @@ def test_json_log_lines_carry_the_request_id() -> None:
     assert line["level"] == "INFO"
     assert line["status"] == 200
     assert json.loads(formatter.format(record))["request_id"] is None
+
+
+def test_readiness_tells_a_locked_database(client: TestClient, tmp_path: Path) -> None:
+    """Another process holds the catalog's write lock: reads work, a prediction could not be recorded."""
+    assert client.get("/health").json()["database"] == {"reachable": True, "writable": True}
+    catalog = load_settings().catalog_url.removeprefix("sqlite:///")
+    holder = sqlite3.connect(catalog, isolation_level=None)
+    try:
+        holder.execute("BEGIN IMMEDIATE")
+        response = client.get("/health/ready")
+        assert response.status_code == 503
+        assert response.json()["database"] == {"reachable": True, "writable": False}
+        assert response.json()["ready"] is False
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert client.get("/health").json()["database"] == {"reachable": True, "writable": True}

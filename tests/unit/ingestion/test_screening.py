@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from photo_factory import decompression_bomb_png, jpeg_bytes, make_dataset, photo, png_bytes, write
+from photo_factory import decompression_bomb_png, jpeg_bytes, make_dataset, mpo_bytes, photo, png_bytes, write
 from PIL import Image
 
 from greenr.catalog.repository import CatalogImage
@@ -137,3 +137,12 @@ def test_unusable_source_folder_is_a_clear_error(tmp_path: Path, make: str) -> N
         source.mkdir()
     with pytest.raises(SourceError, match=str(source)):
         scan_source(source, LABELS)
+
+
+def test_a_multi_picture_jpeg_is_admitted_as_a_jpeg(tmp_path: Path, policy: ScreeningPolicy) -> None:
+    """Phone cameras add an MPF segment (Pillow: MPO); it was refused as an unsupported format."""
+    write(tmp_path / "source" / "dandelion" / "phone.jpg", mpo_bytes(photo(10, (400, 300)), photo(11)))
+    result = screen_files(scan_source(tmp_path / "source", LABELS).files, [], policy, NOW)
+    assert result.rejections == []
+    (record,) = result.admitted
+    assert (record.format, record.width, record.height) == ("JPEG", 400, 300)

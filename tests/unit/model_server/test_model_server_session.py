@@ -12,7 +12,8 @@ from onnx import TensorProto, helper
 
 from greenr.contracts import LABELS, MODEL_INPUT_SIZE
 from serving.config import ConfigError, load_config
-from serving.inference import OnnxClassifier, warm_up
+from serving.deadline import Deadline
+from serving.inference import NO_DEADLINE, OnnxClassifier, warm_up
 from serving.model_store import ArtifactMetadata
 
 BASE = {"MODEL_URI": "/models/v1"}
@@ -101,9 +102,11 @@ def test_warm_up_runs_one_picture_of_each_accepted_format(tmp_path: Path) -> Non
     batches: list[int] = []
 
     class Recording(OnnxClassifier):
-        def probabilities(self, batch: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+        def probabilities(
+            self, batch: npt.NDArray[np.float32], deadline: Deadline = NO_DEADLINE
+        ) -> npt.NDArray[np.float32]:
             batches.append(len(batch))
-            return super().probabilities(batch)
+            return super().probabilities(batch, deadline)
 
     model = _mean_colour_classifier(tmp_path / "model.onnx")
     classifier = Recording(model, METADATA, intra_op_threads=1)

@@ -1,0 +1,121 @@
+"""The one shape of a log line, for every service: one JSON object per line.
+
+    {"time": "...", "level": "INFO", "service": "api", "logger": "...", "message": "...",
+     "request_id": "...", "model_version": "3", ...fields given with `extra`}
+
+Standard library only: the API, the web app, the model server (in its own environment) and the
+pipelines all import it. `request_id` is a context variable each service sets per request (the
+id arrives in the X-Request-ID header and is sent on with every call to the next service), so
+every line written while serving a request carries its id. Lines go to stderr (a cluster's
+collector reads them there) or, when a log folder is given (GREENR_LOG_DIR), to
+`<folder>/<service>.log`, rotated by size so that a long-running local service never fills the disk.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import logging.handlers
+import re
+import sys
+import uuid
+from contextvars import ContextVar
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+REQUEST_ID_HEADER = "X-Request-ID"
+request_id: ContextVar[str | None] = ContextVar("greenr_request_id", default=None)
+# Which model answers, where the service knows it (the model server, once loaded).
+model_version: ContextVar[str | None] = ContextVar("greenr_model_version", default=None)
+# A caller's id is kept only when it is short and plain (it goes into logs and headers).
+_VALID_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+
+# LogRecord attributes that are not extra fields given by the caller.
+_STANDARD = frozenset(
+    vars(logging.LogRecord("", 0, "", 0, "", None, None)).keys() | {"message", "asctime", "taskName"}
+)
+
+
+def incoming_request_id(header: str | None) -> str:
+    """The caller's X-Request-ID when it is valid, else a new id."""
+    return header if header and _VALID_REQUEST_ID.fullmatch(header) else uuid.uuid4().hex
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: time, level, service, logger, message, request_id, model_version, extras."""
+
+    def __init__(self, service: str = "greenr", default_model_version: str | None = None) -> None:
+        super().__init__()
+        self.service = service
+        self.default_model_version = default_model_version
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "service": self.service,
+            "logger": record.name,
+            "message": record.getMessage(),
+            "request_id": getattr(record, "request_id", None) or request_id.get(),
+        }
+        version = getattr(record, "model_version", None) or model_version.get() or self.default_model_version
+        if version is not None:
+            entry["model_version"] = version
+        for key, value in vars(record).items():
+            if key not in _STANDARD and key not in entry:
+                entry[key] = value
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        return json.dumps(entry, default=str)
+
+
+def configure_json_logging(
+    service: str,
+    level: str = "INFO",
+    log_dir: Path | None = None,
+    max_bytes: int = 10_000_000,
+    backups: int = 5,
+) -> JsonFormatter:
+    """Send every logger's records as JSON lines to stderr, or to `<log_dir>/<service>.log` (rotated;
+    errors also to stderr)."""
+    formatter = JsonFormatter(service)
+    stream = logging.StreamHandler(sys.stderr)
+    handlers: list[logging.Handler] = [stream]
+    if log_dir is not None:
+        log_dir.mkdir(parents=True, exist_ok=True)
+        handlers.append(
+            logging.handlers.RotatingFileHandler(
+                log_dir / f"{service}.log", maxBytes=max_bytes, backupCount=backups, encoding="utf-8"
+            )
+        )
+        # Errors still reach stderr: whatever supervises the process (a start script, the
+        # deployer reading why the model server refused to start) sees them there.
+        stream.setLevel(logging.ERROR)
+    for handler in handlers:
+        handler.setFormatter(formatter)
+    root = logging.getLogger()
+    root.handlers[:] = handlers
+    root.setLevel(level.upper())
+    return formatter
+
+
+def add_json_log_file(
+    service: str, log_dir: Path, level: str = "INFO", max_bytes: int = 10_000_000, backups: int = 5
+) -> logging.Handler:
+    """Also write the root logger's records to `<log_dir>/<service>.log` as JSON, rotated.
+
+    For the pipelines: ZenML keeps its own console output and step logs; this adds the same
+    lines in the shape every service logs in, next to the other services' files.
+    """
+    log_dir.mkdir(parents=True, exist_ok=True)
+    handler = logging.handlers.RotatingFileHandler(
+        log_dir / f"{service}.log", maxBytes=max_bytes, backupCount=backups, encoding="utf-8"
+    )
+    handler.setFormatter(JsonFormatter(service))
+    handler.setLevel(level.upper())
+    root = logging.getLogger()
+    root.addHandler(handler)
+    if root.level > handler.level:
+        root.setLevel(handler.level)
+    return handler

@@ -1,0 +1,299 @@
+"""Monitoring against the real servers: Prometheus, Alertmanager and Pushgateway started by
+scripts/monitoring.sh on free ports, scraping a real prediction API (scripts/api_server.sh) and a
+real model server (the local deployer's service), alerts delivered to a webhook run here.
+
+- The live metrics of the API, the model server and the Pushgateway (after the pipelines' own
+  push functions pushed a run and a drift result) cover every metric name the rules and the
+  dashboards use.
+- Stopping the model server fires GreenrModelServerDown, which reaches the pager webhook with
+  its labels within a bounded time (the committed rules and routing; only the scrape and
+  evaluation interval is 1 s instead of 15 s); starting it again sends the resolve notification.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import threading
+import time
+import urllib.parse
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from cli_runner import isolated_env, run_script
+from model_server_kit import ModelServer, free_port, new_server, real_photos
+from monitoring_tools import tool
+from prometheus_client.parser import text_string_to_metric_families
+from promql_names import names_used_by_dashboards, names_used_by_rules
+
+from greenr.observability import pushed_metrics
+from greenr.observability.push import push_drift_result, push_pipeline_run
+from greenr.settings import REPO_ROOT
+
+pytest_plugins = ["model_server_fixtures"]
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+MONITORING_SCRIPT = REPO_ROOT / "scripts" / "monitoring.sh"
+API_SCRIPT = REPO_ROOT / "scripts" / "api_server.sh"
+INTERVAL = "1s"
+# GreenrModelServerDown's `for: 1m` + the pager route's group_wait (10 s) + scrape and evaluation
+# intervals + Prometheus' and Alertmanager's delivery: measured ~72 s here; bounded at 120 s.
+FIRING_BOUND_SECONDS = 120
+# After the restart: the alert resolves at the next evaluation, the pager route sends the
+# resolution at its next group_interval (1 m) tick.
+RESOLVED_BOUND_SECONDS = 120
+
+
+@dataclass
+class Notification:
+    path: str
+    body: dict[str, Any]
+    received: float
+
+
+@dataclass
+class Webhook:
+    """An HTTP receiver of Alertmanager's webhook notifications, in a thread of this process."""
+
+    server: ThreadingHTTPServer
+    notifications: list[Notification] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def wait_for(self, status: str, alertname: str, timeout: float) -> Notification | None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self.lock:
+                for note in self.notifications:
+                    if (
+                        note.body.get("status") == status
+                        and note.body["commonLabels"].get("alertname") == alertname
+                    ):
+                        return note
+            time.sleep(0.2)
+        return None
+
+
+@pytest.fixture(scope="module")
+def webhook() -> Iterator[Webhook]:
+    hook: Webhook
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            length = int(self.headers.get("Content-Length", 0))
+            body = json.loads(self.rfile.read(length))
+            with hook.lock:
+                hook.notifications.append(Notification(self.path, body, time.monotonic()))
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    hook = Webhook(ThreadingHTTPServer(("127.0.0.1", 0), Handler))
+    thread = threading.Thread(target=hook.server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield hook
+    finally:
+        hook.server.shutdown()
+        hook.server.server_close()
+
+
+@dataclass
+class Stack:
+    """The model server, the API and the monitoring servers, each on its own free port."""
+
+    home: Path
+    model_server: ModelServer
+    artifact: Path
+    api_port: int
+    prometheus_port: int
+    alertmanager_port: int
+    pushgateway_port: int
+    webhook: Webhook
+
+    def env(self) -> dict[str, str]:
+        return isolated_env(
+            self.home,
+            {
+                "GREENR_API_PORT": str(self.api_port),
+                "GREENR_MODEL_SERVER_PORT": str(self.model_server.port),
+                "GREENR_PROMETHEUS_PORT": str(self.prometheus_port),
+                "GREENR_ALERTMANAGER_PORT": str(self.alertmanager_port),
+                "GREENR_PUSHGATEWAY_PORT": str(self.pushgateway_port),
+                "GREENR_MONITORING_INTERVAL": INTERVAL,
+                "GREENR_ALERT_PAGER_URL": f"{self.webhook.url}/pager",
+                "GREENR_ALERT_TICKET_URL": f"{self.webhook.url}/tickets",
+            },
+        )
+
+    def script(self, script: Path, command: str) -> subprocess.CompletedProcess[str]:
+        return run_script(script, command, self.env())
+
+    @property
+    def api(self) -> str:
+        return f"http://127.0.0.1:{self.api_port}"
+
+    @property
+    def pushgateway(self) -> str:
+        return f"http://127.0.0.1:{self.pushgateway_port}"
+
+    def query(self, promql: str) -> list[dict[str, Any]]:
+        response = httpx.get(
+            f"http://127.0.0.1:{self.prometheus_port}/api/v1/query", params={"query": promql}, timeout=10
+        )
+        response.raise_for_status()
+        result: list[dict[str, Any]] = response.json()["data"]["result"]
+        return result
+
+    def wait_until(self, promql: str, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while not self.query(promql):
+            assert time.monotonic() < deadline, f"Prometheus never saw {promql}"
+            time.sleep(0.5)
+
+
+@pytest.fixture(scope="module")
+def stack(
+    tmp_path_factory: pytest.TempPathFactory, serving_env: Path, artifact: Path, webhook: Webhook
+) -> Iterator[Stack]:
+    for name in ("prometheus", "alertmanager", "pushgateway"):
+        tool(name)  # skip locally / fail in CI when a binary is missing
+    root = tmp_path_factory.mktemp("monitoring")
+    server = new_server(root / "model-server")
+    server.start(str(artifact))
+    running = Stack(
+        home=root / "home",
+        model_server=server,
+        artifact=artifact,
+        api_port=free_port(),
+        prometheus_port=free_port(),
+        alertmanager_port=free_port(),
+        pushgateway_port=free_port(),
+        webhook=webhook,
+    )
+    try:
+        for script in (API_SCRIPT, MONITORING_SCRIPT):
+            result = running.script(script, "start")
+            assert result.returncode == 0, result.stdout + result.stderr
+        yield running
+    finally:
+        running.script(MONITORING_SCRIPT, "stop")
+        running.script(API_SCRIPT, "stop")
+        server.stop()
+
+
+def metric_names(text: str) -> set[str]:
+    """Every sample name of a Prometheus text exposition (`_bucket`, `_total`... included)."""
+    return {sample.name for family in text_string_to_metric_families(text) for sample in family.samples}
+
+
+def test_live_metrics_cover_every_name_the_rules_and_dashboards_use(stack: Stack) -> None:
+    # Traffic that makes the labelled series exist: a prediction, a feedback on it.
+    photo = real_photos(1)[0]
+    with httpx.Client(base_url=stack.api, timeout=30) as client:
+        answer = client.post("/predict", files=[("files", (photo.name, photo.read_bytes(), "image/jpeg"))])
+        assert answer.status_code == 200, answer.text
+        prediction = answer.json()["predictions"][0]
+        feedback = client.post("/feedback", json={"prediction_id": prediction["id"], "label": "grass"})
+        assert feedback.status_code == 201, feedback.text
+        api_text = client.get("/metrics").text
+    # The pipelines' own push functions, so the names come from the code that pushes them.
+    assert push_pipeline_run(stack.pushgateway, "training", 12.5, True)
+    assert push_pipeline_run(stack.pushgateway, "training", 3.0, False)
+    assert push_drift_result(stack.pushgateway, {"brightness": 0.31}, {"brightness": 0.2}, True, 2)
+    model_text = httpx.get(f"http://127.0.0.1:{stack.model_server.port}/metrics", timeout=10).text
+    push_text = httpx.get(f"{stack.pushgateway}/metrics", timeout=10).text
+
+    exported = metric_names(api_text) | metric_names(model_text) | metric_names(push_text)
+    # Prometheus' own per-target series.
+    exported |= {"up", "scrape_duration_seconds"}
+    assert set(pushed_metrics.PIPELINE_RUN_METRICS + pushed_metrics.DRIFT_METRICS) <= exported
+    for source, used in (("rules", names_used_by_rules()), ("dashboards", names_used_by_dashboards())):
+        missing = sorted(name for name in used if ":" not in name and name not in exported)
+        assert not missing, f"{source} use metrics nobody exports: {missing}"
+
+    # The model server tells which model it serves, not a fallback, with its test accuracy.
+    assert (
+        'greenr_model_server_model_info{alias="champion",model_name="greenr-classifier",version="3"} 1.0'
+        in model_text
+    )
+    assert "greenr_model_server_fallback 0.0" in model_text
+    assert "greenr_model_server_model_test_accuracy 0.95" in model_text
+    # The pushed metrics reach Prometheus with their pipeline label (honor_labels).
+    stack.wait_until('greenr_pipeline_last_run_success{job="greenr-pipelines", pipeline="training"} == 0')
+    stack.wait_until('greenr_drift_consecutive_runs{pipeline="monitoring"} == 2')
+
+
+def test_model_server_down_pages_and_resolves(stack: Stack) -> None:
+    stack.wait_until('up{job="greenr-model-server"} == 1')
+    stack.wait_until('up{job="greenr-api"} == 1')
+
+    stack.model_server.stop()
+    stopped = time.monotonic()
+    firing = stack.webhook.wait_for("firing", "GreenrModelServerDown", FIRING_BOUND_SECONDS)
+    assert firing is not None, f"no page within {FIRING_BOUND_SECONDS} s: {stack.webhook.notifications}"
+    delay = firing.received - stopped
+    print(f"\nmodel server stopped -> page received: {delay:.1f} s")
+    assert firing.path == "/pager"
+    assert firing.body["receiver"] == "pager"
+    (alert,) = firing.body["alerts"]
+    assert alert["labels"] == {
+        "alertname": "GreenrModelServerDown",
+        "severity": "critical",
+        "component": "model-server",
+        "job": "greenr-model-server",
+        "instance": f"127.0.0.1:{stack.model_server.port}",
+        "project": "greenr",
+    }
+    assert alert["annotations"]["runbook_url"] == "docs/runbooks.md#greenrmodelserverdown"
+    # `for: 1m` is respected: no page before the minute is over.
+    assert delay >= 60
+
+    stack.model_server.start(str(stack.artifact))
+    restarted = time.monotonic()
+    resolved = stack.webhook.wait_for("resolved", "GreenrModelServerDown", RESOLVED_BOUND_SECONDS)
+    assert resolved is not None, (
+        f"no resolve within {RESOLVED_BOUND_SECONDS} s: {stack.webhook.notifications}"
+    )
+    print(f"model server started -> resolve received: {resolved.received - restarted:.1f} s")
+    assert resolved.path == "/pager"
+    assert resolved.body["alerts"][0]["status"] == "resolved"
+    # The only page was this one; tickets went only to what the pushes of the first test caused
+    # (a drift streak of 2, a failed training run), never to the API or the model server.
+    pages = {
+        note.body["commonLabels"]["alertname"]
+        for note in stack.webhook.notifications
+        if note.path == "/pager"
+    }
+    assert pages == {"GreenrModelServerDown"}
+    tickets = {
+        note.body["commonLabels"]["alertname"]
+        for note in stack.webhook.notifications
+        if note.path == "/tickets"
+    }
+    assert tickets <= {"GreenrDataDrift", "GreenrPipelineFailed"}
+
+
+def test_monitoring_script_status_and_urls(stack: Stack) -> None:
+    status = stack.script(MONITORING_SCRIPT, "status")
+    assert status.returncode == 0, status.stdout + status.stderr
+    for port in (stack.prometheus_port, stack.alertmanager_port, stack.pushgateway_port):
+        assert f"http://127.0.0.1:{port}" in status.stdout
+    # Started twice: the second start says it runs and prints the URLs again.
+    again = stack.script(MONITORING_SCRIPT, "start")
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "already running" in again.stdout
+    query = urllib.parse.quote('up{job="greenr-pushgateway"}')
+    assert (
+        httpx.get(f"http://127.0.0.1:{stack.prometheus_port}/api/v1/query?query={query}").status_code == 200
+    )

@@ -1,0 +1,89 @@
+"""The one log line shape, the request id rules, and size-bounded rotated files."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from greenr.json_logging import (
+    JsonFormatter,
+    configure_json_logging,
+    incoming_request_id,
+    model_version,
+    request_id,
+)
+
+
+@pytest.fixture
+def restore_root_logger() -> Iterator[None]:
+    root = logging.getLogger()
+    saved = (root.handlers[:], root.level)
+    try:
+        yield
+    finally:
+        for handler in root.handlers:
+            handler.close()
+        root.handlers[:], root.level = saved
+
+
+def record(message: str, **extra: object) -> logging.LogRecord:
+    entry = logging.LogRecord("greenr.test", logging.WARNING, __file__, 1, message, None, None)
+    entry.__dict__.update(extra)
+    return entry
+
+
+def test_a_line_has_the_common_fields_the_request_id_and_the_extras() -> None:
+    token = request_id.set("abc123")
+    version = model_version.set("7")
+    try:
+        line = json.loads(JsonFormatter("api").format(record("hello", route="/predict")))
+    finally:
+        request_id.reset(token)
+        model_version.reset(version)
+    assert line["service"] == "api"
+    assert line["level"] == "WARNING"
+    assert line["message"] == "hello"
+    assert line["request_id"] == "abc123"
+    assert line["model_version"] == "7"
+    assert line["route"] == "/predict"
+    assert line["time"].endswith("+00:00")
+
+
+def test_outside_a_request_the_id_is_null_and_a_default_version_applies() -> None:
+    line = json.loads(JsonFormatter("model-server", default_model_version="3").format(record("x")))
+    assert line["request_id"] is None
+    assert line["model_version"] == "3"
+
+
+@pytest.mark.parametrize("header", ["abc-123_x.y:z", "a" * 128])
+def test_a_plain_incoming_id_is_kept(header: str) -> None:
+    assert incoming_request_id(header) == header
+
+
+@pytest.mark.parametrize("header", [None, "", "has space", "a" * 129, "new\nline", 'quote"'])
+def test_a_missing_or_unsafe_incoming_id_is_replaced(header: str | None) -> None:
+    rid = incoming_request_id(header)
+    assert rid != header
+    assert len(rid) == 32
+
+
+def test_files_rotate_at_the_size_bound_and_errors_still_reach_stderr(
+    tmp_path: Path, restore_root_logger: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    configure_json_logging("api", "INFO", tmp_path, max_bytes=2000, backups=2)
+    logger = logging.getLogger("greenr.test.rotation")
+    for index in range(100):
+        logger.info("line %d %s", index, "x" * 50)
+    logger.error("something broke")
+    files = sorted(path.name for path in tmp_path.iterdir())
+    assert files == ["api.log", "api.log.1", "api.log.2"]
+    assert all((tmp_path / name).stat().st_size <= 2000 for name in files)
+    last = [json.loads(line) for line in (tmp_path / "api.log").read_text().splitlines()][-1]
+    assert last["message"] == "something broke"
+    stderr = capsys.readouterr().err
+    assert "something broke" in stderr
+    assert "line 99" not in stderr
