@@ -1,6 +1,7 @@
 """The project's entry point.
 
-    python run.py --pipeline ingestion [--source DIR] [--config configs/ingestion.yaml] [--seed N]
+    python run.py --pipeline ingestion [--source DIR|s3://bucket/prefix/|URLS.csv]
+                  [--config configs/ingestion.yaml] [--seed N]
     python run.py --pipeline training [--dataset-version ID] [--config configs/training.yaml]
                   [--seed N] [--set fine_tune.epochs=10 ...]
     python run.py --pipeline deployment
@@ -38,7 +39,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--pipeline", choices=PIPELINES, required=True, help="which pipeline to run")
-    parser.add_argument("--source", type=Path, help="folder with one sub-folder per class (ingestion)")
+    parser.add_argument(
+        "--source",
+        help="folder with one sub-folder per class, s3://bucket/prefix/ laid out the same, "
+        "or a .csv of 'url,label' lines (ingestion)",
+    )
     parser.add_argument("--config", type=Path, help="YAML run parameters (default: configs/<pipeline>.yaml)")
     parser.add_argument("--seed", type=int, help="override the config's seed")
     parser.add_argument("--dataset-version", help="dataset version id to train on (default: the latest)")
@@ -82,10 +87,17 @@ def run_ingestion(args: argparse.Namespace) -> None:
 
     settings = get_settings()
     config = load_ingestion_config(args.config or DEFAULT_CONFIG, {"seed": args.seed})
-    source = (args.source or settings.source_dir).resolve()
+    source = resolve_source(args.source, settings.source_dir)
     # Fail in a second with a clear message rather than after ZenML has started a run.
     check_ingestion_inputs(settings, source)
     run_reporting_failures(ingestion_pipeline, source=str(source), config=config)
+
+
+def resolve_source(given: str | None, default: Path) -> str:
+    """The --source value as the pipeline takes it: local paths made absolute, URIs kept."""
+    if given is not None and given.startswith("s3://"):
+        return given
+    return str(Path(given).resolve() if given is not None else default.resolve())
 
 
 def run_training(args: argparse.Namespace) -> None:

@@ -49,6 +49,17 @@ class Settings(BaseSettings):
     s3_timeout_seconds: Annotated[float, Field(gt=0, validation_alias=_env("GREENR_S3_TIMEOUT_SECONDS"))] = (
         5.0
     )
+    # Sources other than a folder (greenr/ingestion/sources.py): photos downloaded from URL lists.
+    download_timeout_seconds: Annotated[
+        float, Field(gt=0, validation_alias=_env("GREENR_DOWNLOAD_TIMEOUT_SECONDS"))
+    ] = 20.0
+    download_workers: Annotated[int, Field(gt=0, le=64, validation_alias=_env("GREENR_DOWNLOAD_WORKERS"))] = 8
+    download_retries: Annotated[int, Field(ge=0, le=10, validation_alias=_env("GREENR_DOWNLOAD_RETRIES"))] = 2
+    # The reference dataset fetched by the quickstart on a machine without the default source
+    # (greenr/dataset/reference.py): an archive of btphan95/greenr-airflow at the pinned commit.
+    reference_dataset_url: Annotated[str, Field(validation_alias=_env("GREENR_REFERENCE_DATASET_URL"))] = (
+        "https://github.com/btphan95/greenr-airflow/archive/82fc896ae71a910ca93bdaccd492630bae3ed1c3.tar.gz"
+    )
     mlflow_tracking_uri: Annotated[str | None, Field(validation_alias=_env("MLFLOW_TRACKING_URI"))] = None
     mlflow_tracking_username: Annotated[
         str | None, Field(validation_alias=_env("MLFLOW_TRACKING_USERNAME"))
@@ -235,6 +246,7 @@ class Settings(BaseSettings):
         "pushgateway_url",
         "alert_pager_url",
         "alert_ticket_url",
+        "reference_dataset_url",
     )
     @classmethod
     def _check_url(cls, value: str | None) -> str | None:
@@ -261,6 +273,11 @@ class Settings(BaseSettings):
     def lake(self) -> str:
         """Root URI of the object store (local folder or s3://bucket/prefix)."""
         return self.lake_uri or str(self.home / "lake")
+
+    @property
+    def staging_path(self) -> Path:
+        """Where photos from S3 or URL lists are staged before screening (one folder per source)."""
+        return self.home / "staging"
 
     @property
     def tracking_uri(self) -> str:

@@ -8,6 +8,7 @@
 # deployment leaves a server alone when it already serves the champion, valid keys are kept.
 #
 #   bash scripts/quickstart.sh [--source DIR]      extra arguments go to the ingestion run
+#                                                  (--source also takes s3://bucket/prefix/ or FILE.csv)
 #   bash scripts/stop.sh                           stops the web app, the API and the model server
 set -euo pipefail
 
@@ -27,8 +28,22 @@ bash scripts/serving_setup.sh
 stage "ZenML stacks: register 'local' (with its model deployer) and activate it"
 .venv/bin/python -m stacks register --stack local --activate local
 
+# A fresh clone has no ../shared/data/greenr: without --source, the default folder is used when it
+# exists, else the reference photos are fetched and checked against greenr/dataset/reference_sha256.txt
+# (GREENR_REFERENCE_DATASET_URL); a failed fetch stops here with one line saying what to do.
+source_args=()
+given_source=0
+for arg in "$@"; do
+    [[ "$arg" == --source || "$arg" == --source=* ]] && given_source=1
+done
+if ((given_source == 0)); then
+    stage "dataset: the default source, or the reference dataset fetched and verified"
+    source_dir="$(.venv/bin/python -m greenr.dataset.reference ensure)" || exit 1
+    source_args=(--source "$source_dir")
+fi
+
 stage "ingestion pipeline"
-.venv/bin/python run.py --pipeline ingestion "$@"
+.venv/bin/python run.py --pipeline ingestion "${source_args[@]}" "$@"
 
 stage "training pipeline (a few minutes on 2 cores)"
 .venv/bin/python run.py --pipeline training

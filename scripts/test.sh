@@ -17,10 +17,12 @@ cd "$REPO"
 stage() { printf '\n==> %s\n' "$*"; }
 
 # Idempotent and quick when pyproject.toml has not changed since the last install.
-stage "environment (scripts/setup.sh, scripts/serving_setup.sh)"
+stage "environment (scripts/setup.sh, scripts/serving_setup.sh, scripts/airflow_setup.sh)"
 bash "$REPO/scripts/setup.sh"
 # The model server's own environment (seldon-core pins): used by serving and deployment tests.
 bash "$REPO/scripts/serving_setup.sh"
+# Airflow's own environment (.venv-airflow): the DAG tests load and run dags/ with it.
+bash "$REPO/scripts/airflow_setup.sh"
 
 stop_services() {
     local status=$?

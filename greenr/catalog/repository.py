@@ -216,3 +216,11 @@ def table_counts(engine: Engine) -> dict[str, int]:
         return {
             t.__tablename__: int(session.scalar(select(func.count()).select_from(t)) or 0) for t in tables
         }
+
+
+def known_content_hashes(engine: Engine) -> set[str]:
+    """sha256 of every file the catalog has judged: admitted images and refused files alike."""
+    with Session(engine) as session:
+        images = session.scalars(select(schema.Image.sha256)).all()
+        refused = session.scalars(select(schema.Rejection.sha256)).all()
+    return {*images, *(sha for sha in refused if sha is not None)}

@@ -48,6 +48,7 @@ class RejectReason(StrEnum):
     UNKNOWN_CLASS = "unknown_class"
     DUPLICATE = "duplicate"
     NEAR_DUPLICATE = "near_duplicate"
+    DOWNLOAD_FAILED = "download_failed"  # a URL of a URL list gave no photo (greenr/ingestion/downloads.py)
 
 
 class Rejection(BaseModel):

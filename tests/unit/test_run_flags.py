@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
-from run import FLAGS_OF, parse_args
+from run import FLAGS_OF, parse_args, resolve_source
 
 
 @pytest.mark.parametrize(
@@ -65,3 +67,12 @@ def test_a_flag_the_pipeline_does_not_take_is_an_error(
 def test_flags_the_pipeline_takes_are_accepted(argv: list[str]) -> None:
     args = parse_args(argv)
     assert args.pipeline in FLAGS_OF
+
+
+def test_a_local_source_is_made_absolute_and_an_s3_prefix_kept(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert resolve_source("photos.csv", tmp_path / "default") == str(tmp_path / "photos.csv")
+    assert resolve_source("s3://greenr/incoming/", tmp_path / "default") == "s3://greenr/incoming/"
+    assert resolve_source(None, tmp_path / "default") == str(tmp_path / "default")

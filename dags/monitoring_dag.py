@@ -1,0 +1,51 @@
+"""DAG greenr_monitoring: daily monitoring run; when it decides to retrain, train then deploy.
+
+    monitor -> choose (branch) -> retrain (runs greenr_training with deploy=true, waits for it)
+                               -> keep_model
+
+NOT RUNNABLE YET: it waits for the monitoring pipeline (`python run.py --pipeline monitoring`,
+another issue). Its expected output is described in monitoring_decision.py; only the DAG's
+structure and the branch are tested so far.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from airflow.providers.standard.operators.empty import EmptyOperator
+from airflow.providers.standard.operators.python import BranchPythonOperator
+from airflow.providers.standard.operators.trigger_dagrun import TriggerDagRunOperator
+from airflow.sdk import DAG
+from monitoring_decision import KEEP, RETRAIN, choose_after_monitoring
+from pipeline_tasks import FILTERS, default_args, project_task
+
+with DAG(
+    dag_id="greenr_monitoring",
+    description="Daily monitoring; retrain and redeploy when monitoring decides so (waits for the pipeline)",
+    schedule="0 4 * * *",
+    start_date=datetime(2026, 1, 1),
+    catchup=False,
+    max_active_runs=1,
+    default_args=default_args(),
+    user_defined_filters=FILTERS,
+    tags=["greenr", "monitoring"],
+    doc_md=__doc__,
+):
+    monitor = project_task("monitor", "run.py --pipeline monitoring", timeout=timedelta(minutes=30))
+    choose = BranchPythonOperator(
+        task_id="choose",
+        python_callable=choose_after_monitoring,
+        op_kwargs={"decision": "{{ ti.xcom_pull(task_ids='monitor') }}"},
+    )
+    retrain = TriggerDagRunOperator(
+        task_id=RETRAIN,
+        trigger_dag_id="greenr_training",
+        conf={"deploy": True},
+        wait_for_completion=True,
+        poke_interval=60,
+        # Training's own timeout is 2 h and deployment's 20 min, with retries.
+        execution_timeout=timedelta(hours=6),
+        retries=0,
+    )
+    keep = EmptyOperator(task_id=KEEP)
+    monitor >> choose >> [retrain, keep]
