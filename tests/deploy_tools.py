@@ -61,7 +61,9 @@ def tool(name: str) -> Path:
     pytest.skip(message)
 
 
-def run_tool(name: str, *args: str | Path, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+def run_tool(
+    name: str, *args: str | Path, cwd: Path | None = None, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     """Run a checker; never raises on a non-zero exit (the test reads stdout/stderr)."""
     return subprocess.run(
         [str(tool(name)), *map(str, args)],
@@ -70,4 +72,5 @@ def run_tool(name: str, *args: str | Path, cwd: Path | None = None) -> subproces
         timeout=120,
         check=False,
         cwd=cwd,
+        env=env,
     )
