@@ -17,6 +17,7 @@ import argparse
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from greenr.errors import USER_ERRORS
 from greenr.json_logging import add_json_log_file
@@ -90,7 +91,11 @@ def run_ingestion(args: argparse.Namespace) -> None:
     source = resolve_source(args.source, settings.source_dir)
     # Fail in a second with a clear message rather than after ZenML has started a run.
     check_ingestion_inputs(settings, source)
-    run_reporting_failures(ingestion_pipeline, source=str(source), config=config)
+    run_reporting_failures(
+        ingestion_pipeline.with_options(settings=_cluster_settings(settings)),
+        source=str(source),
+        config=config,
+    )
 
 
 def resolve_source(given: str | None, default: Path) -> str:
@@ -118,7 +123,9 @@ def run_training(args: argparse.Namespace) -> None:
     # Created here, not by MLflow on first use, so a local backend keeps artifacts in GREENR_HOME.
     ensure_experiment(settings.tracking_uri, EXPERIMENT, artifact_location(settings))
     run_reporting_failures(
-        training_pipeline.with_options(model=zenml_model(settings.model_name)),
+        training_pipeline.with_options(
+            model=zenml_model(settings.model_name), settings=_cluster_settings(settings)
+        ),
         config=config,
         rule=rule,
         dataset_version=args.dataset_version,
@@ -135,10 +142,17 @@ def run_deployment(args: argparse.Namespace) -> None:
     # The champion's ZenML Model version, when the training pipeline made it: the deployment run
     # then belongs to that version and takes its `trained_model` artifact as input.
     version = champion_model_version(settings)
-    pipeline = deployment_pipeline
+    pipeline = deployment_pipeline.with_options(settings=_cluster_settings(settings))
     if version is not None:
-        pipeline = deployment_pipeline.with_options(model=zenml_model(settings.model_name, version))
+        pipeline = pipeline.with_options(model=zenml_model(settings.model_name, version))
     run_reporting_failures(pipeline, from_model_artifact=version is not None)
+
+
+def _cluster_settings(settings: Settings) -> dict[str, Any]:
+    """The image and pods of a run on the cluster stack (ignored by local orchestrators)."""
+    from greenr.deployment.cluster_run_settings import cluster_run_settings
+
+    return dict(cluster_run_settings(settings.container_registry))
 
 
 def _active_experiment_tracker() -> str | None:
