@@ -23,6 +23,14 @@ MAX_PAGE_SIZE = 200
 MAX_OFFSET = 2**31 - 1
 
 
+async def refuse_and_close(problem: Problem, scope: Scope, receive: Receive, send: Send) -> None:
+    """Answer `problem` and close the connection: the request's body is left unread, so the
+    connection cannot carry another request."""
+    response = error_response(problem)
+    response.headers["Connection"] = "close"
+    await response(scope, receive, send)
+
+
 def json_depth(body: bytes) -> int:
     """The deepest nesting of arrays and objects in a JSON text (brackets inside strings ignored)."""
     depth = deepest = 0
@@ -125,9 +133,7 @@ class UploadSlots:
                 f"the server is already receiving {self.slots} uploads: try again in a moment "
                 "(see the Retry-After header)",
             )
-            response = error_response(problem)
-            response.headers["Connection"] = "close"
-            await response(scope, receive, send)
+            await refuse_and_close(problem, scope, receive, send)
             return
         self.in_progress += 1
         holding = True
@@ -171,9 +177,7 @@ class HeaderSizeLimit:
                     f"the request headers hold {size} bytes, more than {self.max_bytes}: send fewer or "
                     "shorter headers",
                 )
-                response = error_response(problem)
-                response.headers["Connection"] = "close"
-                await response(scope, receive, send)
+                await refuse_and_close(problem, scope, receive, send)
                 return
         await self.app(scope, receive, send)
 
