@@ -101,6 +101,10 @@ class Prediction(Base):
     object_key: Mapped[str | None] = mapped_column(Text)
     # The API key that asked (None for rows from before keys existed: only admins see those).
     api_key_id: Mapped[str | None] = mapped_column(String(32), index=True)
+    # The feature columns (greenr/features/feature_set.yaml) the model server computed, and the
+    # feature set version they follow; None for rows from before monitoring existed.
+    features: Mapped[dict[str, Any] | None]
+    feature_set_version: Mapped[int | None] = mapped_column(Integer)
 
 
 class Feedback(Base):
@@ -135,3 +139,27 @@ class ApiKey(Base):
     # Per-key rate limit; None: the API's GREENR_API_RATE_PER_SECOND / GREENR_API_RATE_BURST.
     rate_per_second: Mapped[float | None] = mapped_column(Float)
     burst: Mapped[int | None] = mapped_column(Integer)
+
+
+class MonitoringRun(Base):
+    """One run of the monitoring pipeline: what it looked at, its verdict and its retrain decision.
+
+    The retrain policy reads these rows (drift in consecutive runs, the cooldown since the last
+    run that decided to retrain); the full report is at `report_key` (greenr/monitoring/report.py).
+    """
+
+    __tablename__ = "monitoring_runs"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    started_at: Mapped[datetime] = mapped_column(index=True)
+    finished_at: Mapped[datetime]
+    # The predictions looked at were created in (since, until]; since is None on the first run.
+    since: Mapped[datetime | None]
+    until: Mapped[datetime]
+    predictions: Mapped[int] = mapped_column(Integer)
+    windows: Mapped[int] = mapped_column(Integer)
+    drifted: Mapped[bool] = mapped_column(Boolean)
+    retrain: Mapped[bool] = mapped_column(Boolean)
+    forced: Mapped[bool] = mapped_column(Boolean)
+    reasons: Mapped[list[str]] = mapped_column(JSON)
+    report_key: Mapped[str | None] = mapped_column(Text)

@@ -30,6 +30,9 @@ FLOORS: dict[str, int] = {
     "greenr.json_logging": 0,
     # numpy + Pillow only: the model server's environment imports it.
     "greenr.images": 0,
+    # The feature definitions (standard library + PyYAML; the model server reads them) and the
+    # reference format.
+    "greenr.features": 0,
     # What a dataset is made of; the object store; the network; the ONNX export and runtime.
     "greenr.dataset": 1,
     "greenr.storage": 1,
@@ -47,6 +50,8 @@ FLOORS: dict[str, int] = {
     "greenr.ingestion": 4,
     "greenr.validation": 4,
     "greenr.training": 5,
+    # Production windows against the references, feedback, the retrain policy; the API reads it.
+    "greenr.monitoring": 5,
     "greenr.deployment": 6,
     "greenr.api": 6,
     # What the entry points need: user errors from every stage, ZenML set-up, run failures.

@@ -1,0 +1,1 @@
+"""The prediction features: one definition file read by training, serving and monitoring."""

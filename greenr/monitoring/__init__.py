@@ -1,0 +1,1 @@
+"""Monitoring: production windows against each model version's reference, feedback, retraining."""
