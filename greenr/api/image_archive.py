@@ -25,12 +25,12 @@ from pathlib import PurePosixPath
 
 from greenr.api.uploads import AcceptedImage
 from greenr.contracts import LABELS
+from greenr.monitoring.feedback_labels import FEEDBACK_PREFIX
 from greenr.storage.object_store import ObjectStore, StorageUnavailable
 
 logger = logging.getLogger(__name__)
 
 PREDICTIONS_PREFIX = "predictions"
-FEEDBACK_PREFIX = "feedback"
 
 
 def prediction_key(image: AcceptedImage) -> str:

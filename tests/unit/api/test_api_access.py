@@ -22,11 +22,11 @@ from sqlalchemy.orm import Session
 
 from greenr.api.access import Role
 from greenr.api.app import create_app
-from greenr.api.image_archive import FEEDBACK_PREFIX
 from greenr.api.keys.tokens import parse_token
 from greenr.api.predictions_store import PredictionRow
 from greenr.api.services import ApiServices
 from greenr.catalog import schema
+from greenr.monitoring.feedback_labels import FEEDBACK_PREFIX
 from greenr.settings import Settings, load_settings
 
 T0 = datetime(2026, 11, 29, 9, 0, tzinfo=UTC)

@@ -1,0 +1,54 @@
+"""How many confirmed labels the feedback store holds that training has not seen yet.
+
+The API files each photo that got feedback under `feedback/<label>/<sha256>.<ext>` in the object
+store, under one label or none (greenr/api/feedback_filing.py: disputes are filed nowhere). A
+photo there is a *new* confirmed label when the catalog does not hold it under that label yet;
+the retrain policy counts them (configs/monitoring.yaml, `retrain.min_new_labels`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+from pathlib import PurePosixPath
+from typing import Final
+
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from greenr.catalog import schema
+from greenr.storage.object_store import ObjectStore
+
+FEEDBACK_PREFIX: Final = "feedback"
+"""Where the API files the photos that got feedback, one folder per label (its one home)."""
+
+
+def filed_feedback(keys: Collection[str], labels: Collection[str]) -> dict[str, str]:
+    """sha256 -> label of the photos filed under `feedback/<label>/` (keys of other shapes are ignored)."""
+    filed = {}
+    for key in keys:
+        parts = PurePosixPath(key).parts
+        if len(parts) == 3 and parts[0] == FEEDBACK_PREFIX and parts[1] in labels:
+            filed[PurePosixPath(parts[2]).stem] = parts[1]
+    return filed
+
+
+def new_labels(filed: Mapping[str, str], catalogued: Mapping[str, str]) -> dict[str, str]:
+    """The filed photos the catalog does not hold under the same label (sha256 -> label)."""
+    return {sha: label for sha, label in filed.items() if catalogued.get(sha) != label}
+
+
+def catalog_labels(engine: Engine, shas: Collection[str]) -> dict[str, str]:
+    """sha256 -> label of those images the catalog holds."""
+    if not shas:
+        return {}
+    with Session(engine) as session:
+        rows = session.execute(
+            select(schema.Image.sha256, schema.Image.label).where(schema.Image.sha256.in_(list(shas)))
+        )
+        return dict(rows.tuples())
+
+
+def count_new_confirmed_labels(store: ObjectStore, engine: Engine, labels: Collection[str]) -> int:
+    """How many photos of the feedback store training has not seen under their confirmed label."""
+    filed = filed_feedback(store.existing_keys(FEEDBACK_PREFIX), labels)
+    return len(new_labels(filed, catalog_labels(engine, filed)))
