@@ -42,10 +42,8 @@ def catalog_labels(engine: Engine, shas: Collection[str]) -> dict[str, str]:
     if not shas:
         return {}
     with Session(engine) as session:
-        rows = session.execute(
-            select(schema.Image.sha256, schema.Image.label).where(schema.Image.sha256.in_(list(shas)))
-        )
-        return dict(rows.tuples())
+        query = select(schema.Image.sha256, schema.Image.label).where(schema.Image.sha256.in_(list(shas)))
+        return dict(session.execute(query).tuples().all())
 
 
 def count_new_confirmed_labels(store: ObjectStore, engine: Engine, labels: Collection[str]) -> int:

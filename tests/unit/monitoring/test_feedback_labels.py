@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
+from sqlalchemy import insert
+
 from greenr.catalog import schema
 from greenr.catalog.database import create_catalog_engine, migrate
 from greenr.monitoring.feedback_labels import count_new_confirmed_labels, filed_feedback, new_labels
@@ -40,7 +42,7 @@ def test_count_reads_the_store_and_the_catalog(tmp_path: Path) -> None:
     assert count_new_confirmed_labels(store, engine, LABELS) == 3
     with engine.begin() as connection:
         connection.execute(
-            schema.Image.__table__.insert(),
+            insert(schema.Image),
             [
                 {
                     "sha256": "aaa",
