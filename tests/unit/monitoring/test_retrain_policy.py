@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from greenr.monitoring.config import load_monitoring_config
 from greenr.monitoring.retrain_policy import RetrainPolicy, consecutive_drift_runs, decide_retrain
 
 NOW = datetime(2026, 11, 29, 12, tzinfo=UTC)
@@ -46,3 +47,9 @@ def test_force_overrides_the_cooldown_and_says_so() -> None:
     assert decision.forced
     assert decision.reasons[0] == "forced (--force)"
     assert "inside the 7-day cooldown" in decision.reasons[-1]
+
+
+def test_the_committed_monitoring_config_loads() -> None:
+    config = load_monitoring_config()
+    assert config.retrain == POLICY
+    assert config.window == 100

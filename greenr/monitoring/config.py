@@ -1,0 +1,31 @@
+"""Run parameters of the monitoring pipeline: configs/monitoring.yaml, flags on top."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Final
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field
+
+from greenr.monitoring.report import Correction
+from greenr.monitoring.retrain_policy import RetrainPolicy
+from greenr.settings import REPO_ROOT
+
+DEFAULT_CONFIG: Final = REPO_ROOT / "configs" / "monitoring.yaml"
+
+
+class MonitoringConfig(BaseModel):
+    """configs/monitoring.yaml (the file comments say what each field does)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    window: int = Field(100, ge=10, description="predictions per window")
+    alpha: float = Field(0.01, gt=0, lt=1, description="level of the drift tests after the correction")
+    correction: Correction = "fdr_bh"
+    retrain: RetrainPolicy = RetrainPolicy()
+
+
+def load_monitoring_config(path: Path = DEFAULT_CONFIG) -> MonitoringConfig:
+    """The monitoring parameters from a YAML file (pydantic says which field is wrong)."""
+    return MonitoringConfig.model_validate(yaml.safe_load(path.read_text()) or {})
