@@ -93,6 +93,14 @@ class Settings(BaseSettings):
     api_host: Annotated[str, Field(validation_alias=_env("GREENR_API_HOST"))] = "127.0.0.1"
     api_port: Annotated[int, Field(gt=0, lt=65536, validation_alias=_env("GREENR_API_PORT"))] = 8000
     api_url: Annotated[str | None, Field(validation_alias=_env("GREENR_API_URL"))] = None
+    # How long `python -m greenr.api.daemon start` / `python -m ui.daemon start` (scripts/api_server.sh,
+    # scripts/web_app.sh) wait for the server to answer before they stop it and fail.
+    api_start_timeout_seconds: Annotated[
+        int, Field(gt=0, validation_alias=_env("GREENR_API_START_TIMEOUT"))
+    ] = 60
+    web_start_timeout_seconds: Annotated[
+        int, Field(gt=0, validation_alias=_env("GREENR_WEB_START_TIMEOUT"))
+    ] = 60
     max_upload_bytes: Annotated[int, Field(gt=0, validation_alias=_env("GREENR_MAX_UPLOAD_BYTES"))] = (
         10_000_000
     )

@@ -41,6 +41,8 @@ FLOORS: dict[str, int] = {
     "greenr.registry": 1,
     # What scripts/services.sh asks of Python: S3 keys and readiness probes.
     "greenr.local_services": 1,
+    # Running a server in the background: process groups, pid files, readiness (settings only).
+    "greenr.supervision": 1,
     # Pushed metric names, pushing, and the monitoring servers' configs (settings only).
     "greenr.observability": 1,
     # The catalog stores the dataset's records.
