@@ -30,9 +30,7 @@ class CollectedLog(BaseModel):
     windowing: Windowing
 
 
-def consumed_rows(
-    predictions: Sequence[LoggedPrediction], windowing: Windowing
-) -> list[LoggedPrediction]:
+def consumed_rows(predictions: Sequence[LoggedPrediction], windowing: Windowing) -> list[LoggedPrediction]:
     """The rows of the period: all but those created at or after the first carried prediction."""
     if windowing.carried == 0:
         return list(predictions)

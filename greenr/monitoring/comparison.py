@@ -1,8 +1,8 @@
 """Each window against the reference of the model version that answered it, or why it was not.
 
 A window is never compared with a reference of another feature set version, nor without one: it
-is reported as skipped, as one `ColumnTest` whose test is "skipped" and whose note says why (the
-report keeps one shape for every window; a skipped window is never counted as drifted).
+is reported as skipped, as one `ColumnTest` on column "*" whose test is "skipped" and whose note
+says why (the report keeps one shape for every window; a skipped window never counts as drifted).
 """
 
 from __future__ import annotations
@@ -13,12 +13,14 @@ from typing import Final
 from greenr.features.definitions import FeatureSet
 from greenr.features.reference import FeatureReference, FeatureValue
 from greenr.monitoring.config import MonitoringConfig
+from greenr.monitoring.drift_tests import DriftTestError
 from greenr.monitoring.report import ColumnTest, WindowReport
 from greenr.monitoring.windows import Window
 
 SKIPPED: Final = "skipped"
 """The `test` of the one ColumnTest of a window that was not compared."""
 ALL_COLUMNS: Final = "*"
+"""Its `column`: the whole window (a single skipped column keeps its own name)."""
 
 CompareWindow = Callable[
     [Sequence[Mapping[str, FeatureValue]], FeatureReference, FeatureSet, MonitoringConfig], list[ColumnTest]
@@ -29,14 +31,15 @@ VersionKey = tuple[str, str]
 
 
 def is_skipped(tests: Sequence[ColumnTest]) -> bool:
-    """Whether a window's tests say it was not compared."""
-    return len(tests) == 1 and tests[0].test == SKIPPED
+    """Whether a window's tests say the window was not compared."""
+    return len(tests) == 1 and tests[0].column == ALL_COLUMNS and tests[0].test == SKIPPED
 
 
-def skip_reason(
-    window: Window, reference: FeatureReference | str | None, features: FeatureSet
-) -> str | None:
-    """Why `window` cannot be compared with `reference` (a str is why it could not be read); None if it can."""
+def skip_reason(window: Window, reference: FeatureReference | str | None, features: FeatureSet) -> str | None:
+    """Why `window` cannot be compared with `reference`, None when it can.
+
+    A str `reference` is the reason it could not be read.
+    """
     version = f"{window.model_name} version {window.model_version}"
     if isinstance(reference, str):
         return reference
@@ -44,8 +47,8 @@ def skip_reason(
         return f"{version} has no published feature reference, so there is nothing to compare with"
     if window.feature_set_version != features.version:
         return (
-            f"the window's features follow feature set version {window.feature_set_version}, "
-            f"this monitoring reads version {features.version}: columns of different versions are never compared"
+            f"the window's features follow feature set version {window.feature_set_version}, this "
+            f"monitoring reads version {features.version}: columns of different versions are never compared"
         )
     if not reference.compatible_with(features):
         return (
@@ -56,6 +59,7 @@ def skip_reason(
 
 
 def skipped_test(reason: str, alpha: float) -> ColumnTest:
+    """The one test of a window that was not compared."""
     return ColumnTest(
         column=ALL_COLUMNS,
         test=SKIPPED,
@@ -68,6 +72,23 @@ def skipped_test(reason: str, alpha: float) -> ColumnTest:
     )
 
 
+def window_tests(
+    window: Window,
+    reference: FeatureReference | str | None,
+    features: FeatureSet,
+    config: MonitoringConfig,
+    compare: CompareWindow,
+) -> list[ColumnTest]:
+    """The window's column tests, or the one 'skipped' test saying why there are none."""
+    reason = skip_reason(window, reference, features)
+    if reason is not None or not isinstance(reference, FeatureReference):
+        return [skipped_test(reason or "no reference", config.alpha)]
+    try:
+        return compare([p.features or {} for p in window.predictions], reference, features, config)
+    except DriftTestError as error:
+        return [skipped_test(str(error), config.alpha)]
+
+
 def compare_windows(
     windows: Sequence[Window],
     references: Mapping[VersionKey, FeatureReference | str | None],
@@ -75,16 +96,11 @@ def compare_windows(
     config: MonitoringConfig,
     compare: CompareWindow,
 ) -> list[WindowReport]:
-    """One report per window: its column tests, or the one 'skipped' test saying why."""
+    """One report per window (see `window_tests`); `references` by (model name, version)."""
     reports = []
     for window in windows:
         reference = references.get((window.model_name, window.model_version))
-        reason = skip_reason(window, reference, features)
-        if reason is not None or not isinstance(reference, FeatureReference):
-            tests = [skipped_test(reason or "no reference", config.alpha)]
-        else:
-            rows = [p.features or {} for p in window.predictions]
-            tests = compare(rows, reference, features, config)
+        tests = window_tests(window, reference, features, config, compare)
         reports.append(
             WindowReport(
                 index=window.index,

@@ -28,7 +28,9 @@ def drift_report_html(
     from whylogs.viz import NotebookProfileVisualizer
 
     def frame(rows: Sequence[Mapping[str, FeatureValue]]) -> pd.DataFrame:
-        return pd.DataFrame([{column: row.get(column) for column in columns} for row in rows], columns=list(columns))
+        return pd.DataFrame(
+            [{column: row.get(column) for column in columns} for row in rows], columns=list(columns)
+        )
 
     visualizer = NotebookProfileVisualizer()
     visualizer.set_profiles(

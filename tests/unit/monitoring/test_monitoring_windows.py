@@ -34,7 +34,11 @@ def test_a_window_holds_one_version_only_and_a_retired_versions_rest_is_leftover
     old = [logged(n, version="1") for n in range(15)]
     new = [logged(n, version="2") for n in range(15, 37)]
     windowing = cut_windows(old + new, 10)
-    assert [(w.model_version, len(w.predictions)) for w in windowing.windows] == [("1", 10), ("2", 10), ("2", 10)]
+    assert [(w.model_version, len(w.predictions)) for w in windowing.windows] == [
+        ("1", 10),
+        ("2", 10),
+        ("2", 10),
+    ]
     assert all(len({p.model_version for p in w.predictions}) == 1 for w in windowing.windows)
     # Version 1 no longer answers: its 5 extra predictions are consumed, not carried forever.
     assert windowing.leftover == 5
