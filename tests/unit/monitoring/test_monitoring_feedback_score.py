@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from sqlalchemy.orm import Session
 
 from greenr.catalog import schema
 from greenr.catalog.database import open_catalog
@@ -38,10 +39,10 @@ def test_no_feedback_is_no_score_and_no_positive_is_no_f1() -> None:
 def test_true_labels_leave_disputed_predictions_out(tmp_path: Path) -> None:
     engine = open_catalog(f"sqlite:///{tmp_path / 'catalog.db'}")
     now = datetime(2026, 11, 1, tzinfo=UTC)
-    with engine.begin() as connection:
+    with Session(engine) as session, session.begin():
         for pid in ("agreed", "disputed", "silent"):
-            connection.execute(
-                schema.Prediction.__table__.insert().values(
+            session.add(
+                schema.Prediction(
                     id=pid,
                     created_at=now,
                     filename="a.jpg",
@@ -54,11 +55,12 @@ def test_true_labels_leave_disputed_predictions_out(tmp_path: Path) -> None:
                     latency_ms=5.0,
                 )
             )
+        session.flush()
         feedback = [("agreed", NEGATIVE, "k1"), ("agreed", NEGATIVE, "k2"), ("disputed", NEGATIVE, "k1")]
         feedback.append(("disputed", POSITIVE_LABEL, "k2"))
         for n, (pid, label, key) in enumerate(feedback):
-            connection.execute(
-                schema.Feedback.__table__.insert().values(
+            session.add(
+                schema.Feedback(
                     id=f"f{n}",
                     prediction_id=pid,
                     label=label,

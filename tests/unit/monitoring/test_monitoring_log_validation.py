@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from monitoring_rows import logged
+from prediction_log_kit import logged
 
 from greenr.contracts import LABELS
 from greenr.dataset.rules import SUITES_DIR, find_expectation, read_suite_json

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 
 import pytest
-from monitoring_rows import T0, logged
+from prediction_log_kit import T0, logged
 
 from greenr.monitoring.collect import NOTHING_YET, period_of
 from greenr.monitoring.prediction_log import LoggedPrediction
