@@ -26,6 +26,7 @@ class CollectedLog(BaseModel):
     since: datetime | None
     until: datetime
     consumed: list[LoggedPrediction]  # every row of the period, with features or not
+    pending: list[LoggedPrediction]  # rows read but left for the next run (validated all the same)
     without_features: int  # consumed rows logged before the server computed features: skipped
     windowing: Windowing
 
@@ -56,13 +57,15 @@ def collect_log(
     engine: Engine, since: datetime | None, size: int, run_id: str, now: datetime
 ) -> CollectedLog:
     """Read the log after `since` and keep what this run consumes (see greenr.monitoring.windows)."""
-    consumed, windowing, until = period_of(load_predictions(engine, since), size, since)
+    read = load_predictions(engine, since)
+    consumed, windowing, until = period_of(read, size, since)
     return CollectedLog(
         run_id=run_id,
         started_at=now,
         since=since,
         until=until,
         consumed=consumed,
+        pending=read[len(consumed) :],
         without_features=len(consumed) - len(with_features(consumed)),
         windowing=windowing,
     )

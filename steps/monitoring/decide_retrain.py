@@ -24,7 +24,7 @@ def decide_retrain_step(
     settings = get_settings()
     engine = catalog_engine(settings)
     checked = compared(windows)
-    return decide_for_run(
+    decision, streak = decide_for_run(
         config.retrain,
         count_new_confirmed_labels(object_store(settings), engine, LABELS),
         past_runs(engine),
@@ -33,3 +33,5 @@ def decide_retrain_step(
         datetime.now(UTC),
         force,
     )
+    # A tuple literal: ZenML reads the return statements to tell two outputs from one tuple.
+    return decision, streak

@@ -22,8 +22,10 @@ def validate_prediction_log_step(
     # GE logs hundreds of INFO lines about its own plugin registry; they bury the useful output.
     logging.getLogger("great_expectations").setLevel(logging.WARNING)
     store = object_store(get_settings())
-    answering = {(p.model_name, p.model_version) for p in collected.consumed}
+    # The rows left for the next run too: a bad row is reported now, not when its window fills.
+    log = [*collected.consumed, *collected.pending]
+    answering = {(p.model_name, p.model_version) for p in log}
     published = {model_key(*key) for key in answering if published_metadata(store, *key) is not None}
-    report = validate_log(collected.consumed, published)
+    report = validate_log(log, published)
     raise_on_failure(report)
     return report, HTMLString(report.to_html())
