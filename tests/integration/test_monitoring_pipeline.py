@@ -158,8 +158,11 @@ def test_two_runs_compare_windows_score_feedback_record_and_print_the_decision(s
     log_predictions(engine, 203, 30)  # an incomplete window: carried to the next run
     # Feedback: 3 right, 1 wrong among the first window's predictions.
     with Session(engine) as session:
-        labels = {pid: session.get(schema.Prediction, pid).label for pid in same[:4]}  # type: ignore[union-attr]
-    truths = {pid: label for pid, label in list(labels.items())[:3]}
+        query = select(schema.Prediction.id, schema.Prediction.label).where(
+            schema.Prediction.id.in_(same[:4])
+        )
+        labels = dict(sorted(session.execute(query).tuples().all()))
+    truths = dict(list(labels.items())[:3])
     wrong_id, wrong_label = list(labels.items())[3]
     truths[wrong_id] = NEGATIVE if wrong_label == POSITIVE_LABEL else POSITIVE_LABEL
     give_feedback(engine, truths)
@@ -168,7 +171,8 @@ def test_two_runs_compare_windows_score_feedback_record_and_print_the_decision(s
     assert first.returncode == 0, first.stderr[-4000:]
     lines = first.stdout.strip().splitlines()
     decision = json.loads(lines[-1])
-    assert isinstance(decision["retrain"], bool) and decision["reasons"]
+    assert isinstance(decision["retrain"], bool)
+    assert decision["reasons"]
     assert decision["retrain"] is False  # one drift run, no new labels: the policy waits
     assert "203 predictions read: 200 in 2 window(s), 3 without features (skipped)" in first.stdout
     assert "30 carried to the next run" in first.stdout
@@ -186,7 +190,8 @@ def test_two_runs_compare_windows_score_feedback_record_and_print_the_decision(s
     assert (report.feedback.labelled, report.feedback.accuracy, report.feedback.test_f1) == (4, 0.75, 0.95)
     assert report.html_key is not None
     page = store.get(report.html_key).decode()
-    assert page.lstrip().lower().startswith("<!doctype html") and "brightness" in page
+    assert page.lstrip().lower().startswith("<!doctype html")
+    assert "brightness" in page
 
     # The second run takes only what came after the first: the 30 carried + 80 new = 1 window.
     log_predictions(engine, 233, 80, shift=0.4)
