@@ -3,6 +3,7 @@ streaks (runs that compared nothing give no verdict), the cooldown since the las
 
 from __future__ import annotations
 
+import importlib.util
 import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -16,6 +17,7 @@ from greenr.monitoring.decision import decide_for_run, decision_line
 from greenr.monitoring.report import ColumnTest, DriftReport, RetrainDecision, WindowReport
 from greenr.monitoring.retrain_policy import RetrainPolicy
 from greenr.monitoring.run_record import past_runs, record_run, run_row
+from greenr.settings import REPO_ROOT
 
 DAY0 = datetime(2026, 11, 1, tzinfo=UTC)
 POLICY = RetrainPolicy(min_new_labels=50, drift_runs=2, cooldown_days=7)
@@ -111,7 +113,17 @@ def test_the_last_retrain_starts_the_cooldown_and_force_overrides_it(engine: Eng
     assert (forced.retrain, forced.forced, forced.reasons[0]) == (True, True, "forced (--force)")
 
 
-def test_the_decision_line_is_what_the_dag_reads() -> None:
-    line = decision_line(RetrainDecision(retrain=True, reasons=["a", "b"]))
+@pytest.mark.parametrize(("retrain", "task"), [(True, "retrain"), (False, "keep_model")])
+def test_the_decision_line_is_what_the_dag_reads(retrain: bool, task: str) -> None:
+    line = decision_line(RetrainDecision(retrain=retrain, reasons=["a", "b"]))
     assert "\n" not in line
-    assert json.loads(line) == {"retrain": True, "reasons": ["a", "b"]}
+    assert json.loads(line) == {"retrain": retrain, "reasons": ["a", "b"]}
+    # The DAG's own reader (dags/ is not a package: load the file as Airflow's parser does).
+    spec = importlib.util.spec_from_file_location(
+        "monitoring_decision", REPO_ROOT / "dags" / "monitoring_decision.py"
+    )
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert module.choose_after_monitoring(line) == task
