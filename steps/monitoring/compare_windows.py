@@ -1,6 +1,5 @@
 """Step: compare each window with the reference of the model version that answered it."""
 
-from greenr.monitoring.drift_tests import compare_window
 from zenml import step
 
 from greenr.features.definitions import feature_set
@@ -8,6 +7,7 @@ from greenr.features.reference import FeatureReference
 from greenr.monitoring.collect import CollectedLog
 from greenr.monitoring.comparison import VersionKey, compare_windows
 from greenr.monitoring.config import MonitoringConfig
+from greenr.monitoring.drift_tests import compare_window
 from greenr.monitoring.published import ReferenceUnreadable, published_reference
 from greenr.monitoring.report import WindowReport
 from greenr.resources import object_store
