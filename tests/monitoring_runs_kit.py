@@ -1,8 +1,9 @@
 """Monitoring data for the tests of the Monitoring API and page: catalog rows and drift reports.
 
 The monitoring pipeline writes these in production; the tests write them themselves, in the
-shapes of the contract (`greenr.catalog.schema.MonitoringRun`, `greenr.monitoring.report.DriftReport`),
-so that the API is read back against a real database and a real object store.
+shapes of the contract (`greenr.catalog.schema.MonitoringRun`, `greenr.monitoring.report.DriftReport`)
+and with the pipeline's own writer (`greenr.monitoring.report_store`), so that the API reads back
+what the pipeline writes, from a real database and a real object store.
 """
 
 from __future__ import annotations
@@ -14,25 +15,19 @@ from sqlalchemy.orm import Session
 
 from greenr.catalog import schema
 from greenr.monitoring.report import (
-    MONITORING_PREFIX,
     ColumnTest,
     DriftReport,
     FeedbackScore,
     RetrainDecision,
     WindowReport,
 )
+from greenr.monitoring.report_store import html_key, summary_key
+from greenr.monitoring.report_store import store_report as pipeline_store_report
 from greenr.storage.object_store import ObjectStore
 
 T0 = datetime(2026, 11, 29, 9, 0, tzinfo=UTC)
-DRIFT_HTML = b"<!doctype html><html><body><h1>whylogs drift report</h1></body></html>"
-
-
-def summary_key(run_id: str) -> str:
-    return f"{MONITORING_PREFIX}/{run_id}/summary.json"
-
-
-def html_key(run_id: str) -> str:
-    return f"{MONITORING_PREFIX}/{run_id}/drift.html"
+DRIFT_HTML_TEXT = "<!doctype html><html><body><h1>whylogs drift report</h1></body></html>"
+DRIFT_HTML = DRIFT_HTML_TEXT.encode()
 
 
 def column(name: str, p_value: float, test: str = "ks", threshold: float = 0.05) -> ColumnTest:
@@ -125,10 +120,9 @@ def run_row(
 
 
 def store_report(objects: ObjectStore, report: DriftReport) -> None:
-    """Write the report's summary (and its HTML, when it names one) where the pipeline puts them."""
-    objects.put(summary_key(report.run_id), report.model_dump_json().encode())
-    if report.html_key is not None:
-        objects.put(report.html_key, DRIFT_HTML)
+    """Write the report's summary (and its HTML, when it names one) as the pipeline does."""
+    key = pipeline_store_report(objects, report, DRIFT_HTML_TEXT if report.html_key is not None else None)
+    assert key == summary_key(report.run_id)
 
 
 def add_rows(session: Session, *rows: object) -> None:

@@ -15,7 +15,9 @@ import httpx
 import pytest
 from api_keys_kit import bearer
 from monitoring_api_kit import Site, closed_port, open_site
-from monitoring_runs_kit import DRIFT_HTML, add_rows, run_row, sample_report, store_report, summary_key
+from monitoring_runs_kit import DRIFT_HTML, add_rows, run_row, sample_report, store_report
+
+from greenr.monitoring.report_store import summary_key
 
 NOW = datetime.now(UTC)
 
