@@ -9,9 +9,9 @@ key on the server side: the browser never holds it.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Final
+from typing import Any, Final
 
-from nicegui import ui
+from nicegui import events, ui
 
 from ui.api_client import ApiClient, ApiFailure, ApiUnavailable
 from ui.config import WebAppConfig
@@ -74,8 +74,8 @@ class MonitoringPanel:
         self.runs_table = ui.table(columns=RUN_COLUMNS, rows=[], row_key="id").classes("w-full")
         self.runs_table.mark("runs-table")
 
-    async def _on_days(self, event: object) -> None:
-        value = getattr(event, "value", None)
+    async def _on_days(self, event: events.ValueChangeEventArguments[Any]) -> None:
+        value = event.value
         if isinstance(value, int):
             self.days = value
             await self.load()
