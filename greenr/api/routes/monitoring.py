@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, Final
+from typing import Annotated, Any, Final
 
 from fastapi import APIRouter, Depends, Path, Query
 from fastapi.responses import HTMLResponse
@@ -47,6 +47,16 @@ _REPORT = {
 }
 
 
+def _json_errors(descriptions: dict[int, str]) -> dict[int | str, dict[str, Any]]:
+    """Error entries for a route whose success is not JSON: FastAPI would file an error `model`
+    under the route's own media type (text/html), but errors are always JSON (ErrorBody)."""
+    schema = {"$ref": "#/components/schemas/ErrorBody"}
+    return {
+        status: {"description": text, "content": {"application/json": {"schema": schema}}}
+        for status, text in descriptions.items()
+    }
+
+
 @router.get(
     "/summary",
     response_model=Activity,
@@ -88,7 +98,7 @@ def report(services: Services, _caller: Reader, run_id: RunId) -> DriftReport:
     "/reports/{run_id}/drift.html",
     response_class=HTMLResponse,
     summary="The whylogs HTML drift report of a monitoring run",
-    responses=error_responses(_REPORT),
+    responses=_json_errors(_REPORT),
 )
 def report_html(services: Services, _caller: Reader, run_id: RunId) -> HTMLResponse:
     return HTMLResponse(run_report_html(services, run_id), headers=HTML_HEADERS)

@@ -301,3 +301,17 @@ def test_object_store_down(monkeypatch: pytest.MonkeyPatch) -> None:
             assert_error(response, 503, "storage_unavailable", "far", "GREENR_LAKE_URI")
             assert response.headers["retry-after"]
         assert site.get("/monitoring/summary").json()["latest_report_run_id"] == "far"
+
+
+def test_openapi_documents_the_monitoring_routes(site: Site) -> None:
+    paths = site.client.get("/openapi.json").json()["paths"]
+    html = paths["/monitoring/reports/{run_id}/drift.html"]["get"]["responses"]
+    assert list(html["200"]["content"]) == ["text/html"]
+    # Its errors are JSON like every other error, not HTML.
+    assert all(
+        list(html[status]["content"]) == ["application/json"] for status in ("403", "404", "502", "503")
+    )
+    assert {"403", "404", "422", "502", "503"} <= set(
+        paths["/monitoring/reports/{run_id}"]["get"]["responses"]
+    )
+    assert {"403", "422", "503"} <= set(paths["/monitoring/summary"]["get"]["responses"])
