@@ -6,7 +6,6 @@ from collections.abc import Sequence
 from typing import Final
 
 from greenr.monitoring.collect import CollectedLog
-from greenr.monitoring.comparison import compared
 from greenr.monitoring.config import MonitoringConfig
 from greenr.monitoring.report import (
     MONITORING_PREFIX,
@@ -15,6 +14,7 @@ from greenr.monitoring.report import (
     RetrainDecision,
     WindowReport,
 )
+from greenr.monitoring.run_verdict import run_drifted
 from greenr.storage.object_store import ObjectStore
 
 SUMMARY_FILE: Final = "summary.json"
@@ -39,7 +39,7 @@ def build_report(
     feature_set_version: int,
     has_html: bool,
 ) -> DriftReport:
-    """The run's summary: a run drifted when any compared window did."""
+    """The run's summary (its verdict: greenr.monitoring.run_verdict)."""
     return DriftReport(
         run_id=collected.run_id,
         created_at=collected.started_at,
@@ -49,7 +49,7 @@ def build_report(
         correction=config.correction,
         alpha=config.alpha,
         windows=list(windows),
-        drifted=any(window.drifted for window in compared(windows)),
+        drifted=run_drifted(windows, config),
         consecutive_drift_runs=consecutive_drift_runs,
         feedback=feedback,
         decision=decision,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from greenr.monitoring.collect import CollectedLog
-from greenr.monitoring.comparison import is_skipped
+from greenr.monitoring.comparison import compared, is_skipped
 from greenr.monitoring.report import DriftReport, WindowReport
 
 
@@ -43,8 +43,12 @@ def render_summary(report: DriftReport, collected: CollectedLog, report_uri: str
             f"F1 {number(feedback.f1)} (test F1 {number(feedback.test_f1)})"
         )
     verdict = "RETRAIN" if report.decision.retrain else "keep the model"
+    checked = compared(report.windows)
+    alone = sum(1 for window in checked if window.drifted)
     lines.append(
-        f"  drift: {'yes' if report.drifted else 'no'} ({report.consecutive_drift_runs} run(s) in a row)"
+        f"  run verdict: {'DRIFT' if report.drifted else 'no drift'} ({alone} of {len(checked)} compared "
+        f"window(s) drifted alone; the verdict corrects across windows), "
+        f"{report.consecutive_drift_runs} drift run(s) in a row"
     )
     lines.append(f"  decision: {verdict}: " + "; ".join(report.decision.reasons))
     lines.append(f"  report: {report_uri}")

@@ -12,6 +12,7 @@ from greenr.monitoring.decision import decide_for_run
 from greenr.monitoring.feedback_labels import count_new_confirmed_labels
 from greenr.monitoring.report import RetrainDecision, WindowReport
 from greenr.monitoring.run_record import past_runs
+from greenr.monitoring.run_verdict import run_drifted
 from greenr.resources import catalog_engine, object_store
 from greenr.settings import get_settings
 
@@ -29,7 +30,7 @@ def decide_retrain_step(
         count_new_confirmed_labels(object_store(settings), engine, LABELS),
         past_runs(engine),
         len(checked),
-        any(window.drifted for window in checked),
+        run_drifted(windows, config),
         datetime.now(UTC),
         force,
     )

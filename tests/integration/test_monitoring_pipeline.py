@@ -206,17 +206,19 @@ def test_two_runs_compare_windows_score_feedback_record_and_print_the_decision(s
     assert again.feedback is None
 
 
-def test_a_version_without_reference_is_skipped_and_an_unpublished_one_fails_validation(
+def test_a_version_without_reference_is_skipped_force_retrains_and_an_unpublished_version_fails(
     services: Services,
 ) -> None:
     engine, store = services.engine, services.store
     publish(store, "1", test_f1=0.9)
     store.delete(f"{version_prefix(NAME, '1')}/{REFERENCE_FILE}")
     log_predictions(engine, 0, 20)
-    skipped = run_monitoring(services, "--window", "10")
+    skipped = run_monitoring(services, "--window", "10", "--force")
     assert skipped.returncode == 0, skipped.stderr[-4000:]
     assert "skipped (greenr-classifier version 1 has no published feature reference" in skipped.stdout
-    assert monitoring_runs(engine)[-1].windows == 0
+    assert json.loads(skipped.stdout.strip().splitlines()[-1])["reasons"][0] == "forced (--force)"
+    [row] = monitoring_runs(engine)
+    assert (row.windows, row.drifted, row.retrain, row.forced) == (0, False, True, True)
 
     log_predictions(engine, 20, 5, version="9")  # version 9 was never published
     failed = run_monitoring(services, "--window", "10")
