@@ -308,7 +308,8 @@ def report_headline(report: DriftReport) -> str:
     decision = "retrain" if report.decision.retrain else "no retraining"
     text = (
         f"Run {report.run_id} ({format_time(report.created_at)}): {drifted} of {len(report.windows)} windows "
-        f"drifted ({report.correction}, α = {report.alpha:g}); {report.consecutive_drift_runs} consecutive "
+        f"drifted ({report.correction}, α = {report.alpha:g}); run verdict: "
+        f"{'drift' if report.drifted else 'no drift'}; {report.consecutive_drift_runs} consecutive "
         f"drift runs; decision: {decision}."
     )
     if report.feedback is not None and report.feedback.accuracy is not None:

@@ -159,7 +159,7 @@ async def test_charts_show_the_data_given(user: User, fake_api: FakeApiServer) -
     assert series(feedback) == {"accuracy": [None] * 6 + [0.8, None]}
 
     await user.should_see(marker="drift-headline", retries=RETRIES)
-    await user.should_see("1 of 2 windows drifted")
+    await user.should_see("1 of 2 windows drifted (bonferroni, α = 0.05); run verdict: drift; 2 consecutive")
     drift = charts(user, "chart-drift")
     assert [chart.options["title"]["text"] for chart in drift] == ["brightness", "label", "embedding"]
     brightness = series(drift[0])
