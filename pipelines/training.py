@@ -1,5 +1,5 @@
-"""Training: dataset -> split validation -> test split -> train + export -> evaluate -> register ->
-feature reference -> gate."""
+"""Training: dataset -> split validation -> test split -> train + export -> evaluate -> register (+ model
+card) -> feature reference -> gate."""
 
 from zenml import pipeline
 from zenml.integrations.mlflow.flavors.mlflow_experiment_tracker_flavor import MLFlowExperimentTrackerSettings
@@ -10,6 +10,7 @@ from greenr.training.run_tracking import EXPERIMENT
 from steps.training.evaluate_model import evaluate_model_step
 from steps.training.feature_reference import feature_reference_step
 from steps.training.load_test_split import load_test_split_step
+from steps.training.model_card import model_card_step
 from steps.training.promotion_gate import promotion_gate_step
 from steps.training.register_model import register_model_step
 from steps.training.resolve_dataset import resolve_dataset_step
@@ -45,6 +46,7 @@ def training_pipeline(
     trained = train(version, config, test)
     evaluation = evaluate(trained, test)
     registered = register(trained, evaluation)
+    model_card_step(version, trained, evaluation, registered)
     # Before the gate: a version can only become champion with the reference monitoring needs.
     reference(trained, registered)
     promotion_gate_step(trained, registered, test, rule, after="feature_reference_step")
