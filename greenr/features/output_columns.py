@@ -10,22 +10,21 @@ PROBABILITY_PREFIX = "p_"
 
 def output_columns(
     probabilities: Sequence[float], labels: Sequence[str], probability_columns: Sequence[str]
-) -> dict[str, float | str]:
+) -> dict[str, float | str | None]:
     """The probability columns asked for (`p_<label>`), confidence and the predicted label.
 
+    A `p_` column naming a class the model does not have is None (a model of other classes is
+    still served; monitoring then has no value to compare).
+
     Raises:
-        ValueError: probabilities and labels differ in length, or a `p_` column names a label
-            the model does not have.
+        ValueError: probabilities and labels differ in length.
     """
     if len(probabilities) != len(labels) or not labels:
         raise ValueError(f"{len(probabilities)} probabilities for labels {list(labels)}: give one per label")
     by_label = {label: float(p) for label, p in zip(labels, probabilities, strict=True)}
-    columns: dict[str, float | str] = {}
+    columns: dict[str, float | str | None] = {}
     for name in probability_columns:
-        label = name.removeprefix(PROBABILITY_PREFIX)
-        if label not in by_label:
-            raise ValueError(f"output column {name!r} names no class of the model (classes: {list(labels)})")
-        columns[name] = by_label[label]
+        columns[name] = by_label.get(name.removeprefix(PROBABILITY_PREFIX))
     best = max(range(len(labels)), key=lambda i: float(probabilities[i]))
     columns["confidence"] = float(probabilities[best])
     columns["label"] = str(labels[best])

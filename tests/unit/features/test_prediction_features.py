@@ -73,5 +73,9 @@ def test_output_columns() -> None:
 def test_output_columns_refuse_what_does_not_match_the_model() -> None:
     with pytest.raises(ValueError, match="one per label"):
         output_columns([1.0], ["dandelion", "grass"], [])
-    with pytest.raises(ValueError, match="names no class"):
-        output_columns([0.5, 0.5], ["cat", "dog"], ["p_dandelion"])
+    # A model of other classes is still described; its dandelion probability is unknown.
+    assert output_columns([0.4, 0.6], ["cat", "dog"], ["p_dandelion"]) == {
+        "p_dandelion": None,
+        "confidence": 0.6,
+        "label": "dog",
+    }
