@@ -62,7 +62,9 @@ def _saturation_and_hue(model_input: npt.NDArray[np.uint8]) -> tuple[float, floa
     """Mean HSV saturation, and the circular mean HSV hue of the pixels saturated >= 0.2.
 
     Integer arithmetic where it can be (exact, and fewer float passes): saturation is
-    spread / max of the channels, and s >= 0.2 is 5 * spread >= max exactly.
+    spread / max of the channels, and s >= 0.2 is 5 * spread >= max exactly. Every pixel's hue
+    is computed and the unsaturated ones weigh 0 in the sums: cheaper than gathering the others
+    (measured ~1.2 vs ~1.4 ms per 224 x 224 photo, same values to 1e-7).
     """
     red, green, blue = (model_input[..., channel].astype(np.int16) for channel in range(3))
     high = np.maximum(np.maximum(red, green), blue)
@@ -71,14 +73,17 @@ def _saturation_and_hue(model_input: npt.NDArray[np.uint8]) -> tuple[float, floa
         spread, high, out=np.zeros(high.shape, np.float32), where=high > 0, dtype=np.float32
     )
     hued = (spread > 0) & (_HUE_SATURATION_DENOMINATOR * spread >= _HUE_SATURATION_NUMERATOR * high)
-    red, green, blue, high, spread = red[hued], green[hued], blue[hued], high[hued], spread[hued]
-    # The hexcone: the largest channel picks the sextant pair, the other two the position in it.
-    red_max = high == red
-    green_max = ~red_max & (high == green)
-    offset = np.where(red_max, 0.0, np.where(green_max, 2.0, 4.0)).astype(np.float32)
-    position = np.where(red_max, green - blue, np.where(green_max, blue - red, red - green))
-    angles = (offset + position / spread.astype(np.float32)) * np.float32(math.pi / 3.0)
-    return float(saturation.mean()), _circular_mean_hue(angles)
+    if not hued.any():
+        return float(saturation.mean()), 0.0
+    # The hexcone: 6 * spread * hue, from the sextant pair of the largest channel and the other two.
+    red_max, green_max = high == red, high == green
+    scaled = np.where(
+        red_max, green - blue, np.where(green_max, blue - red + 2 * spread, red - green + 4 * spread)
+    )
+    angles = scaled * (np.float32(math.pi / 3.0) / np.maximum(spread, 1).astype(np.float32))
+    weights = hued.astype(np.float32).ravel()
+    sine, cosine = float(np.sin(angles).ravel() @ weights), float(np.cos(angles).ravel() @ weights)
+    return float(saturation.mean()), _circular_mean(sine, cosine)
 
 
 # HUE_MIN_SATURATION as a fraction, so that the threshold is compared in integers.
@@ -87,13 +92,10 @@ _HUE_SATURATION_NUMERATOR, _HUE_SATURATION_DENOMINATOR = (
 )
 
 
-def _circular_mean_hue(angles: npt.NDArray[np.float32]) -> float:
-    """Circular mean in [0, 1) of hue angles in radians (red at 0.99 and 0.01 averages to red,
-    not to the arithmetic mean's cyan); 0 when there are none."""
-    if angles.size == 0:
-        return 0.0
-    angle = math.atan2(float(np.sin(angles).sum()), float(np.cos(angles).sum()))
-    value = (angle / (2.0 * math.pi)) % 1.0
+def _circular_mean(sine: float, cosine: float) -> float:
+    """The angle of (cosine, sine) as a fraction of the circle, in [0, 1): a circular mean hue (red
+    at 0.99 and 0.01 averages to red, not to the arithmetic mean's cyan)."""
+    value = (math.atan2(sine, cosine) / (2.0 * math.pi)) % 1.0
     return 0.0 if value >= 1.0 else value  # -1e-17 % 1.0 is 1.0 in floating point
 
 
