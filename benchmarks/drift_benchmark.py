@@ -1,7 +1,7 @@
 """Drift benchmark: does `compare_window` stay quiet on ordinary traffic and notice real shifts?
 
     .venv/bin/python -m benchmarks.drift_benchmark [--pool benchmark|selection] [--sizes 50 100 200]
-        [--windows 200] [--shifted-windows 100] [--variants 20] [--seed 1]
+        [--windows 200] [--shifted-windows 50] [--variants 8] [--seed 1] [--bank-seed 1]
         [--config configs/monitoring.yaml] [--set embedding_test=ks ...] [--output PATH] [--allow-dirty]
 
 The model is the project's classifier trained with configs/training.yaml on the train split of
@@ -23,7 +23,8 @@ the run to minutes on 2 cores, each photo gets `--variants` random variants per 
   photos), and 50 % out-of-domain photos (the "neither" flowers and scikit-image's pictures).
 
 `--pool selection` is how the tests and columns were chosen without tuning on the benchmark's
-own windows: validation photos only and every other out-of-domain picture, other seeds.
+own windows: windows drawn from the validation photos only and every other out-of-domain
+picture, with other window seeds (the bank of variants is shared, cached in the work folder).
 
 Also timed: compare_window over 10 000 predictions in windows of the config's size (the drift
 part of the monitoring pipeline's run; collecting, validation and reporting are not included).
@@ -43,6 +44,7 @@ import platform
 import time
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final
@@ -62,7 +64,7 @@ from greenr.settings import REPO_ROOT
 from greenr.training.config import load_training_config
 
 from .drift_features import Row, build_reference, decode_uploads, feature_rows
-from .drift_model import SUMMARY_FILE, cached_keras_model, cached_onnx_model
+from .drift_model import SUMMARY_FILE, cached_keras_model, cached_onnx_model, work_dir
 from .drift_photos import Photo, dataset_photos, out_of_domain_photos
 from .drift_shifts import IMAGE_SHIFTS, JPEG_SHIFT, JPEG_SHIFT_QUALITY, ImageShift, variant
 from .training_benchmark import check_clean_tree
@@ -84,13 +86,27 @@ Bank = dict[str, list[list[Row]]]
 """condition -> photo index -> the rows of that photo's variants."""
 
 
-def photo_pools(
-    photos: Sequence[Photo], outside: Sequence[Photo], pool: str
-) -> tuple[list[Photo], list[Photo]]:
-    """(in-domain photos windows draw from, out-of-domain photos) for a benchmark or selection run."""
-    if pool == "selection":
-        return [p for p in photos if p.split == "validation"], list(outside[::2])
+def photo_pools(photos: Sequence[Photo], outside: Sequence[Photo]) -> tuple[list[Photo], list[Photo]]:
+    """(in-domain photos: validation + test, out-of-domain photos): what the bank holds."""
     return [p for p in photos if p.split in ("validation", "test")], list(outside)
+
+
+@dataclass(frozen=True)
+class Draws:
+    """Which bank photos windows draw from: a benchmark run all of them, a selection run the
+    validation photos and every other out-of-domain picture only."""
+
+    labels: list[str | None]
+    """true label of each in-domain bank photo"""
+    inside: list[int]
+    outside: list[int]
+
+    @classmethod
+    def of(cls, inside: Sequence[Photo], outside: Sequence[Photo], pool: str) -> Draws:
+        if pool == "selection":
+            chosen = [i for i, p in enumerate(inside) if p.split == "validation"]
+            return cls([p.label for p in inside], chosen, list(range(0, len(outside), 2)))
+        return cls([p.label for p in inside], list(range(len(inside))), list(range(len(outside))))
 
 
 def make_bank(
@@ -102,10 +118,20 @@ def make_bank(
     seed: int,
     size: int,
     keep_size: bool = True,
+    work_key: str = "",
 ) -> Bank:
     """Feature rows of `variants` random variants of every photo, per condition (`pools`: the
-    in-domain and the out-of-domain photos)."""
+    in-domain and the out-of-domain photos), kept in the work folder: selection and benchmark
+    runs with the same model, photos, variants and seed reuse it."""
     inside, outside = pools
+    digest = hashlib.sha256(f"{work_key}:{variants}:{seed}:{size}:{keep_size}:{features.version}".encode())
+    for photo in [*inside, *outside]:
+        digest.update(f"{photo.name}:{hashlib.sha256(photo.data).hexdigest()}\n".encode())
+    cache = work_dir() / f"bank-{digest.hexdigest()[:16]}.json"
+    if cache.exists():
+        logging.info("using the cached bank %s", cache)
+        cached: Bank = json.loads(cache.read_text())
+        return cached
     conditions: dict[str, tuple[Sequence[Photo], ImageShift | None, int | None]] = {
         UNSHIFTED: (inside, None, None),
         **{name: (inside, shift, None) for name, shift in IMAGE_SHIFTS.items()},
@@ -126,6 +152,9 @@ def make_bank(
         logging.info(
             "bank %-18s %5d uploads in %.0f s", condition, len(uploads), time.perf_counter() - started
         )
+    tmp = cache.with_suffix(".tmp")
+    tmp.write_text(json.dumps(bank))
+    tmp.replace(cache)
     return bank
 
 
@@ -136,30 +165,26 @@ def draw(bank_rows: list[list[Row]], photos: Sequence[int], n: int, rng: np.rand
     return [bank_rows[int(p)][int(v)] for p, v in zip(picks, variant_of, strict=True)]
 
 
-def window_rows(
-    bank: Bank, condition: str, labels: Sequence[str | None], n: int, rng: np.random.Generator
-) -> list[Row]:
+def window_rows(bank: Bank, condition: str, draws: Draws, n: int, rng: np.random.Generator) -> list[Row]:
     """One window of n predictions under a condition (unshifted, or one of SHIFTS)."""
-    everyone = list(range(len(labels)))
     if condition == CLASS_MIX:
         majority = round(0.9 * n)
-        positives = [i for i, label in enumerate(labels) if label == POSITIVE_LABEL]
-        others = [i for i, label in enumerate(labels) if label != POSITIVE_LABEL]
+        positives = [i for i in draws.inside if draws.labels[i] == POSITIVE_LABEL]
+        others = [i for i in draws.inside if draws.labels[i] != POSITIVE_LABEL]
         return draw(bank[UNSHIFTED], positives, majority, rng) + draw(
             bank[UNSHIFTED], others, n - majority, rng
         )
     if condition == HALF_OUT_OF_DOMAIN:
-        outside = list(range(len(bank[OUT_OF_DOMAIN])))
-        return draw(bank[OUT_OF_DOMAIN], outside, n // 2, rng) + draw(
-            bank[UNSHIFTED], everyone, n - n // 2, rng
+        return draw(bank[OUT_OF_DOMAIN], draws.outside, n // 2, rng) + draw(
+            bank[UNSHIFTED], draws.inside, n - n // 2, rng
         )
-    return draw(bank[condition], everyone, n, rng)
+    return draw(bank[condition], draws.inside, n, rng)
 
 
 def run_windows(
     bank: Bank,
     condition: str,
-    labels: Sequence[str | None],
+    draws: Draws,
     n: int,
     windows: int,
     seed: int,
@@ -174,7 +199,7 @@ def run_windows(
     started = time.perf_counter()
     for index in range(windows):
         rng = np.random.default_rng([seed, key, n, index])
-        tests = compare_window(window_rows(bank, condition, labels, n, rng), reference, features, config)
+        tests = compare_window(window_rows(bank, condition, draws, n, rng), reference, features, config)
         flagged = [t.column for t in tests if t.drifted]
         drifted += bool(flagged)
         columns.update(flagged)
@@ -191,14 +216,14 @@ def run_windows(
 
 def time_predictions(
     bank: Bank,
-    labels: Sequence[str | None],
+    draws: Draws,
     reference: FeatureReference,
     features: FeatureSet,
     config: MonitoringConfig,
 ) -> dict[str, Any]:
     """Wall time of compare_window over TIMED_PREDICTIONS unshifted predictions, windows of config.window."""
     rng = np.random.default_rng(12345)
-    rows = draw(bank[UNSHIFTED], list(range(len(labels))), TIMED_PREDICTIONS, rng)
+    rows = draw(bank[UNSHIFTED], draws.inside, TIMED_PREDICTIONS, rng)
     started = time.perf_counter()
     windows = [rows[i : i + config.window] for i in range(0, len(rows), config.window)]
     for window in windows:
@@ -274,7 +299,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--pool", choices=("benchmark", "selection"), default="benchmark")
     parser.add_argument("--sizes", type=int, nargs="+", default=[50, 100, 200], help="window sizes")
     parser.add_argument("--windows", type=int, default=200, help="unshifted windows per size")
-    parser.add_argument("--shifted-windows", type=int, default=100, help="windows per shift and size")
+    parser.add_argument("--shifted-windows", type=int, default=50, help="windows per shift and size")
     parser.add_argument(
         "--variants", type=int, default=20, help="random variants of each photo per condition"
     )
@@ -283,7 +308,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         action="store_true",
         help="do not resize the light variation's crop back to the photo's size (smaller uploads)",
     )
-    parser.add_argument("--seed", type=int, help="default 1 (benchmark) or 1001 (selection)")
+    parser.add_argument(
+        "--seed", type=int, help="seed of the window draws: default 1 (benchmark) or 1001 (selection)"
+    )
+    parser.add_argument("--bank-seed", type=int, default=1, help="seed of the photos' random variants")
     parser.add_argument("--config", type=Path, default=DEFAULT_CONFIG, help="monitoring config YAML")
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
     parser.add_argument(
@@ -317,26 +345,36 @@ def main(argv: list[str] | None = None) -> int:
     folder = cached_keras_model(photos, args.weights_dir)
     model = OnnxClassifier(cached_onnx_model(folder, photos))
     reference, reduction = build_reference(model, features, photos, size)
-    inside, outside = photo_pools(photos, out_of_domain_photos(), args.pool)
+    inside, outside = photo_pools(photos, out_of_domain_photos())
     keep_size = not args.shrinking_crops
-    bank = make_bank(model, reduction, features, (inside, outside), args.variants, seed, size, keep_size)
-    labels = [p.label for p in inside]
+    bank = make_bank(
+        model,
+        reduction,
+        features,
+        (inside, outside),
+        args.variants,
+        args.bank_seed,
+        size,
+        keep_size,
+        folder.name,
+    )
+    draws = Draws.of(inside, outside, args.pool)
 
     unshifted = []
     for n in args.sizes:
         unshifted.append(
-            run_windows(bank, UNSHIFTED, labels, n, args.windows, seed, reference, features, config)
+            run_windows(bank, UNSHIFTED, draws, n, args.windows, seed, reference, features, config)
         )
         logging.info("unshifted, windows of %d: %.1f%% false alarms", n, 100 * unshifted[-1]["rate"])
     shifted = []
     for shift in SHIFTS:
         for n in args.sizes:
             result = run_windows(
-                bank, shift, labels, n, args.shifted_windows, seed, reference, features, config
+                bank, shift, draws, n, args.shifted_windows, seed, reference, features, config
             )
             shifted.append(result)
             logging.info("%s, windows of %d: %.1f%% detected", shift, n, 100 * result["rate"])
-    timing = time_predictions(bank, labels, reference, features, config)
+    timing = time_predictions(bank, draws, reference, features, config)
     table = text_table(unshifted, shifted, args.sizes)
     passed = verdict(unshifted, shifted)
 
@@ -361,10 +399,11 @@ def main(argv: list[str] | None = None) -> int:
         "group distance, 70/15/15)",
         "photos": {
             "reference_rows": {s: sum(r.split == s for r in reference.rows) for s in ("train", "validation")},
-            "pool": f"{len(inside)} photos ({POOL_SPLITS[args.pool]})",
-            "pool_labels": dict(Counter(str(label) for label in labels)),
-            "out_of_domain": len(outside),
-            "out_of_domain_sources": dict(Counter(p.name.split("/")[0] for p in outside)),
+            "pool": f"{len(draws.inside)} photos ({POOL_SPLITS[args.pool]})",
+            "pool_labels": dict(Counter(str(draws.labels[i]) for i in draws.inside)),
+            "out_of_domain": len(draws.outside),
+            "out_of_domain_sources": dict(Counter(outside[i].name.split("/")[0] for i in draws.outside)),
+            "bank_seed": args.bank_seed,
             "variants_per_photo_and_condition": args.variants,
             "crops_keep_the_photo_size": keep_size,
         },

@@ -16,6 +16,7 @@ from benchmarks.drift_benchmark import (
     OUT_OF_DOMAIN,
     UNSHIFTED,
     Bank,
+    Draws,
     resolved_config,
     verdict,
     window_rows,
@@ -64,17 +65,22 @@ def bank_of(photos: int, tag: str) -> list[list[dict[str, float | int | str | No
 
 
 def test_windows_draw_the_class_mix_and_the_out_of_domain_share() -> None:
-    labels = ["dandelion"] * 5 + ["grass"] * 5
+    labels: list[str | None] = [*(["dandelion"] * 5), *(["grass"] * 5)]
     bank: Bank = {UNSHIFTED: bank_of(10, "in"), OUT_OF_DOMAIN: bank_of(4, "out")}
+    draws = Draws(labels, list(range(10)), list(range(4)))
     rng = np.random.default_rng(3)
-    mix = window_rows(bank, CLASS_MIX, labels, 100, rng)
+    mix = window_rows(bank, CLASS_MIX, draws, 100, rng)
     dandelions = sum(int(str(row["photo"])[2:]) < 5 for row in mix)
     assert (len(mix), dandelions) == (100, 90)
-    half = window_rows(bank, HALF_OUT_OF_DOMAIN, labels, 51, rng)
+    half = window_rows(bank, HALF_OUT_OF_DOMAIN, draws, 51, rng)
     assert sum(str(row["photo"]).startswith("out") for row in half) == 25
-    plain = window_rows(bank, UNSHIFTED, labels, 200, rng)
+    plain = window_rows(bank, UNSHIFTED, draws, 200, rng)
     assert {str(row["photo"]) for row in plain} == {f"in{i}" for i in range(10)}
     assert {row["variant"] for row in plain} == {0, 1, 2}
+    # A selection run draws from its subset only.
+    subset = Draws(labels, [0, 1, 7], [1, 3])
+    rows = window_rows(bank, HALF_OUT_OF_DOMAIN, subset, 200, rng)
+    assert {str(row["photo"]) for row in rows} == {"in0", "in1", "in7", "out1", "out3"}
 
 
 def test_the_verdict_judges_windows_of_100_against_the_targets() -> None:
