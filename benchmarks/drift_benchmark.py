@@ -301,7 +301,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--windows", type=int, default=200, help="unshifted windows per size")
     parser.add_argument("--shifted-windows", type=int, default=50, help="windows per shift and size")
     parser.add_argument(
-        "--variants", type=int, default=20, help="random variants of each photo per condition"
+        "--variants", type=int, default=8, help="random variants of each photo per condition"
     )
     parser.add_argument(
         "--shrinking-crops",
