@@ -300,9 +300,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--sizes", type=int, nargs="+", default=[50, 100, 200], help="window sizes")
     parser.add_argument("--windows", type=int, default=200, help="unshifted windows per size")
     parser.add_argument("--shifted-windows", type=int, default=50, help="windows per shift and size")
-    parser.add_argument(
-        "--variants", type=int, default=8, help="random variants of each photo per condition"
-    )
+    parser.add_argument("--variants", type=int, default=8, help="random variants of each photo per condition")
     parser.add_argument(
         "--shrinking-crops",
         action="store_true",

@@ -73,7 +73,7 @@ def variant(
     if keep_size:
         # A camera frames the same scene differently but keeps its resolution; a file cropped to
         # fewer pixels is a change of upload size, which the width and height columns report
-        # (measured: benchmarks/results/drift-selection-shrinking-crops.json).
+        # (measured: benchmarks/results/drift-selection-shrinking-crops-exploratory.json).
         image = image.resize((width, height), Image.Resampling.BICUBIC)
     if rng.random() < 0.5:
         image = ImageOps.mirror(image)
