@@ -11,8 +11,9 @@ output. Its reference is built like training builds one: the embedding reduction
 train photos, then every train and validation photo's feature columns.
 
 Every prediction of a window is an upload made from a photo with a light, realistic variation
-(random crop keeping 90-100 % of each side, random flip, JPEG quality 75-95; drift_shifts.py),
-run through the model server's decoding, the real ONNX model and the feature columns. To keep
+(random crop keeping 90-100 % of each side, resized back to the photo's size, random flip, JPEG
+quality 75-95; drift_shifts.py; `--shrinking-crops` keeps the crop's smaller size), run through
+the model server's decoding, the real ONNX model and the feature columns. To keep
 the run to minutes on 2 cores, each photo gets `--variants` random variants per condition once
 (a bank); a window draws photos at random (with replacement) and one of their variants at random.
 
