@@ -93,6 +93,14 @@ class Settings(BaseSettings):
     api_host: Annotated[str, Field(validation_alias=_env("GREENR_API_HOST"))] = "127.0.0.1"
     api_port: Annotated[int, Field(gt=0, lt=65536, validation_alias=_env("GREENR_API_PORT"))] = 8000
     api_url: Annotated[str | None, Field(validation_alias=_env("GREENR_API_URL"))] = None
+    # How long `python -m greenr.api.daemon start` / `python -m ui.daemon start` (scripts/api_server.sh,
+    # scripts/web_app.sh) wait for the server to answer before they stop it and fail.
+    api_start_timeout_seconds: Annotated[
+        int, Field(gt=0, validation_alias=_env("GREENR_API_START_TIMEOUT"))
+    ] = 60
+    web_start_timeout_seconds: Annotated[
+        int, Field(gt=0, validation_alias=_env("GREENR_WEB_START_TIMEOUT"))
+    ] = 60
     max_upload_bytes: Annotated[int, Field(gt=0, validation_alias=_env("GREENR_MAX_UPLOAD_BYTES"))] = (
         10_000_000
     )
@@ -149,6 +157,11 @@ class Settings(BaseSettings):
     # The web app's API key; unset, it is read from $GREENR_HOME/api-keys/web-app.key (written by
     # the quickstart). Held by the web app's server process only, never sent to a browser.
     ui_api_key: Annotated[SecretStr | None, Field(validation_alias=_env("GREENR_UI_API_KEY"))] = None
+    # The key of the web app's Monitoring page (`monitor` role: /monitoring/... only); unset, read
+    # from $GREENR_HOME/api-keys/web-app-monitoring.key (written by the quickstart).
+    ui_monitoring_api_key: Annotated[
+        SecretStr | None, Field(validation_alias=_env("GREENR_UI_MONITORING_API_KEY"))
+    ] = None
     # Observability (docs/observability.md). A prediction less confident than the threshold counts
     # as low-confidence (the share is alerted on). Pipelines push their run metrics to the
     # Pushgateway when its URL is set; unset or down, they log a warning and carry on.
@@ -314,6 +327,11 @@ class Settings(BaseSettings):
     def ui_api_key_file(self) -> Path:
         """Where the web app reads its API key when GREENR_UI_API_KEY is not set."""
         return self.api_keys_path / "web-app.key"
+
+    @property
+    def ui_monitoring_api_key_file(self) -> Path:
+        """Where the web app reads its monitoring key when GREENR_UI_MONITORING_API_KEY is not set."""
+        return self.api_keys_path / "web-app-monitoring.key"
 
     @property
     def monitoring_path(self) -> Path:

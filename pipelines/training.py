@@ -1,4 +1,5 @@
-"""Training: dataset -> split validation -> test split -> train + export -> evaluate -> register -> gate."""
+"""Training: dataset -> split validation -> test split -> train + export -> evaluate -> register (+ model
+card) -> gate."""
 
 from zenml import pipeline
 from zenml.integrations.mlflow.flavors.mlflow_experiment_tracker_flavor import MLFlowExperimentTrackerSettings
@@ -8,6 +9,7 @@ from greenr.training.config import TrainingConfig
 from greenr.training.run_tracking import EXPERIMENT
 from steps.training.evaluate_model import evaluate_model_step
 from steps.training.load_test_split import load_test_split_step
+from steps.training.model_card import model_card_step
 from steps.training.promotion_gate import promotion_gate_step
 from steps.training.register_model import register_model_step
 from steps.training.resolve_dataset import resolve_dataset_step
@@ -42,4 +44,5 @@ def training_pipeline(
     trained = train(version, config, test)
     evaluation = evaluate(trained, test)
     registered = register(trained, evaluation)
+    model_card_step(version, trained, evaluation, registered)
     promotion_gate_step(trained, registered, test, rule)

@@ -66,7 +66,7 @@ stage "running"
 cat <<MSG
 Web app:        http://127.0.0.1:$ui_port
 Prediction API: http://127.0.0.1:$api_port   (docs: http://127.0.0.1:$api_port/docs; every call but /health and /metrics needs a key)
-API keys:       $home/api-keys/admin.key (admin), web-app.key (predict, used by the web app); more: .venv/bin/python -m greenr.api.keys create --name NAME --role predict
+API keys:       $home/api-keys/admin.key (admin), web-app.key (predict) and web-app-monitoring.key (monitor), used by the web app; more: .venv/bin/python -m greenr.api.keys create --name NAME --role predict
 Try it:         curl -H "Authorization: Bearer \$(cat $home/api-keys/admin.key)" -F files=@photo.jpg http://127.0.0.1:$api_port/predict
 Model server:   http://127.0.0.1:$model_port/api/v1.0/predictions   (Seldon protocol)
 Stop them:      bash scripts/stop.sh

@@ -17,11 +17,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any, TypeVar
+from urllib.parse import quote
 
 import httpx
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
 from greenr.json_logging import REQUEST_ID_HEADER, request_id
+from ui.monitoring_models import DriftReport, MonitoringSummary
 
 logger = logging.getLogger(__name__)
 
@@ -30,7 +32,9 @@ logger = logging.getLogger(__name__)
 # later may work.
 _UNAVAILABLE_STATUSES = frozenset({429, 502, 503, 504})
 
-ModelT = TypeVar("ModelT", bound="_ApiModel")
+BodyT = TypeVar("BodyT", bound=BaseModel)
+_PREDICTING = "classify photos"
+_MONITORING = "show the monitoring data"
 
 # A file the API could not classify may carry `"probabilities": null`.
 Probabilities = Annotated[dict[str, float], BeforeValidator(lambda value: {} if value is None else value)]
@@ -189,8 +193,11 @@ class ApiClient:
         api_key: str | None = None,
         timeouts: ApiTimeouts | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
+        key_setting: str = "GREENR_UI_API_KEY",
     ) -> None:
         self.base_url = base_url.rstrip("/")
+        # Named in the message of a 401: the setting an operator must fix.
+        self.key_setting = key_setting
         # Sent as `Authorization: Bearer`; this client runs in the web app's server, never in a browser.
         self._headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         self.timeouts = timeouts or ApiTimeouts()
@@ -227,6 +234,29 @@ class ApiClient:
         """Name, version and labels of the model the API serves."""
         response = await self._send("GET", "/model/info")
         return self._parse(response, ModelInfo)
+
+    async def monitoring_summary(self, *, days: int) -> MonitoringSummary:
+        """Predictions, confidence, feedback of the last `days` days, and the monitoring runs."""
+        response = await self._send("GET", "/monitoring/summary", params={"days": days})
+        return self._parse(response, MonitoringSummary, doing=_MONITORING)
+
+    async def drift_report(self, run_id: str) -> DriftReport:
+        """The drift report (summary) of one monitoring run."""
+        response = await self._send("GET", f"/monitoring/reports/{quote(run_id, safe='')}")
+        return self._parse(response, DriftReport, doing=_MONITORING)
+
+    async def drift_report_html(self, run_id: str) -> bytes:
+        """The whylogs HTML drift report of one monitoring run."""
+        response = await self._send("GET", f"/monitoring/reports/{quote(run_id, safe='')}/drift.html")
+        if response.is_success:
+            return response.content
+        raise failure_from_response(
+            response.status_code,
+            response.content,
+            self.base_url,
+            doing=_MONITORING,
+            key_setting=self.key_setting,
+        )
 
     async def _send(
         self, method: str, path: str, *, read_timeout: float | None = None, **kwargs: Any
@@ -282,7 +312,7 @@ class ApiClient:
         finally:
             request_id.reset(token)
 
-    def _parse(self, response: httpx.Response, model: type[ModelT]) -> ModelT:
+    def _parse(self, response: httpx.Response, model: type[BodyT], *, doing: str = _PREDICTING) -> BodyT:
         if response.is_success:
             try:
                 return model.model_validate_json(response.content)
@@ -293,11 +323,24 @@ class ApiClient:
                     code="unexpected_response",
                     status=response.status_code,
                 ) from None
-        raise failure_from_response(response.status_code, response.content, self.base_url)
+        raise failure_from_response(
+            response.status_code, response.content, self.base_url, doing=doing, key_setting=self.key_setting
+        )
 
 
-def failure_from_response(status: int, body: bytes, base_url: str) -> ApiFailure:
-    """The exception for an error answer: the API's own message when the body has the error shape."""
+def failure_from_response(
+    status: int,
+    body: bytes,
+    base_url: str,
+    *,
+    doing: str = _PREDICTING,
+    key_setting: str = "GREENR_UI_API_KEY",
+) -> ApiFailure:
+    """The exception for an error answer: the API's own message when the body has the error shape.
+
+    `doing`: what the API cannot do now, for a 5xx ("classify photos"); `key_setting`: the
+    setting that holds the key, for a 401.
+    """
     detail: ErrorDetail | None
     try:
         detail = _ErrorBody.model_validate_json(body).error
@@ -306,16 +349,14 @@ def failure_from_response(status: int, body: bytes, base_url: str) -> ApiFailure
     if status in _UNAVAILABLE_STATUSES:
         if detail is not None:  # the API's own reason, which already says what to do
             reason = _one_line(detail.message)
-            return ApiUnavailable(
-                f"The prediction API at {base_url} cannot classify photos right now: {reason}"
-            )
+            return ApiUnavailable(f"The prediction API at {base_url} cannot {doing} right now: {reason}")
         return ApiUnavailable(
             f"The prediction API at {base_url} answered HTTP {status}: try again in a moment."
         )
     if status == 401:
         # The API's message addresses a developer; the person at the page can only tell an operator.
         return ApiError(
-            "The web app has no valid key for the prediction API: an operator must set GREENR_UI_API_KEY "
+            f"The web app has no valid key for the prediction API: an operator must set {key_setting} "
             "(or run python -m greenr.api.keys setup-local) and restart the web app.",
             code=detail.code if detail is not None else "unauthorized",
             status=status,

@@ -1,4 +1,4 @@
-"""The web app's page: classify one photo or many, browse the history, give feedback.
+"""The web app's page: classify one photo or many, browse the history, give feedback, monitor.
 
 `create_root(config)` returns the page function that `ui.run` (and the tests'
 `nicegui.testing.user_simulation`) serves at "/"; `run(config, host=..., port=...)` serves it.
@@ -35,8 +35,10 @@ from ui.config import WebAppConfig
 from ui.feedback import FeedbackUnclear, feedback_label, feedback_message
 from ui.history_table import COLUMNS as HISTORY_COLUMNS
 from ui.history_table import Pager, history_rows
+from ui.monitoring_panel import MonitoringPanel, monitoring_client
 from ui.preview import preview_data_url
 from ui.probability import format_percent, label_color, probability_bars
+from ui.report_route import install_report_route
 from ui.upload_limits import human_size, refusals, rejection_message
 
 TITLE = "greenr — dandelion or grass"
@@ -62,6 +64,7 @@ def create_root(config: WebAppConfig) -> Callable[[], None]:
 
 def run(config: WebAppConfig, *, host: str, port: int) -> None:
     """Serve the web app until interrupted (no auto-reload, no browser opened)."""
+    install_report_route(monitoring_client(config))
     ui.run(
         create_root(config),
         host=host,
@@ -103,6 +106,7 @@ class WebPage:
                 single_tab = ui.tab("One photo", icon="image")
                 ui.tab("Many photos", icon="collections")
                 self._history_tab = ui.tab("History", icon="history")
+                self._monitoring_tab = ui.tab("Monitoring", icon="insights")
             tabs.on_value_change(self._on_tab_change)
             with ui.tab_panels(tabs, value=single_tab).classes("w-full"):
                 with ui.tab_panel(single_tab):
@@ -111,6 +115,8 @@ class WebPage:
                     self._build_batch_panel()
                 with ui.tab_panel(self._history_tab):
                     self._build_history_panel()
+                with ui.tab_panel(self._monitoring_tab).mark("monitoring-panel"):
+                    self.monitoring = MonitoringPanel(monitoring_client(config), self._show_unavailable)
         # Once the browser is connected, not while building: a slow API must not delay the page.
         ui.timer(0, self.refresh_status, once=True)
 
@@ -466,6 +472,8 @@ class WebPage:
     async def _on_tab_change(self, event: events.ValueChangeEventArguments[Any]) -> None:
         if event.value in (self._history_tab, "History"):
             await self.load_history(self._pager.offset)
+        elif event.value in (self._monitoring_tab, "Monitoring"):
+            await self.monitoring.load()
 
     async def load_history(self, offset: int = 0) -> None:
         """Show one page of stored predictions."""

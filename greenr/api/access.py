@@ -4,6 +4,10 @@ Pure functions, no framework: `access_control.py` (middleware) and the routes ca
 
 - `predict`: classify photos, see its own history, give feedback on its own predictions, see
   which model answers (name, version, labels).
+- `monitor`: read the monitoring data only (`/monitoring/...`: counts per class and hour or day,
+  the confidence histogram, feedback accuracy, monitoring runs and drift reports): aggregates,
+  no photo, no single prediction, no classifying. The web app's Monitoring page holds such a key,
+  so that whoever reaches the web app sees the model's health without holding an admin key.
 - `admin`: everything: all history (including rows from before keys existed), feedback on any
   prediction (relabelling: an admin's answer decides where the photo is filed), model details
   (test metrics, dataset version), and /metrics when GREENR_API_PROTECT_METRICS is on.
@@ -17,6 +21,7 @@ from enum import StrEnum
 
 class Role(StrEnum):
     PREDICT = "predict"
+    MONITOR = "monitor"
     ADMIN = "admin"
 
 
@@ -29,12 +34,14 @@ class Permission(StrEnum):
     READ_MODEL = "read the served model"
     READ_MODEL_DETAILS = "read model details"
     READ_METRICS = "read metrics"
+    READ_MONITORING = "read monitoring data"
 
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.PREDICT: frozenset(
         {Permission.PREDICT, Permission.READ_OWN_HISTORY, Permission.FEEDBACK_OWN, Permission.READ_MODEL}
     ),
+    Role.MONITOR: frozenset({Permission.READ_MONITORING}),
     Role.ADMIN: frozenset(Permission),
 }
 

@@ -23,7 +23,7 @@ from starlette.datastructures import Headers
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from greenr.api.access import Permission, Principal
+from greenr.api.access import ROLE_PERMISSIONS, Permission, Principal, Role
 from greenr.api.errors import ApiError, Problem, error_response
 from greenr.api.keys.store import KeyStore
 from greenr.api.prediction import database_unavailable
@@ -48,11 +48,12 @@ def invalid_key() -> Problem:
 
 
 def forbidden(principal: Principal, permission: Permission) -> Problem:
+    allowed = " or ".join(role.value for role in Role if permission in ROLE_PERMISSIONS[role])
     return Problem(
         403,
         "forbidden",
         f"the key {principal.name!r} has the role {principal.role.value!r}, which may not "
-        f"{permission.value}: use a key with the admin role",
+        f"{permission.value}: use a key with the {allowed} role",
     )
 
 

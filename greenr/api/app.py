@@ -21,7 +21,7 @@ from greenr.api.limits import install_limits
 from greenr.api.metrics import ApiMetrics
 from greenr.api.middleware import RequestObservation
 from greenr.api.rate_limit import RateLimiter
-from greenr.api.routes import feedback, health, history, metrics, model_info, predict
+from greenr.api.routes import feedback, health, history, metrics, model_info, monitoring, predict
 from greenr.api.services import ApiServices, close_services, open_services
 from greenr.images.decoding import warm_up_decoders
 from greenr.settings import Settings
@@ -34,8 +34,9 @@ records every prediction, takes feedback, and exposes health and Prometheus metr
 
 Every endpoint but `/health`, `/health/ready` and `/metrics` needs an API key:
 `Authorization: Bearer greenr_<id>_<secret>` (operators: `python -m greenr.api.keys create`).
-A `predict` key classifies, sees its own history and labels its own predictions; an `admin` key
-does everything. Each key has a rate limit (429 with `Retry-After`).
+A `predict` key classifies, sees its own history and labels its own predictions; a `monitor` key
+reads `/monitoring/...` only (production activity, drift reports); an `admin` key does everything.
+Each key has a rate limit (429 with `Retry-After`).
 
 Every error answers `{"error": {"code": "...", "message": "..."}}`. Every response carries an
 `X-Request-ID` header (the caller's, when it sends a valid one), also found in the JSON logs.
@@ -87,6 +88,6 @@ def create_app(settings: Settings) -> FastAPI:
     app.add_middleware(TrustedHosts, allowed_hosts=settings.trusted_hosts)
     # Added last, so outermost: it sees (and ids) every answer, the 413s and 500s included.
     app.add_middleware(RequestObservation, metrics=api_metrics)
-    for module in (predict, history, feedback, model_info, health, metrics):
+    for module in (predict, history, feedback, model_info, monitoring, health, metrics):
         app.include_router(module.router)
     return app

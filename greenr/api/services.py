@@ -17,7 +17,7 @@ from greenr.api.predictions_store import PredictionsStore
 from greenr.api.profiling import PredictionProfiler
 from greenr.catalog.database import CatalogUnavailable, create_catalog_engine
 from greenr.settings import Settings
-from greenr.storage.object_store import open_object_store, s3_options
+from greenr.storage.object_store import ObjectStore, open_object_store, s3_options
 
 logger = logging.getLogger(__name__)
 
@@ -28,6 +28,8 @@ class ApiServices:
 
     settings: Settings
     store: PredictionsStore
+    # The lake: predicted photos (through `archive`), profiles, monitoring reports.
+    objects: ObjectStore
     archive: ImageArchive
     model: ModelClient
     profiler: PredictionProfiler
@@ -47,6 +49,7 @@ def open_services(settings: Settings, metrics: ApiMetrics) -> ApiServices:
     return ApiServices(
         settings=settings,
         store=store,
+        objects=objects,
         archive=ImageArchive(objects),
         model=ModelClient(settings.model_server, settings.model_server_timeout_seconds),
         profiler=PredictionProfiler(objects, settings.profile_batch_size),

@@ -37,8 +37,8 @@ from zenml.services import (
 from zenml.services.local.local_service import LocalDaemonServiceStatus
 from zenml.services.service import BaseDeploymentService
 
-from greenr.deployment.process_group import command_line, group_members, stop_group
 from greenr.settings import REPO_ROOT
+from greenr.supervision.process_group import command_line, group_members, stop_group
 
 HOST = "127.0.0.1"
 SERVING_APP = "serving.wsgi:create_app()"

@@ -84,7 +84,10 @@ class DriftReport(BaseModel):
     correction: Correction
     alpha: float
     windows: list[WindowReport]
-    drifted: bool = Field(description="any window drifted")
+    drifted: bool = Field(
+        description="the run's verdict: a window still drifted after the correction across the run's "
+        "windows (greenr.monitoring.run_verdict)"
+    )
     consecutive_drift_runs: int
     feedback: FeedbackScore | None
     decision: RetrainDecision

@@ -1,5 +1,5 @@
 # shellcheck shell=bash
-# Process management shared by scripts/api_server.sh and web_app.sh: each runs
+# Process management shared by scripts/monitoring.sh and airflow.sh: each runs
 # one server in the background under setsid (its own process group) and starts, stops and shows it.
 # Sourced, not run. The caller sets, before calling anything here:
 #   DAEMON_NAME     prefix of every message ("api-server")

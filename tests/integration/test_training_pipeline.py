@@ -108,6 +108,9 @@ def test_training_registers_promotes_and_the_gate_rejects_a_worse_model(
         "misclassified.png",
         "test_predictions.json",
     } <= evaluation
+    card = Path(client.download_artifacts(run.info.run_id, "model_card/model_card.md", str(tmp_path)))
+    assert card.read_text().startswith(f"# Model card: {name} version 1\n")
+    assert "| accuracy |" in card.read_text()
     downloaded = download_version(mlflow_tracking.uri, name, "1", tmp_path / "download")
     assert [p.name for p in downloaded.rglob("*.onnx")] == ["model.onnx"]
 
@@ -166,7 +169,7 @@ def lineage_of_version_1(env: dict[str, str], name: str) -> None:
     assert "mlflow-version-1" in lineage["tags"]
     assert lineage["metadata"]["mlflow_version"] == "1"
     assert "trained_model" in lineage["model_artifacts"]
-    assert {"test_split", "evaluation", "registered_model"} <= set(lineage["data_artifacts"])
+    assert {"test_split", "evaluation", "registered_model", "model_card"} <= set(lineage["data_artifacts"])
     assert lineage["trained_model_metadata"]["input_size"] == "224"
     assert len(lineage["training_runs"]) == 1
     # Both deployments ran in this model version and published its trained_model artifact.

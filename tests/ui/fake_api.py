@@ -7,7 +7,9 @@ to make the API slow or lose its model server, and reads what the page sent from
 
 Like the real API it wants `Authorization: Bearer <key>` on every route but /health, and answers
 401 in the error shape without it: the web app's tests thus check that the page's calls carry the
-web app's key (`FAKE_API_KEY`, which `web_fixtures.web_config` gives the app).
+web app's key (`FAKE_API_KEY`, which `web_fixtures.web_config` gives the app). The /monitoring/...
+routes want the Monitoring page's key (`FAKE_MONITORING_KEY`) and refuse the predict key (403);
+their bodies are built with the real API's models (greenr.monitoring), so they follow its contract.
 
 The "model" says dandelion when a photo is more red than green on average (yellow flowers),
 grass otherwise: deterministic, no TensorFlow, good enough to tell two test photos apart.
@@ -23,19 +25,22 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 import uvicorn
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from PIL import Image, ImageStat, UnidentifiedImageError
 from starlette.datastructures import UploadFile
 
 from greenr.contracts import LABELS
+from greenr.monitoring.activity import Activity, ConfidenceBin, default_bucket
 
 MODEL = {"name": "greenr-classifier", "version": "7"}
 FAKE_API_KEY = "greenr_0123456789ab_fake-key-of-the-web-app-for-tests-only-000000"
+# The Monitoring page's key (the `monitor` role): /monitoring/... only, as in the real API.
+FAKE_MONITORING_KEY = "greenr_ba9876543210_fake-monitoring-key-of-the-web-app-for-tests-0"
 
 Mode = Literal["ok", "model_down", "slow"]
 
@@ -53,6 +58,12 @@ class FakeApiState:
     predict_calls: int = 0
     api_key: str = FAKE_API_KEY
     refused_calls: int = 0
+    monitoring_key: str = FAKE_MONITORING_KEY
+    # GET /monitoring/summary's body (None: an empty catalog), drift reports and their HTML by run id.
+    monitoring: dict[str, Any] | None = None
+    reports: dict[str, dict[str, Any]] = field(default_factory=dict)
+    report_html: dict[str, bytes] = field(default_factory=dict)
+    monitoring_calls: int = 0
 
 
 def _error(status: int, code: str, message: str) -> JSONResponse:
@@ -81,10 +92,19 @@ def create_app(state: FakeApiState) -> FastAPI:
 
     @app.middleware("http")
     async def require_key(request: Request, call_next: Any) -> Any:
-        if (
-            request.url.path != "/health"
-            and request.headers.get("authorization") != f"Bearer {state.api_key}"
-        ):
+        sent = request.headers.get("authorization")
+        if request.url.path.startswith("/monitoring/"):
+            if sent == f"Bearer {state.api_key}":
+                return _error(
+                    403,
+                    "forbidden",
+                    "the key 'web-app' has the role 'predict', which may not "
+                    "read monitoring data: use a key with the monitor or admin role",
+                )
+            expected = state.monitoring_key
+        else:
+            expected = state.api_key
+        if request.url.path != "/health" and sent != f"Bearer {expected}":
             state.refused_calls += 1
             return _error(
                 401, "missing_api_key", "this endpoint needs an API key: send 'Authorization: Bearer <key>'"
@@ -153,6 +173,25 @@ def create_app(state: FakeApiState) -> FastAPI:
         state.feedback.append(record)
         return JSONResponse(record, status_code=201)
 
+    @app.get("/monitoring/summary")
+    async def monitoring_summary(days: int = 7) -> JSONResponse:
+        state.monitoring_calls += 1
+        if state.mode == "slow":
+            await asyncio.sleep(state.slow_seconds)
+        return JSONResponse(state.monitoring if state.monitoring is not None else empty_summary(days))
+
+    @app.get("/monitoring/reports/{run_id}")
+    async def monitoring_report(run_id: str) -> JSONResponse:
+        if run_id not in state.reports:
+            return _error(404, "monitoring_run_not_found", f"no monitoring run has the id {run_id!r}")
+        return JSONResponse(state.reports[run_id])
+
+    @app.get("/monitoring/reports/{run_id}/drift.html")
+    async def monitoring_report_html(run_id: str) -> Response:
+        if run_id not in state.report_html:
+            return _error(404, "report_not_found", f"the monitoring run {run_id} wrote no HTML drift report")
+        return Response(state.report_html[run_id], media_type="text/html")
+
     @app.get("/health")
     async def health() -> JSONResponse:
         ready = state.mode != "model_down"
@@ -179,6 +218,22 @@ def create_app(state: FakeApiState) -> FastAPI:
         )
 
     return app
+
+
+def empty_summary(days: int) -> dict[str, Any]:
+    """What the real API answers on an empty catalog: no predictions, no feedback, no monitoring run."""
+    until = datetime.now(UTC)
+    return Activity(
+        since=until - timedelta(days=days),
+        until=until,
+        bucket=default_bucket(days),
+        predictions=0,
+        per_class=[],
+        confidence=[ConfidenceBin(low=0.5 + i * 0.05, high=0.55 + i * 0.05, counts={}) for i in range(10)],
+        feedback=[],
+        runs=[],
+        latest_report_run_id=None,
+    ).model_dump(mode="json")
 
 
 def _predict_one(state: FakeApiState, name: str, data: bytes) -> dict[str, Any]:

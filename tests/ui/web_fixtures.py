@@ -36,7 +36,7 @@ from pathlib import Path
 
 import pytest
 import pytest_asyncio
-from fake_api import FAKE_API_KEY, FakeApiServer
+from fake_api import FAKE_API_KEY, FAKE_MONITORING_KEY, FakeApiServer
 from nicegui import Client
 from nicegui.testing import User, user_simulation
 from selenium import webdriver
@@ -73,6 +73,7 @@ def web_config(
     max_batch_files: int = 32,
     history_page_size: int = 20,
     api_key: str | None = FAKE_API_KEY,
+    monitoring_api_key: str | None = FAKE_MONITORING_KEY,
 ) -> WebAppConfig:
     """The app's configuration for a test: the given API, key and limits, short timeouts."""
     return WebAppConfig(
@@ -82,6 +83,7 @@ def web_config(
         max_batch_files=max_batch_files,
         history_page_size=history_page_size,
         timeouts=TEST_TIMEOUTS,
+        monitoring_api_key=monitoring_api_key,
     )
 
 
@@ -170,6 +172,7 @@ def web_app_env_fixture(tmp_path: Path) -> Callable[[str], dict[str, str]]:
             "GREENR_UI_PORT": str(unused_port()),
             "GREENR_API_URL": api_url,
             "GREENR_UI_API_KEY": FAKE_API_KEY,
+            "GREENR_UI_MONITORING_API_KEY": FAKE_MONITORING_KEY,
         }
 
     return make

@@ -41,6 +41,8 @@ FLOORS: dict[str, int] = {
     "greenr.registry": 1,
     # What scripts/services.sh asks of Python: S3 keys and readiness probes.
     "greenr.local_services": 1,
+    # Running a server in the background: process groups, pid files, readiness (settings only).
+    "greenr.supervision": 1,
     # Pushed metric names, pushing, and the monitoring servers' configs (settings only).
     "greenr.observability": 1,
     # The catalog stores the dataset's records.
@@ -179,9 +181,10 @@ def test_greenr_images_imports_nothing_else_of_the_project() -> None:
             assert all(within(imported, "greenr.images") for imported in imports), (module, imports)
 
 
-def test_the_web_app_reaches_greenr_only_for_contracts_settings_and_log_lines() -> None:
-    # It talks to the API over HTTP: no catalog, no model, no API internals.
-    allowed = ("greenr.contracts", "greenr.settings", "greenr.json_logging")
+def test_the_web_app_reaches_greenr_only_for_contracts_settings_log_lines_and_supervision() -> None:
+    # It talks to the API over HTTP: no catalog, no model, no API internals. `ui.daemon` runs it
+    # in the background with the project's supervisor.
+    allowed = ("greenr.contracts", "greenr.settings", "greenr.json_logging", "greenr.supervision")
     found = [(m, i) for m, i in edges("ui", "greenr") if not any(within(i, a) for a in allowed)]
     assert not found, found
 

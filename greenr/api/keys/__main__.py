@@ -1,10 +1,11 @@
 """Manage the prediction API's keys (stored hashed in the catalog database).
 
-python -m greenr.api.keys create --name NAME --role predict|admin [--rate R --burst B]
+python -m greenr.api.keys create --name NAME --role predict|monitor|admin [--rate R --burst B]
                                         # prints the key ONCE: it is not stored, only its hash
 python -m greenr.api.keys list          # id, name, role, created, last used, revoked
 python -m greenr.api.keys revoke ID     # the key stops working at its next request
-python -m greenr.api.keys setup-local   # quickstart: a web-app (predict) and an admin key in
+python -m greenr.api.keys setup-local   # quickstart: the web app's keys (predict, and monitor for
+                                        # its Monitoring page) and an admin key in
                                         # $GREENR_HOME/api-keys/*.key (0600); idempotent
 
 Clients send the key as `Authorization: Bearer <key>`. Exit status: 0, 1 on an error, 3 when
@@ -23,7 +24,7 @@ from greenr.api.predictions_store import PredictionsStore
 from greenr.catalog.database import CatalogUnavailable, create_catalog_engine
 from greenr.settings import Settings, SettingsError, get_settings
 
-LOCAL_KEYS = (("web-app", Role.PREDICT), ("admin", Role.ADMIN))
+LOCAL_KEYS = (("web-app", Role.PREDICT), ("web-app-monitoring", Role.MONITOR), ("admin", Role.ADMIN))
 
 
 def _parser() -> argparse.ArgumentParser:

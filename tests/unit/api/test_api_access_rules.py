@@ -26,6 +26,14 @@ def test_the_predict_role() -> None:
     assert ROLE_PERMISSIONS[Role.ADMIN] == set(Permission)
 
 
+def test_the_monitor_role_reads_monitoring_data_only() -> None:
+    assert ROLE_PERMISSIONS[Role.MONITOR] == {Permission.READ_MONITORING}
+    assert [role for role in Role if ROLE_PERMISSIONS[role] >= {Permission.READ_MONITORING}] == [
+        Role.MONITOR,
+        Role.ADMIN,
+    ]
+
+
 def test_history_owner() -> None:
     assert history_owner(USER) == USER.key_id
     assert history_owner(ADMIN) is None

@@ -166,11 +166,12 @@ def test_setup_local_is_idempotent(capsys: pytest.CaptureFixture[str]) -> None:
     get_settings.cache_clear()
     assert keys_cli(["setup-local"]) == 0
     first = capsys.readouterr().out
-    assert first.count("(created") == 2
+    assert first.count("(created") == 3
     assert "curl -H" in first
     assert keys_cli(["setup-local"]) == 0
-    assert capsys.readouterr().out.count("(kept") == 2
+    assert capsys.readouterr().out.count("(kept") == 3
     keys_dir = get_settings().api_keys_path
-    assert sorted(path.name for path in keys_dir.iterdir()) == ["admin.key", "web-app.key"]
+    names = sorted(path.name for path in keys_dir.iterdir())
+    assert names == ["admin.key", "web-app-monitoring.key", "web-app.key"]
     assert keys_cli(["list"]) == 0
-    assert capsys.readouterr().out.count("active") == 2
+    assert capsys.readouterr().out.count("active") == 3

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from greenr.deployment.process_group import command_line, group_members, stop_group
+from greenr.supervision.process_group import command_line, group_members, stop_group
 
 # A leader with a child in its own process group. The first stops its child on SIGTERM, as
 # gunicorn's master stops its worker; in the second both ignore SIGTERM (inherited SIG_IGN).

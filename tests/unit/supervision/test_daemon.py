@@ -1,0 +1,129 @@
+"""Starting, stopping and showing a background server, with real processes and a real HTTP server."""
+
+from __future__ import annotations
+
+import os
+import socket
+import sys
+from pathlib import Path
+
+import pytest
+
+from greenr.supervision.daemon import NOT_RUNNING, DaemonError, DaemonSpec, running_pid, start, status, stop
+from greenr.supervision.process_group import group_members
+
+pytestmark = pytest.mark.slow
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _spec(tmp_path: Path, command: tuple[str, ...], port: int, timeout: float = 30) -> DaemonSpec:
+    address = f"http://127.0.0.1:{port}"
+    return DaemonSpec(
+        name="test-server",
+        state_dir=tmp_path / "state",
+        command=command,
+        command_mark=command[-1],
+        probe_url=f"{address}/",
+        address=address,
+        port_setting="TEST_PORT",
+        start_timeout_seconds=timeout,
+        grace_seconds=5,
+        reason_pattern=r"^test-server: error",
+        cwd=tmp_path,
+    )
+
+
+def _http_server(port: int) -> tuple[str, ...]:
+    # The last argument is the command mark: unique to this test's server.
+    return (sys.executable, "-m", "http.server", "--bind", "127.0.0.1", str(port))
+
+
+@pytest.fixture
+def messages() -> list[str]:
+    return []
+
+
+def test_start_status_stop_of_a_real_server(tmp_path: Path, messages: list[str]) -> None:
+    port = _free_port()
+    spec = _spec(tmp_path, _http_server(port), port)
+    pid = start(spec, messages.append)
+    try:
+        assert running_pid(spec) == pid
+        assert start(spec, messages.append) == pid  # idempotent
+        assert messages[-1] == f"already running (pid {pid}) at http://127.0.0.1:{port}"
+        found = status(spec, messages.append)
+        assert found.code == 0
+        assert found.pid == pid
+        assert "Directory listing" in (found.body or "")
+        elsewhere = _spec(tmp_path, _http_server(port), _free_port())
+        with pytest.raises(DaemonError, match=r"already runs at http://127\.0\.0\.1:"):
+            start(elsewhere, messages.append)
+    finally:
+        stop(spec, messages.append)
+    assert messages[-1] == "stopped"
+    assert group_members(pid) == []
+    assert not spec.pid_file.exists()
+    assert status(spec, messages.append).code == NOT_RUNNING
+    stop(spec, messages.append)  # stopping twice is fine
+    assert messages[-1] == "not running"
+
+
+def test_a_server_that_dies_at_start_says_why(tmp_path: Path, messages: list[str]) -> None:
+    script = "import sys; print('starting'); print('test-server: error: TEST_SETTING is bad'); sys.exit(1)"
+    spec = _spec(tmp_path, (sys.executable, "-c", script), _free_port())
+    with pytest.raises(DaemonError, match="TEST_SETTING is bad") as failure:
+        start(spec, messages.append)
+    assert "starting" not in str(failure.value)  # the reason line only, not the whole log
+    assert not spec.pid_file.exists()
+
+
+def test_a_server_that_never_answers_is_stopped_after_the_timeout(
+    tmp_path: Path, messages: list[str]
+) -> None:
+    spec = _spec(tmp_path, (sys.executable, "-c", "import time; time.sleep(600)"), _free_port(), timeout=1)
+    with pytest.raises(DaemonError, match=r"no answer from .* after 1 s: stopped it"):
+        start(spec, messages.append)
+    assert not spec.pid_file.exists()
+    assert _children_sleeping() == []
+
+
+def _children_sleeping() -> list[int]:
+    return [
+        int(entry.name)
+        for entry in Path("/proc").iterdir()
+        if entry.name.isdigit() and b"time.sleep(600)" in _cmdline(entry)
+    ]
+
+
+def _cmdline(entry: Path) -> bytes:
+    try:
+        return (entry / "cmdline").read_bytes()
+    except OSError:
+        return b""
+
+
+def test_a_stale_pid_file_never_signals_an_unrelated_process(tmp_path: Path, messages: list[str]) -> None:
+    port = _free_port()
+    spec = _spec(tmp_path, _http_server(port), port)
+    spec.state_dir.mkdir(parents=True)
+    spec.pid_file.write_text(f"{os.getpid()}\n")  # this test process: not the server
+    assert running_pid(spec) is None
+    stop(spec, messages.append)
+    assert messages == ["not running"]
+    assert not spec.pid_file.exists()
+
+
+def test_a_taken_port_is_refused_with_the_setting_to_change(tmp_path: Path, messages: list[str]) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = int(taken.getsockname()[1])
+        spec = _spec(tmp_path, _http_server(port), port)
+        with pytest.raises(DaemonError, match=r"something else already listens .* \(set TEST_PORT\)"):
+            start(spec, messages.append)
+    assert not spec.pid_file.exists()
