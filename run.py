@@ -1,6 +1,6 @@
 """The project's entry point.
 
-    python run.py --pipeline ingestion [--source DIR|s3://bucket/prefix/|URLS.csv]
+    python run.py --pipeline ingestion [--source DIR|s3://bucket/prefix/|URLS.csv|feedback]
                   [--config configs/ingestion.yaml] [--seed N]
     python run.py --pipeline training [--dataset-version ID] [--config configs/training.yaml]
                   [--seed N] [--set fine_tune.epochs=10 ...]
@@ -43,7 +43,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--source",
         help="folder with one sub-folder per class, s3://bucket/prefix/ laid out the same, "
-        "or a .csv of 'url,label' lines (ingestion)",
+        "a .csv of 'url,label' lines, or 'feedback' (the photos users labelled; train and "
+        "validation splits only) (ingestion)",
     )
     parser.add_argument("--config", type=Path, help="YAML run parameters (default: configs/<pipeline>.yaml)")
     parser.add_argument("--seed", type=int, help="override the config's seed")
@@ -99,8 +100,10 @@ def run_ingestion(args: argparse.Namespace) -> None:
 
 
 def resolve_source(given: str | None, default: Path) -> str:
-    """The --source value as the pipeline takes it: local paths made absolute, URIs kept."""
-    if given is not None and given.startswith("s3://"):
+    """The --source value as the pipeline takes it: local paths made absolute, URIs and `feedback` kept."""
+    from greenr.ingestion.sources import source_kind
+
+    if given is not None and (given.startswith("s3://") or source_kind(given) == "feedback"):
         return given
     return str(Path(given).resolve() if given is not None else default.resolve())
 
