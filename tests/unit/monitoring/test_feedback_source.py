@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections import Counter
-from datetime import UTC, datetime
 from pathlib import Path
 
+from feedback_kit import NOW, file_feedback, keep_prediction, record_answers, sha_of
 from photo_factory import jpeg_bytes, photo
 from sqlalchemy import Engine, insert
 
@@ -18,7 +17,6 @@ from greenr.settings import Settings
 from greenr.storage.object_store import ObjectStore, open_object_store, s3_options
 
 LABELS = ("dandelion", "grass")
-NOW = datetime(2026, 11, 29, 10, tzinfo=UTC)
 
 
 def answers(**labels: int) -> PhotoAnswers:
@@ -71,52 +69,22 @@ def catalogue(engine: Engine, sha: str, label: str) -> None:
         )
 
 
-def answer(engine: Engine, sha: str, labels: list[str]) -> None:
-    """One prediction of the photo and one answer per label (each from its own key)."""
-    with engine.begin() as connection:
-        connection.execute(
-            insert(schema.Prediction).values(
-                id=f"p-{sha[:8]}",
-                created_at=NOW,
-                filename="x.jpg",
-                sha256=sha,
-                label="grass",
-                probabilities={"dandelion": 0.4, "grass": 0.6},
-                confidence=0.6,
-                model_name="m",
-                model_version="1",
-                latency_ms=1.0,
-                object_key=f"predictions/{sha}.jpg",
-            )
-        )
-        for i, label in enumerate(labels):
-            connection.execute(
-                insert(schema.Feedback).values(
-                    id=f"f-{sha[:8]}-{i}",
-                    prediction_id=f"p-{sha[:8]}",
-                    label=label,
-                    correct=label == "grass",
-                    created_at=NOW,
-                    api_key_id=f"key{i}",
-                )
-            )
-
-
 def test_the_scan_stages_new_photos_and_sends_conflicts_and_disputes_to_review(tmp_path: Path) -> None:
     store: ObjectStore = open_object_store(str(tmp_path / "store"), s3_options(Settings()))
     engine = create_catalog_engine(f"sqlite:///{tmp_path / 'catalog.db'}")
     migrate(engine)
-    shas = {}
-    for seed, name in enumerate(("agreed", "relabelled", "disputed", "seen"), start=1):
-        data = jpeg_bytes(photo(seed))
-        shas[name] = hashlib.sha256(data).hexdigest()
-        store.put(f"predictions/{shas[name]}.jpg", data)
-    for name, label in (("agreed", "dandelion"), ("relabelled", "dandelion"), ("seen", "grass")):
-        store.put(f"feedback/{label}/{shas[name]}.jpg", store.get(f"predictions/{shas[name]}.jpg"))
+    names = ("agreed", "relabelled", "disputed", "seen")
+    photos = {name: jpeg_bytes(photo(seed)) for seed, name in enumerate(names)}
+    shas = {name: sha_of(data) for name, data in photos.items()}
+    for data in photos.values():
+        keep_prediction(store, data)
+    file_feedback(store, photos["agreed"], "dandelion")
+    file_feedback(store, photos["relabelled"], "dandelion")
+    file_feedback(store, photos["seen"], "grass")
     catalogue(engine, shas["relabelled"], "grass")
     catalogue(engine, shas["seen"], "grass")
-    answer(engine, shas["agreed"], ["dandelion", "dandelion"])
-    answer(engine, shas["disputed"], ["dandelion", "grass", "grass"])
+    record_answers(engine, photos["agreed"], "grass", ["dandelion", "dandelion"])
+    record_answers(engine, photos["disputed"], "grass", ["dandelion", "grass", "grass"])
 
     scan = scan_feedback(store, engine, tmp_path / "staging", LABELS)
 
