@@ -5,6 +5,11 @@
     python run.py --pipeline training [--dataset-version ID] [--config configs/training.yaml]
                   [--seed N] [--set fine_tune.epochs=10 ...]
     python run.py --pipeline deployment
+    python run.py --pipeline retraining [--force] [--set fine_tune.epochs=10 ...]
+
+`retraining` is the loop's chain: when the latest monitoring run decided to retrain (or with
+--force) it runs ingestion of the feedback store (--source feedback), training and deployment, one
+pipeline run each, and prints the dataset version, the gate's decision and the served version.
 
 Configuration comes from the environment (see greenr/settings.py and the README); run
 parameters from configs/*.yaml, overridden by flags. A flag the chosen pipeline does not take is
@@ -26,12 +31,13 @@ from greenr.pipeline_failures import PipelineFailed, run_reporting_failures
 from greenr.settings import REPO_ROOT, Settings, SettingsError, get_settings
 from greenr.zenml_environment import prepare_zenml
 
-PIPELINES = ("ingestion", "training", "deployment")
+PIPELINES = ("ingestion", "training", "deployment", "retraining")
 # The flags each pipeline takes, in the order --help lists them.
 FLAGS_OF: dict[str, tuple[str, ...]] = {
     "ingestion": ("--source", "--config", "--seed"),
     "training": ("--config", "--seed", "--dataset-version", "--set"),
     "deployment": (),
+    "retraining": ("--force", "--set"),
 }
 
 
@@ -50,7 +56,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, help="override the config's seed")
     parser.add_argument("--dataset-version", help="dataset version id to train on (default: the latest)")
     parser.add_argument(
-        "--set", action="append", default=[], metavar="KEY=VALUE", help="override a config value (training)"
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a config value (training, retraining)",
+    )
+    parser.add_argument(
+        "--force",
+        action="store_true",
+        help="retrain even when the latest monitoring run did not decide so (retraining)",
     )
     args = parser.parse_args(argv)
     problem = inapplicable_flags_message(args)
@@ -67,6 +82,7 @@ def given_flags(args: argparse.Namespace) -> list[str]:
         "--seed": args.seed,
         "--dataset-version": args.dataset_version,
         "--set": args.set or None,
+        "--force": args.force or None,
     }
     return [flag for flag, value in values.items() if value is not None]
 
@@ -151,6 +167,46 @@ def run_deployment(args: argparse.Namespace) -> None:
     run_reporting_failures(pipeline, from_model_artifact=version is not None)
 
 
+def run_retraining(args: argparse.Namespace) -> None:
+    from greenr.catalog.repository import latest_dataset_version
+    from greenr.ingestion.sources import FEEDBACK_SOURCE
+    from greenr.monitoring.retraining import RetrainingOutcome, latest_monitoring_decision, retraining_reason
+    from greenr.registry import model_registry
+    from greenr.resources import catalog_engine
+
+    settings = get_settings()
+    engine = catalog_engine(settings)
+    reason = retraining_reason(latest_monitoring_decision(engine), args.force)
+    uri, name = settings.tracking_uri, settings.model_name
+    dataset_before = latest_dataset_version(engine)
+    model_before = model_registry.latest_version(uri, name)
+    run_ingestion(argparse.Namespace(source=FEEDBACK_SOURCE, config=None, seed=None))
+    dataset_after = latest_dataset_version(engine)
+    run_training(
+        argparse.Namespace(
+            config=None,
+            seed=None,
+            dataset_version=dataset_after.id if dataset_after else None,
+            set=args.set,
+        )
+    )
+    challenger = model_registry.latest_version(uri, name)
+    if challenger is not None and model_before is not None and challenger.version == model_before.version:
+        challenger = None
+    run_deployment(args)
+    served = model_registry.get_alias(uri, name, model_registry.CHAMPION)
+    outcome = RetrainingOutcome(
+        reason=reason,
+        dataset_before=dataset_before.id if dataset_before else None,
+        dataset_after=dataset_after.id if dataset_after else None,
+        challenger_version=challenger.version if challenger else None,
+        gate_decision=challenger.tags.get("gate.decision") if challenger else None,
+        gate_reason=challenger.tags.get("gate.reason") if challenger else None,
+        served_version=served.version if served else None,
+    )
+    print("\n".join(outcome.lines()))
+
+
 def _cluster_settings(settings: Settings) -> dict[str, Any]:
     """The image and pods of a run on the cluster stack (ignored by local orchestrators)."""
     from greenr.deployment.cluster_run_settings import cluster_run_settings
@@ -180,9 +236,13 @@ def main(argv: list[str] | None = None) -> int:
                 "pipelines", settings.log_dir, "INFO", settings.log_max_bytes, settings.log_backups
             )
         prepare_zenml(settings)
-        {"ingestion": run_ingestion, "training": run_training, "deployment": run_deployment}[args.pipeline](
-            args
-        )
+        runners = {
+            "ingestion": run_ingestion,
+            "training": run_training,
+            "deployment": run_deployment,
+            "retraining": run_retraining,
+        }
+        runners[args.pipeline](args)
         succeeded = True
     except SettingsError as error:
         failure = (2, f"error: {error}")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from greenr.catalog.database import CatalogUnavailable
 from greenr.ingestion.scan import SourceError
+from greenr.monitoring.retraining import RetrainingRefused
 from greenr.registry.model_registry import RegistryError
 from greenr.storage.object_store import StorageUnavailable
 from greenr.validation.image_validation import ValidationFailed
@@ -11,6 +12,7 @@ from greenr.validation.image_validation import ValidationFailed
 USER_ERRORS: tuple[type[Exception], ...] = (
     CatalogUnavailable,
     RegistryError,
+    RetrainingRefused,
     SourceError,
     StorageUnavailable,
     ValidationFailed,
