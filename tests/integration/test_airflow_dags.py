@@ -144,7 +144,9 @@ def test_every_dag_imports_and_has_the_documented_structure(airflow_home: Airflo
 
     monitoring = dags["greenr_monitoring"]["tasks"]
     assert monitoring["monitor"]["downstream"] == ["choose"]
-    assert monitoring["choose"]["downstream"] == ["keep_model", "retrain"]
+    assert monitoring["choose"]["downstream"] == ["ingest_feedback", "keep_model"]
+    assert monitoring["ingest_feedback"]["downstream"] == ["retrain"]
+    assert "run.py --pipeline ingestion --source feedback" in monitoring["ingest_feedback"]["command"]
     assert monitoring["retrain"]["trigger_dag_id"] == "greenr_training"
 
     for dag_id, dag in dags.items():
@@ -162,7 +164,7 @@ def test_every_dag_imports_and_has_the_documented_structure(airflow_home: Airflo
 @pytest.mark.parametrize(
     ("decision", "next_task"),
     [
-        ('{"retrain": true, "reasons": ["drift"]}', "retrain"),
+        ('{"retrain": true, "reasons": ["drift"]}', "ingest_feedback"),
         ('{"retrain": false, "reasons": []}', "keep_model"),
     ],
 )
