@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from sqlalchemy import Engine, insert
 
 from greenr.catalog import schema
+from greenr.monitoring.report import RetrainDecision
 from greenr.storage.object_store import ObjectStore
 
 NOW = datetime(2026, 11, 29, 10, tzinfo=UTC)
@@ -69,3 +70,28 @@ def record_answers(engine: Engine, data: bytes, predicted: str, answers: Sequenc
                 )
             )
     return prediction_id
+
+
+def record_monitoring_decision(
+    engine: Engine, decision: RetrainDecision, at: datetime, drifted: bool = False
+) -> str:
+    """A `monitoring_runs` row with the decision, as the monitoring pipeline records one; its id."""
+    run_id = str(uuid.uuid4())
+    with engine.begin() as connection:
+        connection.execute(
+            insert(schema.MonitoringRun).values(
+                id=run_id,
+                started_at=at,
+                finished_at=at,
+                since=None,
+                until=at,
+                predictions=0,
+                windows=0,
+                drifted=False,
+                retrain=decision.retrain,
+                forced=decision.forced,
+                reasons=decision.reasons,
+                report_key=None,
+            )
+        )
+    return run_id
