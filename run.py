@@ -5,6 +5,8 @@
     python run.py --pipeline training [--dataset-version ID] [--config configs/training.yaml]
                   [--seed N] [--set fine_tune.epochs=10 ...]
     python run.py --pipeline deployment
+    python run.py --pipeline monitoring [--window 100] [--since ISO-TIME] [--force]
+                  [--config configs/monitoring.yaml]
     python run.py --pipeline retraining [--force] [--set fine_tune.epochs=10 ...]
 
 `retraining` is the loop's chain: when the latest monitoring run decided to retrain (or with
@@ -13,7 +15,8 @@ pipeline run each, and prints the dataset version, the gate's decision and the s
 
 Configuration comes from the environment (see greenr/settings.py and the README); run
 parameters from configs/*.yaml, overridden by flags. A flag the chosen pipeline does not take is
-an error (exit status 2), never silently ignored.
+an error (exit status 2), never silently ignored. The monitoring pipeline prints a short summary
+and, as its last line, the JSON decision `{"retrain": bool, "reasons": [...]}` the Airflow DAG reads.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -31,12 +35,13 @@ from greenr.pipeline_failures import PipelineFailed, run_reporting_failures
 from greenr.settings import REPO_ROOT, Settings, SettingsError, get_settings
 from greenr.zenml_environment import prepare_zenml
 
-PIPELINES = ("ingestion", "training", "deployment", "retraining")
+PIPELINES = ("ingestion", "training", "deployment", "monitoring", "retraining")
 # The flags each pipeline takes, in the order --help lists them.
 FLAGS_OF: dict[str, tuple[str, ...]] = {
     "ingestion": ("--source", "--config", "--seed"),
     "training": ("--config", "--seed", "--dataset-version", "--set"),
     "deployment": (),
+    "monitoring": ("--config", "--window", "--since", "--force"),
     "retraining": ("--force", "--set"),
 }
 
@@ -63,9 +68,18 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="override a config value (training, retraining)",
     )
     parser.add_argument(
+        "--window", type=int, help="predictions per window (monitoring; default: the config's)"
+    )
+    parser.add_argument(
+        "--since",
+        help="ISO 8601 time: monitor the predictions after it (monitoring; default: since the last run)",
+    )
+    parser.add_argument(
         "--force",
         action="store_true",
-        help="retrain even when the latest monitoring run did not decide so (retraining)",
+        default=None,
+        help="retrain whatever the policy says (monitoring: the decision it records; retraining: "
+        "run the chain without the latest monitoring run's decision to retrain)",
     )
     args = parser.parse_args(argv)
     problem = inapplicable_flags_message(args)
@@ -82,7 +96,9 @@ def given_flags(args: argparse.Namespace) -> list[str]:
         "--seed": args.seed,
         "--dataset-version": args.dataset_version,
         "--set": args.set or None,
-        "--force": args.force or None,
+        "--window": args.window,
+        "--since": args.since,
+        "--force": args.force,
     }
     return [flag for flag, value in values.items() if value is not None]
 
@@ -167,7 +183,39 @@ def run_deployment(args: argparse.Namespace) -> None:
     run_reporting_failures(pipeline, from_model_artifact=version is not None)
 
 
-def run_retraining(args: argparse.Namespace) -> None:
+def run_monitoring(args: argparse.Namespace) -> str:
+    """Run the monitoring pipeline; its summary and decision line, to print last."""
+    from greenr.monitoring.config import DEFAULT_CONFIG
+    from greenr.monitoring.decision import decision_line
+    from greenr.monitoring.report import DriftReport
+    from greenr.monitoring.run_options import parse_since, resolve_config
+    from greenr.monitoring.summary import render_summary
+    from pipelines.monitoring import monitoring_pipeline
+
+    settings = get_settings()
+    config = resolve_config(args.config or DEFAULT_CONFIG, args.window)
+    since = parse_since(args.since) if args.since is not None else None
+    run = run_reporting_failures(
+        monitoring_pipeline.with_options(settings=_cluster_settings(settings)),
+        config=config,
+        since=since,
+        force=bool(args.force),
+    )
+    report: DriftReport = run.steps["write_report_step"].outputs["drift_report"][0].load()
+    collected = run.steps["collect_predictions_step"].output.load()
+    report_key: str = run.steps["record_run_step"].output.load()
+    summary = render_summary(report, collected, object_store_uri(settings, report_key))
+    return f"{summary}\n{decision_line(report.decision)}"
+
+
+def object_store_uri(settings: Settings, key: str) -> str:
+    from greenr.resources import object_store
+
+    return object_store(settings).uri(key)
+
+
+def run_retraining(args: argparse.Namespace) -> str:
+    """Ingest the feedback store, train, deploy; what happened, to print last."""
     from greenr.catalog.repository import latest_dataset_version
     from greenr.ingestion.sources import FEEDBACK_SOURCE
     from greenr.monitoring.retraining import RetrainingOutcome, latest_monitoring_decision, retraining_reason
@@ -176,7 +224,7 @@ def run_retraining(args: argparse.Namespace) -> None:
 
     settings = get_settings()
     engine = catalog_engine(settings)
-    reason = retraining_reason(latest_monitoring_decision(engine), args.force)
+    reason = retraining_reason(latest_monitoring_decision(engine), bool(args.force))
     uri, name = settings.tracking_uri, settings.model_name
     dataset_before = latest_dataset_version(engine)
     model_before = model_registry.latest_version(uri, name)
@@ -204,7 +252,7 @@ def run_retraining(args: argparse.Namespace) -> None:
         gate_reason=challenger.tags.get("gate.reason") if challenger else None,
         served_version=served.version if served else None,
     )
-    print("\n".join(outcome.lines()))
+    return "\n".join(outcome.lines())
 
 
 def _cluster_settings(settings: Settings) -> dict[str, Any]:
@@ -229,6 +277,8 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     succeeded = False
     failure: tuple[int, str] | None = None  # exit status and the one line that says why
+    # What the pipeline prints last (monitoring: its decision line; retraining: its JSON outcome).
+    output: str | None = None
     try:
         settings = get_settings()
         if settings.log_dir is not None:
@@ -236,13 +286,14 @@ def main(argv: list[str] | None = None) -> int:
                 "pipelines", settings.log_dir, "INFO", settings.log_max_bytes, settings.log_backups
             )
         prepare_zenml(settings)
-        runners = {
+        runners: dict[str, Callable[[argparse.Namespace], str | None]] = {
             "ingestion": run_ingestion,
             "training": run_training,
             "deployment": run_deployment,
+            "monitoring": run_monitoring,
             "retraining": run_retraining,
         }
-        runners[args.pipeline](args)
+        output = runners[args.pipeline](args)
         succeeded = True
     except SettingsError as error:
         failure = (2, f"error: {error}")
@@ -265,6 +316,9 @@ def main(argv: list[str] | None = None) -> int:
     if failure is not None:
         print(failure[1], file=sys.stderr)
         return failure[0]
+    if output is not None:
+        # After the push's warnings: the Airflow DAG reads the last line of stdout.
+        print(output, flush=True)
     return 0
 
 

@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import json
 
-# The first task of each branch: retraining starts by ingesting the feedback store.
-RETRAIN = "ingest_feedback"
+RETRAIN = "retrain"
 KEEP = "keep_model"
 
 
 def choose_after_monitoring(decision: str | None) -> str:
-    """The task to run after monitoring: RETRAIN (the retrain branch) when the decision says so, else KEEP."""
+    """The task to run after monitoring: RETRAIN when the decision says so, else KEEP."""
     try:
         parsed = json.loads(decision or "")
     except json.JSONDecodeError:

@@ -5,12 +5,14 @@ from __future__ import annotations
 from greenr.catalog.database import CatalogUnavailable
 from greenr.ingestion.scan import SourceError
 from greenr.monitoring.retraining import RetrainingRefused
+from greenr.monitoring.run_options import MonitoringOptionError
 from greenr.registry.model_registry import RegistryError
 from greenr.storage.object_store import StorageUnavailable
 from greenr.validation.image_validation import ValidationFailed
 
 USER_ERRORS: tuple[type[Exception], ...] = (
     CatalogUnavailable,
+    MonitoringOptionError,
     RegistryError,
     RetrainingRefused,
     SourceError,

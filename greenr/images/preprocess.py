@@ -9,6 +9,7 @@ default is `greenr.contracts.MODEL_INPUT_SIZE`.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
@@ -38,13 +39,29 @@ def upright(image: Image.Image) -> Image.Image:
     Phones store photos as the sensor read them plus an orientation tag; a person (and the web
     app's browser) sees them turned, so the model must too. The dataset's photos carry no tag.
     """
+    method = _upright_method(image)
+    return image if method is None else image.transpose(method)
+
+
+# The transposes that swap width and height.
+_SIDEWAYS = frozenset(
+    {
+        Image.Transpose.TRANSPOSE,
+        Image.Transpose.ROTATE_270,
+        Image.Transpose.TRANSVERSE,
+        Image.Transpose.ROTATE_90,
+    }
+)
+
+
+def _upright_method(image: Image.Image) -> Image.Transpose | None:
+    """The transpose the EXIF orientation asks for; None when upright or unreadable."""
     try:
         orientation = image.getexif().get(ExifTags.Base.Orientation, 1)
     except Exception as error:  # any: untrusted metadata must never fail a prediction
         logger.warning("ignoring unreadable EXIF data (%s): the image is used as stored", error)
-        return image
-    method = _UPRIGHT.get(orientation) if isinstance(orientation, int) else None
-    return image if method is None else image.transpose(method)
+        return None
+    return _UPRIGHT.get(orientation) if isinstance(orientation, int) else None
 
 
 # Pillow's modes for 16-bit greyscale PNGs; convert("RGB") clips their 0..65535 values at 255,
@@ -98,10 +115,32 @@ def decode_model_input(data: bytes, max_pixels: int, size: int) -> npt.NDArray[n
     Raises:
         ImageDecodeError: see `decode_image`.
     """
+    return decode_sized_model_input(data, max_pixels, size).pixels
+
+
+@dataclass(frozen=True)
+class SizedModelInput:
+    """The model's input and the upload's own size as a person sees it (after EXIF orientation)."""
+
+    pixels: npt.NDArray[np.uint8]
+    width: int
+    height: int
+
+
+def decode_sized_model_input(data: bytes, max_pixels: int, size: int) -> SizedModelInput:
+    """`decode_model_input`, plus the upload's upright width and height (the feature columns' size).
+
+    Raises:
+        ImageDecodeError: see `decode_image`.
+    """
     decoded = decode_image(data, max_pixels, reduce_to=size * DRAFT_MARGIN)
     width, height = decoded.image.size
     try:
-        return to_model_input(decoded.image, size)
+        sideways = _upright_method(decoded.image) in _SIDEWAYS
+        pixels = to_model_input(decoded.image, size)
     finally:
         decoded.image.close()
         release_after(width * height)
+    if sideways:
+        return SizedModelInput(pixels=pixels, width=decoded.height, height=decoded.width)
+    return SizedModelInput(pixels=pixels, width=decoded.width, height=decoded.height)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Final
+from typing import Final, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field
@@ -14,6 +14,9 @@ from greenr.settings import REPO_ROOT
 
 DEFAULT_CONFIG: Final = REPO_ROOT / "configs" / "monitoring.yaml"
 
+EmbeddingTest = Literal["mmd", "ks"]
+"""How the embedding columns are tested: one joint MMD permutation test, or KS per column."""
+
 
 class MonitoringConfig(BaseModel):
     """configs/monitoring.yaml (the file comments say what each field does)."""
@@ -23,6 +26,11 @@ class MonitoringConfig(BaseModel):
     window: int = Field(100, ge=10, description="predictions per window")
     alpha: float = Field(0.01, gt=0, lt=1, description="level of the drift tests after the correction")
     correction: Correction = "fdr_bh"
+    embedding_test: EmbeddingTest = "mmd"
+    permutations: int = Field(
+        2000, ge=99, le=100_000, description="permutations of the MMD and small-table class-share tests"
+    )
+    seed: int = Field(0, description="seed of the permutation tests: the same window gives the same verdict")
     retrain: RetrainPolicy = RetrainPolicy()
 
 

@@ -51,6 +51,9 @@ class SuiteRun:
     suite: str
     frame: pd.DataFrame
     id_columns: tuple[str, ...]
+    # Values of the suite's `{"$PARAMETER": name}` placeholders, known only at run time (e.g. the
+    # model versions that exist).
+    parameters: Mapping[str, Any] | None = None
 
 
 def run_suites(runs: Sequence[SuiteRun], *, suites_dir: Path = SUITES_DIR) -> ValidationReport:
@@ -73,6 +76,7 @@ def run_suites(runs: Sequence[SuiteRun], *, suites_dir: Path = SUITES_DIR) -> Va
                     "partial_unexpected_count": MAX_EXAMPLES,
                     "unexpected_index_column_names": list(run.id_columns),
                 },
+                expectation_parameters=dict(run.parameters) if run.parameters is not None else None,
             )
             results.append(_suite_result(suite, outcome))
     return ValidationReport(success=all(result.success for result in results), suites=results)

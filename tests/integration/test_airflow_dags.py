@@ -144,10 +144,11 @@ def test_every_dag_imports_and_has_the_documented_structure(airflow_home: Airflo
 
     monitoring = dags["greenr_monitoring"]["tasks"]
     assert monitoring["monitor"]["downstream"] == ["choose"]
-    assert monitoring["choose"]["downstream"] == ["ingest_feedback", "keep_model"]
-    assert monitoring["ingest_feedback"]["downstream"] == ["retrain"]
-    assert "run.py --pipeline ingestion --source feedback" in monitoring["ingest_feedback"]["command"]
-    assert monitoring["retrain"]["trigger_dag_id"] == "greenr_training"
+    assert monitoring["choose"]["downstream"] == ["keep_model", "retrain"]
+    # Retraining starts with the feedback store's photos, then trains and deploys.
+    assert "run.py --pipeline ingestion --source feedback" in monitoring["retrain"]["command"]
+    assert monitoring["retrain"]["downstream"] == ["train_and_deploy"]
+    assert monitoring["train_and_deploy"]["trigger_dag_id"] == "greenr_training"
 
     for dag_id, dag in dags.items():
         assert dag["catchup"] is False, dag_id
@@ -164,7 +165,7 @@ def test_every_dag_imports_and_has_the_documented_structure(airflow_home: Airflo
 @pytest.mark.parametrize(
     ("decision", "next_task"),
     [
-        ('{"retrain": true, "reasons": ["drift"]}', "ingest_feedback"),
+        ('{"retrain": true, "reasons": ["drift"]}', "retrain"),
         ('{"retrain": false, "reasons": []}', "keep_model"),
     ],
 )

@@ -9,7 +9,14 @@ import pytest
 from PIL import ExifTags, Image
 
 from greenr.images.decoding import decode_image
-from greenr.images.preprocess import DRAFT_MARGIN, as_rgb, decode_model_input, to_model_input, upright
+from greenr.images.preprocess import (
+    DRAFT_MARGIN,
+    as_rgb,
+    decode_model_input,
+    decode_sized_model_input,
+    to_model_input,
+    upright,
+)
 
 LIMIT = 40_000_000
 
@@ -50,6 +57,17 @@ def test_the_model_sees_the_photo_turned_as_its_exif_says(
     seen = stored if as_seen is None else stored.transpose(as_seen)
 
     np.testing.assert_array_equal(to_model_input(decoded, 32), to_model_input(seen, 32))
+
+
+@pytest.mark.parametrize(
+    ("orientation", "size"), [(1, (60, 30)), (3, (60, 30)), (6, (30, 60)), (8, (30, 60))]
+)
+def test_the_upload_size_is_reported_as_seen(orientation: int, size: tuple[int, int]) -> None:
+    data = _png_with_orientation(_quadrants(), orientation)
+    sized = decode_sized_model_input(data, LIMIT, 32)
+
+    assert (sized.width, sized.height) == size
+    np.testing.assert_array_equal(sized.pixels, decode_model_input(data, LIMIT, 32))
 
 
 def test_an_upright_image_is_not_copied() -> None:

@@ -1,0 +1,114 @@
+"""The `image` columns of feature_set.yaml, computed from the pixels the model is fed.
+
+Our own statistics from the decoded pixels rather than whylogs' image metrics, for two reasons:
+the model server computes the same columns for every prediction in its own environment, which
+has numpy and Pillow but no whylogs (nor pydantic, which whylogs needs); and computing them on
+the model input (S x S x 3 uint8, S = the model's input side) gives a fixed, small cost whatever
+the upload's size, where whylogs' metrics read the full-size image through Pillow. The same
+function runs on the training photos (the reference) and in serving, so both sides agree by
+construction. numpy only: the model server imports this module.
+"""
+
+from __future__ import annotations
+
+import math
+from fractions import Fraction
+from typing import Final
+
+import numpy as np
+import numpy.typing as npt
+
+# ITU-R BT.601 luma weights (feature_set.yaml: brightness).
+LUMA_WEIGHTS: Final = np.array([0.299, 0.587, 0.114], dtype=np.float32)
+# Pixels less saturated than this have no meaningful hue (feature_set.yaml: hue).
+HUE_MIN_SATURATION: Final = 0.2
+
+
+def image_columns(model_input: npt.NDArray[np.uint8], width: int, height: int) -> dict[str, float | int]:
+    """brightness ... aspect_ratio (feature_set.yaml, source `image`) of one photo.
+
+    Args:
+        model_input: the model's input, uint8 S x S x 3 RGB (`decode_model_input`).
+        width: the upload's width in pixels, after EXIF orientation.
+        height: the upload's height likewise.
+
+    Raises:
+        ValueError: the array is not H x W x 3 uint8, or a size is not positive.
+    """
+    if model_input.dtype != np.uint8 or model_input.ndim != 3 or model_input.shape[2] != 3:
+        raise ValueError(
+            "image columns need the model input as uint8 H x W x 3, "
+            f"got {model_input.dtype} {model_input.shape}"
+        )
+    if width <= 0 or height <= 0:
+        raise ValueError(f"image columns need a positive upload size, got {width} x {height}")
+    rgb = model_input.astype(np.float32)
+    luma = rgb @ LUMA_WEIGHTS
+    saturation, hue = _saturation_and_hue(model_input)
+    return {
+        "brightness": float(luma.mean() / 255.0),
+        "contrast": float(luma.std() / 255.0),
+        "saturation": saturation,
+        "hue": hue,
+        "entropy": luma_entropy(luma),
+        "sharpness": laplacian_sharpness(luma),
+        "width": int(width),
+        "height": int(height),
+        "aspect_ratio": float(width / height),
+    }
+
+
+def _saturation_and_hue(model_input: npt.NDArray[np.uint8]) -> tuple[float, float]:
+    """Mean HSV saturation, and the circular mean HSV hue of the pixels saturated >= 0.2.
+
+    Integer arithmetic where it can be (exact, and fewer float passes): saturation is
+    spread / max of the channels, and s >= 0.2 is 5 * spread >= max exactly.
+    """
+    red, green, blue = (model_input[..., channel].astype(np.int16) for channel in range(3))
+    high = np.maximum(np.maximum(red, green), blue)
+    spread = high - np.minimum(np.minimum(red, green), blue)
+    saturation = np.divide(
+        spread, high, out=np.zeros(high.shape, np.float32), where=high > 0, dtype=np.float32
+    )
+    hued = (spread > 0) & (_HUE_SATURATION_DENOMINATOR * spread >= _HUE_SATURATION_NUMERATOR * high)
+    red, green, blue, high, spread = red[hued], green[hued], blue[hued], high[hued], spread[hued]
+    # The hexcone: the largest channel picks the sextant pair, the other two the position in it.
+    red_max = high == red
+    green_max = ~red_max & (high == green)
+    offset = np.where(red_max, 0.0, np.where(green_max, 2.0, 4.0)).astype(np.float32)
+    position = np.where(red_max, green - blue, np.where(green_max, blue - red, red - green))
+    angles = (offset + position / spread.astype(np.float32)) * np.float32(math.pi / 3.0)
+    return float(saturation.mean()), _circular_mean_hue(angles)
+
+
+# HUE_MIN_SATURATION as a fraction, so that the threshold is compared in integers.
+_HUE_SATURATION_NUMERATOR, _HUE_SATURATION_DENOMINATOR = (
+    Fraction(HUE_MIN_SATURATION).limit_denominator(1000).as_integer_ratio()
+)
+
+
+def _circular_mean_hue(angles: npt.NDArray[np.float32]) -> float:
+    """Circular mean in [0, 1) of hue angles in radians (red at 0.99 and 0.01 averages to red,
+    not to the arithmetic mean's cyan); 0 when there are none."""
+    if angles.size == 0:
+        return 0.0
+    angle = math.atan2(float(np.sin(angles).sum()), float(np.cos(angles).sum()))
+    value = (angle / (2.0 * math.pi)) % 1.0
+    return 0.0 if value >= 1.0 else value  # -1e-17 % 1.0 is 1.0 in floating point
+
+
+def luma_entropy(luma: npt.NDArray[np.float32]) -> float:
+    """Shannon entropy in bits of the 256-bin histogram of luma (rounded to integer levels)."""
+    levels = np.clip(np.rint(luma), 0, 255).astype(np.uint8)
+    counts = np.bincount(levels.ravel(), minlength=256)
+    p = counts[counts > 0] / levels.size
+    return float(-(p * np.log2(p)).sum()) + 0.0  # + 0.0: -0.0 for a flat image reads as 0
+
+
+def laplacian_sharpness(luma: npt.NDArray[np.float32]) -> float:
+    """Mean |4-neighbour Laplacian| of luma over the interior pixels, / 255 (blur lowers it)."""
+    if luma.shape[0] < 3 or luma.shape[1] < 3:
+        return 0.0
+    centre = luma[1:-1, 1:-1]
+    laplacian = 4.0 * centre - luma[:-2, 1:-1] - luma[2:, 1:-1] - luma[1:-1, :-2] - luma[1:-1, 2:]
+    return float(np.abs(laplacian).mean() / 255.0)

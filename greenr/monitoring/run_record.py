@@ -1,0 +1,73 @@
+"""The `monitoring_runs` table: where the next run starts, what the retrain policy remembers.
+
+The retrain policy reads the drift verdicts of the earlier runs (a run that compared no window
+gave no verdict, so it neither extends nor breaks a streak) and the cooldown's start (the last
+run that decided to retrain). `windows` counts the windows compared with a reference.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from greenr.catalog import schema
+from greenr.monitoring.comparison import compared
+from greenr.monitoring.prediction_log import as_utc
+from greenr.monitoring.report import DriftReport
+
+
+class PastRuns(BaseModel):
+    """What the earlier monitoring runs tell this one."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    last_until: datetime | None  # end of the latest run's period: where this run starts
+    drift_verdicts: list[bool]  # oldest first, runs that compared at least one window
+    last_retrain_at: datetime | None  # start of the cooldown
+
+
+def past_runs(engine: Engine) -> PastRuns:
+    """Read every earlier run (one or a few a day: the table stays small)."""
+    query = select(schema.MonitoringRun).order_by(schema.MonitoringRun.started_at, schema.MonitoringRun.id)
+    with Session(engine) as session:
+        runs = list(session.scalars(query))
+    retrains = [as_utc(run.started_at) for run in runs if run.retrain]
+    return PastRuns(
+        last_until=as_utc(runs[-1].until) if runs else None,
+        drift_verdicts=[run.drifted for run in runs if run.windows > 0],
+        last_retrain_at=retrains[-1] if retrains else None,
+    )
+
+
+def verdicts_with(past: PastRuns, report_windows: int, drifted: bool) -> list[bool]:
+    """The drift verdicts the policy weighs: the earlier runs', then this run's if it compared any."""
+    return [*past.drift_verdicts, drifted] if report_windows > 0 else list(past.drift_verdicts)
+
+
+def run_row(
+    report: DriftReport, started_at: datetime, finished_at: datetime, predictions: int, report_key: str
+) -> schema.MonitoringRun:
+    """The table row of a finished run."""
+    return schema.MonitoringRun(
+        id=report.run_id,
+        started_at=started_at,
+        finished_at=finished_at,
+        since=report.since,
+        until=report.until,
+        predictions=predictions,
+        windows=len(compared(report.windows)),
+        drifted=report.drifted,
+        retrain=report.decision.retrain,
+        forced=report.decision.forced,
+        reasons=list(report.decision.reasons),
+        report_key=report_key,
+    )
+
+
+def record_run(engine: Engine, row: schema.MonitoringRun) -> None:
+    """Insert the run (a run is recorded once: its id is its report's)."""
+    with Session(engine) as session, session.begin():
+        session.add(row)
