@@ -40,6 +40,10 @@ class PredictionRow:
     object_key: str | None
     # The API key that asked; None for rows from before keys existed.
     api_key_id: str | None = None
+    # The feature columns the model server computed (greenr/features/feature_set.yaml) and that
+    # file's version; None for rows from before them, or from a server that does not send them.
+    features: dict[str, float | int | str | None] | None = None
+    feature_set_version: int | None = None
 
 
 @dataclass(frozen=True)
@@ -275,4 +279,6 @@ def _prediction(row: schema.Prediction) -> PredictionRow:
         latency_ms=row.latency_ms,
         object_key=row.object_key,
         api_key_id=row.api_key_id,
+        features=None if row.features is None else dict(row.features),
+        feature_set_version=row.feature_set_version,
     )

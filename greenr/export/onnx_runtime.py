@@ -25,15 +25,24 @@ class OnnxClassifier:
         shape = self._session.get_inputs()[0].shape
         return shape[1] if len(shape) == 4 and isinstance(shape[1], int) else None
 
+    @property
+    def output_count(self) -> int:
+        """1 (probabilities) or 2 (probabilities, then the pooled-feature embedding)."""
+        return len(self._session.get_outputs())
+
     def predict(self, images: npt.NDArray[np.float32], batch_size: int = 32) -> npt.NDArray[np.float32]:
         """Class probabilities, N×classes."""
-        outputs = [
-            np.asarray(
-                self._session.run(None, {self._input: images[i : i + batch_size].astype(np.float32)})[0]
-            )
+        return self.outputs(images, batch_size)[0]
+
+    def outputs(self, images: npt.NDArray[np.float32], batch_size: int = 32) -> list[npt.NDArray[np.float32]]:
+        """Every output of the model, in its order, each N×…: the probabilities first."""
+        runs = [
+            self._session.run(None, {self._input: images[i : i + batch_size].astype(np.float32)})
             for i in range(0, len(images), batch_size)
         ]
-        if not outputs:
-            return np.zeros((0, 0), dtype=np.float32)
-        probabilities: npt.NDArray[np.float32] = np.concatenate(outputs).astype(np.float32)
-        return probabilities
+        if not runs:
+            return [np.zeros((0, 0), dtype=np.float32) for _ in range(self.output_count)]
+        return [
+            np.concatenate([np.asarray(run[k]) for run in runs]).astype(np.float32)
+            for k in range(self.output_count)
+        ]

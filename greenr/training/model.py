@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 NUM_CLASSES = 2
 BACKBONE_NAME = "backbone"
 CLASSIFIER_NAME = "classifier"
+HEAD_DROPOUT_NAME = "head_dropout"
 
 
 def _custom_layer_classes() -> dict[str, type[Any]]:
@@ -101,7 +102,7 @@ def build_classifier(
     # BatchNorm still keeps its ImageNet statistics, because Keras 3 runs a BatchNormalization
     # whose `trainable` is False in inference mode (and `set_stage` leaves them frozen).
     features = backbone(inputs)
-    x = keras.layers.Dropout(config.dropout, seed=config.seed, name="head_dropout")(features)
+    x = keras.layers.Dropout(config.dropout, seed=config.seed, name=HEAD_DROPOUT_NAME)(features)
     outputs = keras.layers.Dense(
         NUM_CLASSES,
         activation="softmax",
@@ -174,7 +175,9 @@ def batched_outputs(
     return result
 
 
-def inference_model(model: keras.Model, *, flip_averaging: bool = True) -> keras.Model:
+def inference_model(
+    model: keras.Model, *, flip_averaging: bool = True, embedding: bool = False
+) -> keras.Model:
     """The classifier for serving: no random layer, deterministic, N×S×S×3 (0..255) -> N×2.
 
     With `flip_averaging`, the output is the mean of the probabilities of the image and of its
@@ -183,6 +186,12 @@ def inference_model(model: keras.Model, *, flip_averaging: bool = True) -> keras
     branches of N: the same numbers, and one copy of the backbone in the exported graph, which
     onnxruntime runs faster (measured on 2 cores, one photo, trained model, 5 alternating
     runs of 100: p50 7.9 vs 9.5 ms).
+
+    With `embedding`, a second output follows the probabilities: the backbone's pooled features
+    (N×1280, the input of the head), averaged over the image and its mirror like the
+    probabilities when `flip_averaging`. The exported serving model has it (the model server
+    computes the embedding feature columns from it, greenr.features); the saved Keras model does
+    not need it.
 
     The classifier is copied (same weights, no optimizer, no compile state), so the result saves
     and loads with `keras.models.load_model` after `register_custom_layers()` only.
@@ -194,10 +203,19 @@ def inference_model(model: keras.Model, *, flip_averaging: bool = True) -> keras
     # the closure-defined F1 metric), which would then be saved with the model.
     classifier = keras.Model.from_config(trained.get_config())
     classifier.set_weights(trained.get_weights())
+    if embedding:
+        # The head's input is the backbone's pooled output inside the classifier's own graph.
+        pooled = classifier.get_layer(HEAD_DROPOUT_NAME).input
+        classifier = keras.Model(classifier.inputs, [classifier.outputs[0], pooled], name=CLASSIFIER_NAME)
     inputs = keras.Input(shape=classifier.input_shape[1:], name="image")
     if not flip_averaging:
         return keras.Model(inputs, classifier(inputs, training=False), name="greenr_classifier")
     layers = _custom_layer_classes()
     both = classifier(layers["WithMirrorImages"](name="with_mirrors")(inputs), training=False)
-    outputs = layers["MeanOfHalves"](name="flip_average")(both)
-    return keras.Model(inputs, outputs, name="greenr_classifier")
+    if not embedding:
+        return keras.Model(
+            inputs, layers["MeanOfHalves"](name="flip_average")(both), name="greenr_classifier"
+        )
+    probabilities = layers["MeanOfHalves"](name="flip_average")(both[0])
+    pooled_mean = layers["MeanOfHalves"](name="flip_average_embedding")(both[1])
+    return keras.Model(inputs, [probabilities, pooled_mean], name="greenr_classifier")

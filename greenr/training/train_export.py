@@ -18,6 +18,7 @@ from greenr.settings import Settings
 from greenr.training.config import TrainingConfig
 from greenr.training.data import SplitArrays
 from greenr.training.held_out import load_splits
+from greenr.training.model import inference_model
 from greenr.training.run_tracking import EXPERIMENT, training_run
 from greenr.training.train import train_classifier
 from greenr.training.trained_model import TrainedModel, TrainingSummary
@@ -51,7 +52,9 @@ def train_and_export(
         tempfile.TemporaryDirectory() as tmp,
     ):
         result = train_classifier(data, config, weights, on_epoch=log_epoch)
-        exported = export_and_check(result.model, Path(tmp) / "model.onnx", test.images)
+        # The served graph also returns the pooled features (the embedding feature columns).
+        serving_graph = inference_model(result.model, flip_averaging=config.flip_averaging, embedding=True)
+        exported = export_and_check(serving_graph, Path(tmp) / "model.onnx", test.images)
         keras_path = Path(tmp) / "model.keras"
         result.model.save(keras_path)
         history = [dataclasses.asdict(record) for record in result.history]
@@ -60,6 +63,7 @@ def train_and_export(
                 "best_epoch": float(result.best_epoch),
                 "train_wall_seconds": result.wall_seconds,
                 "onnx_parity_max_abs_diff": exported.max_abs_diff,
+                "onnx_embedding_parity_max_rel_diff": exported.embedding_max_rel_diff or 0.0,
             }
         )
         tracking.log_params_flat({"seeds": result.seeds})

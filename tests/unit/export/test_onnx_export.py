@@ -41,3 +41,35 @@ def test_parity_is_enforced(tmp_path: Path) -> None:
     # A negative tolerance cannot be met by any difference, not even 0: the check must refuse.
     with pytest.raises(ExportParityError, match="differs from the Keras model"):
         export_and_check(tiny_classifier(), tmp_path / "model.onnx", images, tolerance=-1.0)
+
+
+def tiny_two_output_model() -> object:
+    """Probabilities and the pooled features, like the served classifier's graph."""
+    import keras
+
+    keras.utils.set_random_seed(0)
+    inputs = keras.Input((32, 32, 3))
+    x = keras.layers.Rescaling(1 / 255)(inputs)
+    x = keras.layers.Conv2D(4, 3, activation="relu")(x)
+    pooled = keras.layers.GlobalAveragePooling2D()(x)
+    outputs = keras.layers.Dense(2, activation="softmax")(pooled)
+    return keras.Model(inputs, [outputs, pooled])
+
+
+def test_a_second_embedding_output_is_exported_and_checked(tmp_path: Path) -> None:
+    model = tiny_two_output_model()
+    images = np.random.default_rng(2).integers(0, 256, size=(5, 32, 32, 3), dtype=np.uint8)
+    result = export_and_check(model, tmp_path / "model.onnx", images)
+    assert result.embedding_max_rel_diff is not None
+    assert result.embedding_max_rel_diff < 1e-5
+    runner = OnnxClassifier(result.path)
+    assert runner.output_count == 2
+    probabilities, embedding = runner.outputs(images[:3].astype(np.float32))
+    assert probabilities.shape == (3, 2)
+    assert embedding.shape == (3, 4)
+    np.testing.assert_allclose(runner.predict(images[:3].astype(np.float32)), probabilities)
+
+
+def test_a_one_output_model_has_no_embedding_parity(tmp_path: Path) -> None:
+    images = np.random.default_rng(3).integers(0, 256, size=(2, 32, 32, 3), dtype=np.uint8)
+    assert export_and_check(tiny_classifier(), tmp_path / "model.onnx", images).embedding_max_rel_diff is None

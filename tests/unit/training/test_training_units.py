@@ -236,6 +236,21 @@ def test_inference_model_is_deterministic_and_has_no_random_layer(classifier: An
     np.testing.assert_allclose(np.asarray(plain(images)), np.asarray(classifier(images, training=False)))
 
 
+def test_the_serving_graph_adds_the_flip_averaged_pooled_features(classifier: Any) -> None:
+    from greenr.training.model import backbone_of, inference_model
+
+    images = _images(3, seed=2)
+    for flip in (True, False):
+        probabilities, embedding = inference_model(classifier, flip_averaging=flip, embedding=True)(images)
+        plain = inference_model(classifier, flip_averaging=flip)(images)
+        np.testing.assert_allclose(np.asarray(probabilities), np.asarray(plain), atol=1e-6)
+        pooled = np.asarray(backbone_of(classifier)(images, training=False))
+        if flip:  # like the probabilities: the mean over the image and its mirror
+            pooled = (pooled + np.asarray(backbone_of(classifier)(images[:, :, ::-1], training=False))) / 2
+        assert np.asarray(embedding).shape == pooled.shape
+        np.testing.assert_allclose(np.asarray(embedding), pooled, rtol=1e-5, atol=1e-5)
+
+
 def test_inference_model_saves_without_training_state(classifier: Any, tmp_path: Path) -> None:
     from greenr.training.model import inference_model
     from greenr.training.saved_model import load_classifier
