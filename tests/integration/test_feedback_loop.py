@@ -132,6 +132,9 @@ def loop(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, env: dict[str, str], p
     config_path = tmp_path / "monitoring.yaml"
     config_path.write_text(yaml.safe_dump(config))
     monitored = run(env, "run.py", "--pipeline", "monitoring", "--config", str(config_path), "--window", "10")
+    print(monitored)
+    # The API stored each prediction's feature columns: one full window compared, the rest carried.
+    assert f"{len(answered)} predictions read: 10 in 1 window(s)" in monitored
     decision = json.loads(monitored.strip().splitlines()[-1])
     assert decision["retrain"] is True, monitored
     assert any(f"{len(answered)} new confirmed label(s)" in reason for reason in decision["reasons"])
