@@ -134,7 +134,8 @@ def loop(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, env: dict[str, str], p
     monitored = run(env, "run.py", "--pipeline", "monitoring", "--config", str(config_path), "--window", "10")
     print(monitored)
     # The API stored each prediction's feature columns: one full window compared, the rest carried.
-    assert f"{len(answered)} predictions read: 10 in 1 window(s)" in monitored
+    assert "predictions read: 10 in 1 window(s), 0 without features (skipped)" in monitored
+    assert f"{len(answered) - 10} carried to the next run" in monitored
     decision = json.loads(monitored.strip().splitlines()[-1])
     assert decision["retrain"] is True, monitored
     assert any(f"{len(answered)} new confirmed label(s)" in reason for reason in decision["reasons"])
