@@ -1,5 +1,5 @@
-"""Training: dataset -> split validation -> test split -> train + export -> evaluate -> register (+ model
-card) -> gate."""
+"""Training: dataset -> split validation -> test split -> train + export -> evaluate -> register ->
+model card + feature reference -> gate."""
 
 from zenml import pipeline
 from zenml.integrations.mlflow.flavors.mlflow_experiment_tracker_flavor import MLFlowExperimentTrackerSettings
@@ -8,6 +8,7 @@ from greenr.registry.promotion import GateRule
 from greenr.training.config import TrainingConfig
 from greenr.training.run_tracking import EXPERIMENT
 from steps.training.evaluate_model import evaluate_model_step
+from steps.training.feature_reference import feature_reference_step
 from steps.training.load_test_split import load_test_split_step
 from steps.training.model_card import model_card_step
 from steps.training.promotion_gate import promotion_gate_step
@@ -30,13 +31,14 @@ def training_pipeline(
     artifacts then belong to a new version of that model.
     """
     train, evaluate, register = train_model_step, evaluate_model_step, register_model_step
+    reference = feature_reference_step
     if experiment_tracker:
         # The active stack's MLflow tracker opens one run (named after this pipeline run) for
-        # the three steps, in our experiment: training logs into it live, as it happens.
+        # the four steps, in our experiment: training logs into it live, as it happens.
         settings = {"experiment_tracker": MLFlowExperimentTrackerSettings(experiment_name=EXPERIMENT)}
-        train, evaluate, register = (
+        train, evaluate, register, reference = (
             s.with_options(experiment_tracker=experiment_tracker, settings=settings)
-            for s in (train, evaluate, register)
+            for s in (train, evaluate, register, reference)
         )
     version = resolve_dataset_step(dataset_version)
     validate_splits_step(version)
@@ -45,4 +47,7 @@ def training_pipeline(
     evaluation = evaluate(trained, test)
     registered = register(trained, evaluation)
     model_card_step(version, trained, evaluation, registered)
-    promotion_gate_step(trained, registered, test, rule)
+    # Before the gate: a version can only become champion with its card and the reference
+    # monitoring needs.
+    reference(trained, registered)
+    promotion_gate_step(trained, registered, test, rule, after=["model_card_step", "feature_reference_step"])

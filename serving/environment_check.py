@@ -1,9 +1,11 @@
-"""Check that the model server's environment can import greenr's image code with numpy and Pillow only.
+"""Check that the model server's environment can import greenr's image and feature code with
+numpy, Pillow and PyYAML only.
 
 Run by scripts/serving_setup.sh in .venv-serving (`python -m serving.environment_check`), where
-greenr is installed without its dependencies: if `greenr.images.decoding` or
-`greenr.images.preprocess` ever imports something else, the server would fail at start; this fails
-at install time instead, naming the imports.
+greenr is installed without its dependencies: if `greenr.images.decoding`,
+`greenr.images.preprocess` or the feature columns' modules (`greenr.features`, which read
+feature_set.yaml with PyYAML, a seldon-core dependency) ever import something else, the server
+would fail at start; this fails at install time instead, naming the imports.
 """
 
 from __future__ import annotations
@@ -11,10 +13,16 @@ from __future__ import annotations
 import importlib
 import sys
 
-MODULES = ("greenr.images.decoding", "greenr.images.preprocess")
+MODULES = (
+    "greenr.images.decoding",
+    "greenr.images.preprocess",
+    "greenr.features.definitions",
+    "greenr.features.prediction_features",
+)
 # cython_runtime/_cython_*: numpy's compiled modules; cffi: Pillow's optional pixel accessor,
-# loaded because cryptography (a seldon-core dependency) installs it; _distutils_hack: setuptools.
-ALLOWED = frozenset({"greenr", "numpy", "PIL", "cffi", "cython_runtime", "_distutils_hack"})
+# loaded because cryptography (a seldon-core dependency) installs it; _distutils_hack: setuptools;
+# yaml: PyYAML, for feature_set.yaml.
+ALLOWED = frozenset({"greenr", "numpy", "PIL", "yaml", "cffi", "cython_runtime", "_distutils_hack"})
 
 
 def unexpected_imports(before: set[str], after: set[str]) -> list[str]:

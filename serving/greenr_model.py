@@ -19,9 +19,18 @@ from typing import Any
 
 from seldon_core.flask_utils import SeldonMicroserviceException
 
+from greenr.features.definitions import FeatureSet, feature_set
 from serving.config import ServerConfig, load_config
 from serving.deadline import CallerGone, deadline_from
-from serving.inference import BadImageError, OnnxClassifier, check_model, decode_batch, warm_up
+from serving.inference import (
+    BadImageError,
+    OnnxClassifier,
+    check_model,
+    decode_images,
+    feature_rows,
+    read_reduction,
+    warm_up,
+)
 from serving.model_store import ResolvedArtifact, resolve_artifact
 from serving.payload import BadRequestError, feedback_records, images_from_request, predictions_body
 from serving.request_errors import request_error_blueprint
@@ -68,6 +77,7 @@ class GreenrModel:
         self._lock = threading.Lock()
         self._artifact: ResolvedArtifact | None = None
         self._classifier: OnnxClassifier | None = None
+        self._features: FeatureSet | None = None
         self._loaded_at: str | None = None
         # Metrics of the request being handled, per thread: Seldon calls metrics() right after
         # predict()/send_feedback() in the same thread, so each request reports its own counts
@@ -97,13 +107,15 @@ class GreenrModel:
         with self._lock:
             if self._classifier is not None:
                 return
+            self._features = feature_set()
             self._classifier = OnnxClassifier(
                 artifact.model_path,
                 artifact.metadata,
                 self._config.intra_op_threads,
                 self._config.intra_op_spinning,
+                reduction=read_reduction(artifact.directory),
             )
-            warm_up(self._classifier, self._config.max_image_pixels)
+            warm_up(self._classifier, self._config.max_image_pixels, self._features)
             self._loaded_at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
         meta = artifact.metadata
         logger.info(
@@ -115,6 +127,13 @@ class GreenrModel:
             artifact.source_uri,
             " [FALLBACK: cached copy]" if artifact.fallback else "",
         )
+        if self._classifier.embedding_size is None or self._classifier.reduction is None:
+            logger.warning(
+                "the model has %s: its predictions' embedding feature columns stay empty",
+                "no embedding output"
+                if self._classifier.embedding_size is None
+                else "no embedding reduction",
+            )
 
     def _ready(self) -> tuple[ResolvedArtifact, OnnxClassifier]:
         if self._classifier is None:
@@ -123,6 +142,11 @@ class GreenrModel:
         if artifact is None or classifier is None:  # load() raises before this can happen
             raise RuntimeError("the model is not loaded")
         return artifact, classifier
+
+    def _feature_set(self) -> FeatureSet:
+        if self._features is None:  # load() sets it before any prediction
+            raise RuntimeError("the model is not loaded")
+        return self._features
 
     # ------------------------------------------------------------ Seldon methods
 
@@ -147,15 +171,22 @@ class GreenrModel:
         artifact, classifier = self._ready()
         try:
             images = images_from_request(X, self._config.max_batch_size)
-            batch = decode_batch(images, self._config.max_image_pixels, classifier.input_size, deadline)
-            probabilities = classifier.probabilities(batch, deadline)
+            decoded = decode_images(images, self._config.max_image_pixels, classifier.input_size, deadline)
+            outputs = classifier.run(decoded.batch, deadline)
         except (BadRequestError, BadImageError) as error:
             logger.info("bad prediction request: %s", error)
             raise SeldonMicroserviceException(str(error), status_code=400) from None
         except CallerGone as error:
             logger.warning("%s", error)
             raise SeldonMicroserviceException(str(error), 503, reason="MICROSERVICE_TIMEOUT") from None
-        body = predictions_body(probabilities, classifier.labels, self._model_summary(artifact))
+        features = self._feature_set()
+        body = predictions_body(
+            outputs.probabilities,
+            classifier.labels,
+            self._model_summary(artifact),
+            feature_rows(features, decoded, outputs, classifier),
+            features.version,
+        )
         elapsed_ms = (time.perf_counter() - started) * 1000.0
         counts: dict[str, int] = {}
         for prediction in body["predictions"]:
@@ -271,7 +302,8 @@ class GreenrModel:
                 {
                     "messagetype": "jsonData",
                     "schema": {
-                        "predictions": "list of {label, probabilities: {label: p}} in request order",
+                        "predictions": "list of {label, probabilities: {label: p}, features: "
+                        "{column: value}, feature_set_version} in request order",
                         "model": "{name, version, alias, fallback}",
                     },
                 }

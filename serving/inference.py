@@ -1,21 +1,32 @@
-"""Image bytes to class probabilities: Pillow decoding, the shared preprocessing, onnxruntime.
+"""Image bytes to class probabilities and feature columns: Pillow decoding, the shared
+preprocessing, onnxruntime, greenr.features.
 
 Decoding and resizing are `greenr.images.decoding` and `greenr.images.preprocess`, the very code
 training used (with the same Pillow version, pinned in both environments), so the server feeds the
-model the same pixels training did.
+model the same pixels training did. The feature columns (greenr/features/feature_set.yaml) are
+computed by the same `greenr.features` code that computed the model version's training reference.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
+from greenr.features.definitions import FeatureSet
+from greenr.features.embedding_reduction import (
+    REDUCTION_FILE,
+    EmbeddingReduction,
+    EmbeddingReductionError,
+    reduction_from_json,
+)
+from greenr.features.prediction_features import ColumnValue, prediction_features
 from greenr.images.decoding import ImageDecodeError, format_samples
-from greenr.images.preprocess import decode_model_input
+from greenr.images.preprocess import SizedModelInput, decode_sized_model_input
 from serving.config import DEFAULT_INTRA_OP_SPINNING
 from serving.deadline import Deadline
 from serving.model_store import MODEL_FILE, ArtifactError, ArtifactMetadata
@@ -34,23 +45,73 @@ class BadImageError(ValueError):
         self.reason = reason
 
 
+@dataclass(frozen=True)
+class DecodedImages:
+    """A request's images: the model's float batch, and each uint8 input with the upload's size."""
+
+    batch: npt.NDArray[np.float32]
+    """N x size x size x 3 in 0..255 RGB, what the model runs on."""
+    inputs: list[SizedModelInput]
+    """The same pixels as uint8, and each upload's upright width and height (feature columns)."""
+
+
+def decode_images(
+    payloads: Sequence[bytes], max_pixels: int, size: int, deadline: Deadline = NO_DEADLINE
+) -> DecodedImages:
+    """Decode every image fully; the model's batch and what the feature columns need.
+
+    Raises:
+        BadImageError: for the first image that is empty, not an image, corrupt or too large.
+        CallerGone: the deadline passed before an image was decoded.
+    """
+    inputs = []
+    for index, data in enumerate(payloads):
+        deadline.check(f"decoding image {index}")
+        try:
+            inputs.append(decode_sized_model_input(data, max_pixels, size))
+        except ImageDecodeError as error:
+            raise BadImageError(index, error.reason, str(error)) from None
+    return DecodedImages(batch=np.stack([item.pixels for item in inputs]).astype(np.float32), inputs=inputs)
+
+
 def decode_batch(
     payloads: Sequence[bytes], max_pixels: int, size: int, deadline: Deadline = NO_DEADLINE
 ) -> npt.NDArray[np.float32]:
     """Decode every image fully and stack them as float32 N x size x size x 3 in 0..255 RGB.
 
     Raises:
-        BadImageError: for the first image that is empty, not an image, corrupt or too large.
-        CallerGone: the deadline passed before an image was decoded.
+        BadImageError, CallerGone: see `decode_images`.
     """
-    arrays = []
-    for index, data in enumerate(payloads):
-        deadline.check(f"decoding image {index}")
-        try:
-            arrays.append(decode_model_input(data, max_pixels, size))
-        except ImageDecodeError as error:
-            raise BadImageError(index, error.reason, str(error)) from None
-    return np.stack(arrays).astype(np.float32)
+    return decode_images(payloads, max_pixels, size, deadline).batch
+
+
+@dataclass(frozen=True)
+class ModelOutputs:
+    """One run's outputs: the probabilities, and the pooled features when the model has them."""
+
+    probabilities: npt.NDArray[np.float32]
+    """N x len(labels)."""
+    embeddings: npt.NDArray[np.float32] | None
+    """N x D; None for models exported before the embedding output."""
+
+
+def read_reduction(directory: Path) -> EmbeddingReduction | None:
+    """The artifact's embedding reduction; None when it was published without one.
+
+    Raises:
+        ArtifactError: the file is there but unreadable.
+    """
+    path = directory / REDUCTION_FILE
+    try:
+        text = path.read_bytes()
+    except FileNotFoundError:
+        return None
+    except OSError as error:
+        raise ArtifactError(f"cannot read {path} ({error.strerror or error})") from None
+    try:
+        return reduction_from_json(text)
+    except EmbeddingReductionError as error:
+        raise ArtifactError(str(error)) from None
 
 
 def _session(model_path: Path, intra_op_threads: int, spinning: bool) -> Any:
@@ -92,6 +153,7 @@ class OnnxClassifier:
         metadata: ArtifactMetadata,
         intra_op_threads: int,
         intra_op_spinning: bool = DEFAULT_INTRA_OP_SPINNING,
+        reduction: EmbeddingReduction | None = None,
     ) -> None:
         try:
             self._session = _session(model_path, intra_op_threads, intra_op_spinning)
@@ -99,24 +161,46 @@ class OnnxClassifier:
             raise ArtifactError(f"onnxruntime cannot load {model_path.name} ({error})") from None
         self.labels = metadata.labels
         self.input_size = metadata.input_size
+        self.reduction = reduction
         inputs = self._session.get_inputs()
         outputs = self._session.get_outputs()
-        if len(inputs) != 1 or len(outputs) < 1:
+        if len(inputs) != 1 or len(outputs) not in (1, 2):
             raise ArtifactError(
-                f"{MODEL_FILE} must have one input and one output, has {len(inputs)} and {len(outputs)}"
+                f"{MODEL_FILE} must have one input and one or two outputs (probabilities, then the "
+                f"embedding), has {len(inputs)} and {len(outputs)}"
             )
         self._input_name: str = inputs[0].name
-        self._output_name: str = outputs[0].name
+        self._output_names: list[str] = [output.name for output in outputs]
         _check_signature(inputs[0].shape, inputs[0].type, outputs[0].shape, metadata)
+        self.embedding_size: int | None = None
+        if len(outputs) == 2:
+            self.embedding_size = _embedding_size(outputs[1].shape, outputs[1].type)
+        elif reduction is not None:
+            raise ArtifactError(
+                f"{MODEL_FILE} has no embedding output but the artifact has {REDUCTION_FILE}: "
+                "publish the model and its reduction from the same training run"
+            )
+        if reduction is not None and self.embedding_size not in (None, reduction.dimensions):
+            raise ArtifactError(
+                f"{REDUCTION_FILE} was fitted on {reduction.dimensions} features but {MODEL_FILE}'s "
+                f"embedding has {self.embedding_size}: publish the model and its reduction from the same run"
+            )
         self._check_outputs()
 
     def _check_outputs(self) -> None:
         # One forward pass on a blank image: proves the graph runs and its rows are probabilities.
         blank = np.zeros((1, self.input_size, self.input_size, 3), dtype=np.float32)
         try:
-            probabilities = self.probabilities(blank)
+            outputs = self.run(blank)
         except Exception as error:
             raise ArtifactError(f"{MODEL_FILE} fails on a blank image ({error})") from None
+        probabilities = outputs.probabilities
+        embeddings, reduction = outputs.embeddings, self.reduction
+        if embeddings is not None and reduction is not None and embeddings.shape != (1, reduction.dimensions):
+            raise ArtifactError(
+                f"{MODEL_FILE}'s embedding has shape {embeddings.shape} for one image, "
+                f"{REDUCTION_FILE} expects (1, {reduction.dimensions})"
+            )
         if probabilities.shape != (1, len(self.labels)):
             raise ArtifactError(
                 f"{MODEL_FILE} returns shape {probabilities.shape} for one image, "
@@ -128,31 +212,67 @@ class OnnxClassifier:
                 f"{MODEL_FILE} outputs do not sum to 1 (sum {total:.4f}): export the model with its softmax"
             )
 
-    def probabilities(
-        self, batch: npt.NDArray[np.float32], deadline: Deadline = NO_DEADLINE
-    ) -> npt.NDArray[np.float32]:
-        """N x len(labels) probabilities for an N x size x size x 3 float32 batch.
+    def run(self, batch: npt.NDArray[np.float32], deadline: Deadline = NO_DEADLINE) -> ModelOutputs:
+        """Probabilities (and embeddings, when the model has them) of an N x size x size x 3 batch.
 
         One run per image (see `_session`): on CPU a batch is no faster per image, and a large
         one would grow the memory arena for good. CallerGone when the deadline passes between two.
         """
-        rows = []
+        runs = []
         for i in range(len(batch)):
             deadline.check(f"classifying image {i}")
-            rows.append(self._session.run([self._output_name], {self._input_name: batch[i : i + 1]})[0])
-        return np.asarray(np.concatenate(rows), dtype=np.float32)
+            runs.append(self._session.run(self._output_names, {self._input_name: batch[i : i + 1]}))
+        probabilities = np.asarray(np.concatenate([run[0] for run in runs]), dtype=np.float32)
+        if len(self._output_names) == 1:
+            return ModelOutputs(probabilities=probabilities, embeddings=None)
+        embeddings = np.asarray(np.concatenate([run[1] for run in runs]), dtype=np.float32)
+        return ModelOutputs(probabilities=probabilities, embeddings=embeddings)
+
+    def probabilities(
+        self, batch: npt.NDArray[np.float32], deadline: Deadline = NO_DEADLINE
+    ) -> npt.NDArray[np.float32]:
+        """N x len(labels) probabilities for an N x size x size x 3 float32 batch (see `run`)."""
+        return self.run(batch, deadline).probabilities
 
 
-def warm_up(classifier: OnnxClassifier, max_pixels: int) -> None:
+def feature_rows(
+    features: FeatureSet, images: DecodedImages, outputs: ModelOutputs, classifier: OnnxClassifier
+) -> list[dict[str, ColumnValue]]:
+    """Each image's feature columns (greenr/features/feature_set.yaml), in request order.
+
+    Embedding columns are None when the model has no embedding output or no reduction.
+    """
+    rows = []
+    for index, image in enumerate(images.inputs):
+        embedding = None if outputs.embeddings is None else outputs.embeddings[index]
+        rows.append(
+            prediction_features(
+                features,
+                model_input=image.pixels,
+                width=image.width,
+                height=image.height,
+                probabilities=outputs.probabilities[index].tolist(),
+                labels=classifier.labels,
+                embedding=embedding,
+                reduction=classifier.reduction,
+            )
+        )
+    return rows
+
+
+def warm_up(classifier: OnnxClassifier, max_pixels: int, features: FeatureSet | None = None) -> None:
     """Run the whole predict path once per accepted format before the first request.
 
     The first real request otherwise pays for Pillow's lazily imported format plugins and for
     onnxruntime's first runs. Measured on 2 cores with the trained model: the first runs of a new
     session took 18-23 ms twice, then 11-12 ms; the first request to a freshly started server
     took 39-42 ms without this warm-up and 20-26 ms with it (3 starts each; the next ones 14-17).
-    Seldon's request metrics are not touched.
+    With `features`, the feature columns are computed too. Seldon's request metrics are not touched.
     """
-    classifier.probabilities(decode_batch(format_samples(), max_pixels, classifier.input_size))
+    images = decode_images(format_samples(), max_pixels, classifier.input_size)
+    outputs = classifier.run(images.batch)
+    if features is not None:
+        feature_rows(features, images, outputs, classifier)
 
 
 def _check_signature(
@@ -180,10 +300,22 @@ def _check_signature(
         )
 
 
+def _embedding_size(shape: Sequence[Any], kind: str) -> int:
+    """D of the embedding output [N, D] (serving/README.md)."""
+    fixed = [dim if isinstance(dim, int) else None for dim in shape]
+    if kind != "tensor(float)" or len(fixed) != 2 or fixed[1] is None:
+        raise ArtifactError(
+            f"{MODEL_FILE}'s second output is {kind} {list(shape)}, "
+            "expected the embedding as tensor(float) [N, D]"
+        )
+    return int(fixed[1])
+
+
 def check_model(directory: Path, metadata: ArtifactMetadata) -> None:
-    """Validator for the model store: the ONNX file loads and honours the contract.
+    """Validator for the model store: the ONNX file loads and honours the contract, and the
+    embedding reduction, when published with it, fits its embedding output.
 
     One intra-op thread: this may run in Seldon's launcher process before gunicorn forks its
     workers, and thread pools do not survive a fork; the session is dropped right after.
     """
-    OnnxClassifier(directory / MODEL_FILE, metadata, intra_op_threads=1)
+    OnnxClassifier(directory / MODEL_FILE, metadata, intra_op_threads=1, reduction=read_reduction(directory))

@@ -1,9 +1,13 @@
 """Fetch the model artifact, keep a verified local copy, and fall back to it when the source fails.
 
 An artifact is a folder (local path, file:// or s3://bucket/prefix) with two files:
-`model.onnx` and `metadata.json` (format in serving/README.md). The cache folder holds
+`model.onnx` and `metadata.json` (format in serving/README.md), and, for models exported with the
+embedding output, `embedding_reduction.json` (greenr.features.embedding_reduction: what the
+embedding feature columns need; artifacts without it are served with those columns empty). The
+cache folder holds
 
-    artifacts/<sha256>/model.onnx, metadata.json    content-addressed copies, complete and verified
+    artifacts/<sha256>/model.onnx, metadata.json[, embedding_reduction.json]
+                                                     content-addressed copies, complete and verified
     last-good.json                                   which copy served last, and from which URI
     incoming/<random>/                               downloads in progress (never read)
 
@@ -29,6 +33,7 @@ from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import unquote, urlparse
 
+from greenr.features.embedding_reduction import REDUCTION_FILE
 from serving.config import S3Config
 
 logger = logging.getLogger(__name__)
@@ -82,6 +87,11 @@ class ResolvedArtifact:
     @property
     def model_path(self) -> Path:
         return self.directory / MODEL_FILE
+
+    @property
+    def reduction_path(self) -> Path:
+        """The embedding reduction published with the model (absent for older artifacts)."""
+        return self.directory / REDUCTION_FILE
 
 
 # Raises ArtifactError when the files at the path are not a usable model.
@@ -157,6 +167,10 @@ class ArtifactSource(Protocol):
 
     def download(self, name: str, destination: Path) -> None: ...
 
+    def download_optional(self, name: str, destination: Path) -> bool:
+        """Download `name` if the artifact has it; False when it does not exist."""
+        ...
+
 
 class LocalSource:
     """A folder on this machine (plain path or file:// URI)."""
@@ -176,6 +190,12 @@ class LocalSource:
             shutil.copyfile(self._root / name, destination)
         except OSError as error:
             raise ArtifactError(f"cannot copy {self._root / name} ({error.strerror or error})") from None
+
+    def download_optional(self, name: str, destination: Path) -> bool:
+        if not (self._root / name).exists():
+            return False
+        self.download(name, destination)
+        return True
 
 
 class S3Source:
@@ -203,6 +223,17 @@ class S3Source:
             self._client.download_file(self._bucket, self._key(name), str(destination))
         except Exception as error:
             raise ArtifactError(self._describe(name, error)) from None
+
+    def download_optional(self, name: str, destination: Path) -> bool:
+        try:
+            self._client.head_object(Bucket=self._bucket, Key=self._key(name))
+        except Exception as error:
+            code = str(getattr(error, "response", {}).get("Error", {}).get("Code", ""))
+            if code in {"404", "NoSuchKey", "NotFound"}:
+                return False
+            raise ArtifactError(self._describe(name, error)) from None
+        self.download(name, destination)
+        return True
 
     def _describe(self, name: str, error: Exception) -> str:
         # botocore's messages are precise (NoSuchKey, AccessDenied, could not connect to the
@@ -295,6 +326,9 @@ def _fetch_into_cache(source: ArtifactSource, cache_dir: Path, validate: Validat
         # Same model already cached: skip downloading it again, but take the fresh metadata
         # (the alias or the recorded metrics may have changed for the same weights).
         logger.info("model %s already cached at %s", metadata.sha256[:12], target)
+        if not (target / REDUCTION_FILE).is_file():
+            # Cached from before the reduction was published next to it (or from an older release).
+            _fetch_reduction(source, target)
         validate(target, metadata)
         _write_atomically(target / METADATA_FILE, metadata_bytes)
     else:
@@ -329,6 +363,7 @@ def _download_verified(
                 f"{MODEL_FILE} has sha256 {actual}, {METADATA_FILE} says {metadata.sha256}: "
                 "the artifact is corrupt or was only partly written"
             )
+        _fetch_reduction(source, staging)
         validate(staging, metadata)
         target.parent.mkdir(parents=True, exist_ok=True)
         if target.exists():
@@ -342,6 +377,15 @@ def _download_verified(
                 raise
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def _fetch_reduction(source: ArtifactSource, folder: Path) -> None:
+    """Download the optional embedding reduction into `folder` (atomically); log when absent."""
+    incoming = folder / f".{REDUCTION_FILE}.{uuid.uuid4().hex}"
+    if source.download_optional(REDUCTION_FILE, incoming):
+        os.replace(incoming, folder / REDUCTION_FILE)
+    else:
+        logger.info("%s has no %s: the embedding feature columns stay empty", source.uri, REDUCTION_FILE)
 
 
 def cache_dir_of(artifact_dir: Path) -> Path:

@@ -77,16 +77,28 @@ def bin_data_problem(value: Any) -> str | None:
 
 
 def predictions_body(
-    probabilities: npt.NDArray[np.float32], labels: Sequence[str], model: Mapping[str, Any]
+    probabilities: npt.NDArray[np.float32],
+    labels: Sequence[str],
+    model: Mapping[str, Any],
+    features: Sequence[Mapping[str, Any]] | None = None,
+    feature_set_version: int | None = None,
 ) -> dict[str, Any]:
-    """The jsonData of a prediction response: one entry per image, in request order."""
-    predictions = [
+    """The jsonData of a prediction response: one entry per image, in request order.
+
+    With `features` (one dict per image), each entry also carries its feature columns and the
+    feature set version they were computed with: added keys, so older clients read it unchanged.
+    """
+    predictions: list[dict[str, Any]] = [
         {
             "label": labels[int(np.argmax(row))],
             "probabilities": {label: float(value) for label, value in zip(labels, row, strict=True)},
         }
         for row in probabilities
     ]
+    if features is not None:
+        for prediction, columns in zip(predictions, features, strict=True):
+            prediction["features"] = dict(columns)
+            prediction["feature_set_version"] = feature_set_version
     return {"predictions": predictions, "model": dict(model)}
 
 

@@ -11,8 +11,16 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from model_server_kit import SERVING_PYTHON, SETUP_SCRIPT, Reference, build_onnx_model, write_artifact
+from model_server_kit import (
+    SERVING_PYTHON,
+    SETUP_SCRIPT,
+    Reference,
+    build_onnx_model,
+    real_photos,
+    write_artifact,
+)
 
+from greenr.features.embedding_reduction import EmbeddingReduction, reduction_to_json
 from greenr.settings import REPO_ROOT
 
 
@@ -28,14 +36,39 @@ def serving_env() -> Path:
 
 @pytest.fixture(scope="session")
 def onnx_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build_onnx_model(tmp_path_factory.mktemp("onnx") / "model.onnx")
+    """The served model as training exports it now: probabilities and the embedding."""
+    return build_onnx_model(tmp_path_factory.mktemp("onnx") / "model.onnx", embedding=True)
 
 
 @pytest.fixture(scope="session")
-def artifact(tmp_path_factory: pytest.TempPathFactory, onnx_model: Path) -> Path:
-    return write_artifact(tmp_path_factory.mktemp("artifact"), onnx_model.read_bytes())
+def reduction(onnx_model: Path) -> EmbeddingReduction:
+    """The embedding reduction fitted on a few real photos (training fits it on the train split)."""
+    photos = real_photos(4)
+    return Reference(onnx_model).fitted_reduction(
+        [path.read_bytes() for path in photos], [path.parent.name for path in photos]
+    )
 
 
 @pytest.fixture(scope="session")
-def reference(onnx_model: Path) -> Reference:
-    return Reference(onnx_model)
+def artifact(
+    tmp_path_factory: pytest.TempPathFactory, onnx_model: Path, reduction: EmbeddingReduction
+) -> Path:
+    return write_artifact(
+        tmp_path_factory.mktemp("artifact"), onnx_model.read_bytes(), reduction=reduction_to_json(reduction)
+    )
+
+
+@pytest.fixture(scope="session")
+def reference(onnx_model: Path, reduction: EmbeddingReduction) -> Reference:
+    return Reference(onnx_model, reduction)
+
+
+@pytest.fixture(scope="session")
+def old_onnx_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A model exported before the embedding output: probabilities only."""
+    return build_onnx_model(tmp_path_factory.mktemp("onnx-old") / "model.onnx")
+
+
+@pytest.fixture(scope="session")
+def old_artifact(tmp_path_factory: pytest.TempPathFactory, old_onnx_model: Path) -> Path:
+    return write_artifact(tmp_path_factory.mktemp("artifact-old"), old_onnx_model.read_bytes(), version="2")

@@ -2,11 +2,12 @@
 
 Shared by the model server's and the prediction API's tests; the fixtures that build these are in
 model_server_fixtures.py. The model is a tiny Keras network with the served signature (float32
-N x S x S x 3 in 0..255, N x 2 probabilities; S = MODEL_INPUT_SIZE unless asked otherwise),
-exported to ONNX in a main-environment subprocess (`BUILD_MODEL`): the tests check the serving
-machinery, not the trained classifier.
+N x S x S x 3 in 0..255, N x 2 probabilities, and with `embedding` a second output: its N x 8
+pooled features; S = MODEL_INPUT_SIZE unless asked otherwise), exported to ONNX in a
+main-environment subprocess (`BUILD_MODEL`): the tests check the serving machinery, not the
+trained classifier.
 `Reference` runs it in the test process with the main environment's onnxruntime and the same
-`greenr.images` decoding.
+`greenr.images` decoding and `greenr.features` columns.
 """
 
 from __future__ import annotations
@@ -29,11 +30,15 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import onnxruntime as ort
+import pytest
 from cli_runner import isolated_env
 
 from greenr.contracts import LABELS, MODEL_INPUT_SIZE
 from greenr.deployment.model_server_service import ModelServerConfig, ModelServerError, ModelServerService
-from greenr.images.preprocess import decode_model_input
+from greenr.features.definitions import feature_set
+from greenr.features.embedding_reduction import REDUCTION_FILE, EmbeddingReduction, fit_reduction
+from greenr.features.prediction_features import prediction_features
+from greenr.images.preprocess import decode_model_input, decode_sized_model_input
 from greenr.settings import DEFAULT_SOURCE, REPO_ROOT
 
 SERVING_PYTHON = REPO_ROOT / ".venv-serving" / "bin" / "python"
@@ -41,8 +46,8 @@ SETUP_SCRIPT = REPO_ROOT / "scripts" / "serving_setup.sh"
 MAX_PIXELS = 40_000_000  # the server's default GREENR_MAX_IMAGE_PIXELS
 TOLERANCE = 1e-5
 
-# Run by the main environment's Python (argv: output path, input size): TensorFlow stays out of
-# the pytest process.
+# Run by the main environment's Python (argv: output path, input size, "embedding" for the second
+# output): TensorFlow stays out of the pytest process.
 BUILD_MODEL = """
 import os, sys
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -55,12 +60,12 @@ x = keras.layers.Rescaling(1 / 127.5, offset=-1.0)(inputs)
 x = keras.layers.Conv2D(
     8, 8, strides=8, activation="relu", kernel_initializer=keras.initializers.GlorotUniform(seed=1)
 )(x)
-x = keras.layers.GlobalAveragePooling2D()(x)
+pooled = keras.layers.GlobalAveragePooling2D()(x)
 # A wide initial spread, so that real photos get clearly different probabilities.
 outputs = keras.layers.Dense(
     2, activation="softmax", kernel_initializer=keras.initializers.RandomNormal(stddev=3.0, seed=2)
-)(x)
-model = keras.Model(inputs, outputs)
+)(pooled)
+model = keras.Model(inputs, [outputs, pooled] if sys.argv[3:] == ["embedding"] else outputs)
 model(np.zeros((1, size, size, 3), dtype="float32"))  # Keras' ONNX export needs a called model
 model.export(sys.argv[1], format="onnx")
 """
@@ -76,10 +81,11 @@ def free_port() -> int:
         return port
 
 
-def build_onnx_model(path: Path, size: int = MODEL_INPUT_SIZE) -> Path:
-    """The tiny test network taking size x size photos, exported to ONNX at `path`."""
+def build_onnx_model(path: Path, size: int = MODEL_INPUT_SIZE, embedding: bool = False) -> Path:
+    """The tiny test network taking size x size photos, exported to ONNX at `path`; with
+    `embedding`, its pooled features are a second output (what training exports now)."""
     result = subprocess.run(
-        [sys.executable, "-c", BUILD_MODEL, str(path), str(size)],
+        [sys.executable, "-c", BUILD_MODEL, str(path), str(size), *(["embedding"] if embedding else [])],
         capture_output=True,
         text=True,
         timeout=600,
@@ -90,10 +96,13 @@ def build_onnx_model(path: Path, size: int = MODEL_INPUT_SIZE) -> Path:
     return path
 
 
-def write_artifact(folder: Path, model: bytes, **overrides: Any) -> Path:
-    """An artifact folder as serving/README.md defines it."""
+def write_artifact(folder: Path, model: bytes, reduction: str | None = None, **overrides: Any) -> Path:
+    """An artifact folder as serving/README.md defines it (with `reduction`, its
+    embedding_reduction.json)."""
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "model.onnx").write_bytes(model)
+    if reduction is not None:
+        (folder / REDUCTION_FILE).write_text(reduction)
     metadata = {
         "model_name": "greenr-classifier",
         "version": "3",
@@ -155,16 +164,46 @@ def metric_total(metrics_text: str, name: str, **labels: str) -> float:
 class Reference:
     """The exported model run in this process: what the server must answer."""
 
-    def __init__(self, model_path: Path) -> None:
+    def __init__(self, model_path: Path, reduction: EmbeddingReduction | None = None) -> None:
         self._session = ort.InferenceSession(str(model_path), providers=["CPUExecutionProvider"])
         self._input = self._session.get_inputs()[0].name
         self.size: int = self._session.get_inputs()[0].shape[1]
+        self.reduction = reduction
 
-    def probabilities(self, images: list[bytes]) -> npt.NDArray[np.float32]:
+    def outputs(self, images: list[bytes]) -> list[npt.NDArray[np.float32]]:
         # What training feeds the model (`decode_model_input`), computed here, not by the server.
         batch = np.stack([decode_model_input(data, MAX_PIXELS, self.size) for data in images])
-        (result,) = self._session.run(None, {self._input: batch.astype(np.float32)})
-        return np.asarray(result, dtype=np.float32)
+        return [
+            np.asarray(output, dtype=np.float32)
+            for output in self._session.run(None, {self._input: batch.astype(np.float32)})
+        ]
+
+    def probabilities(self, images: list[bytes]) -> npt.NDArray[np.float32]:
+        return self.outputs(images)[0]
+
+    def features(self, images: list[bytes]) -> list[dict[str, Any]]:
+        """The feature columns the server must return for each image."""
+        outputs = self.outputs(images)
+        rows = []
+        for index, data in enumerate(images):
+            sized = decode_sized_model_input(data, MAX_PIXELS, self.size)
+            rows.append(
+                prediction_features(
+                    feature_set(),
+                    model_input=sized.pixels,
+                    width=sized.width,
+                    height=sized.height,
+                    probabilities=outputs[0][index].tolist(),
+                    labels=LABELS,
+                    embedding=outputs[1][index] if len(outputs) > 1 else None,
+                    reduction=self.reduction,
+                )
+            )
+        return rows
+
+    def fitted_reduction(self, images: list[bytes], labels: list[str]) -> EmbeddingReduction:
+        """A reduction fitted on these photos' embeddings, as training fits it on the train split."""
+        return fit_reduction(self.outputs(images)[1], labels)
 
 
 @dataclass
@@ -269,3 +308,20 @@ def assert_matches(
         assert abs(got.sum() - 1.0) < tolerance
         np.testing.assert_allclose(got, row, atol=tolerance, rtol=0)
         assert prediction["label"] == LABELS[int(np.argmax(row))]
+
+
+def assert_features_match(
+    predictions: list[dict[str, Any]], expected: list[dict[str, Any]], tolerance: float = 1e-4
+) -> None:
+    """Each prediction carries the feature set's columns, equal to `expected` (floats within
+    `tolerance`: the server's onnxruntime may differ from this process's in the last bits)."""
+    assert len(predictions) == len(expected)
+    for prediction, row in zip(predictions, expected, strict=True):
+        assert prediction["feature_set_version"] == feature_set().version
+        features = prediction["features"]
+        assert sorted(features) == sorted(feature_set().names())  # Seldon's Flask sorts JSON keys
+        for name, value in row.items():
+            if isinstance(value, float):
+                assert features[name] == pytest.approx(value, abs=tolerance, rel=tolerance), name
+            else:
+                assert features[name] == value, name

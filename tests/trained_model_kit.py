@@ -1,5 +1,6 @@
 """Trained models for tests without TensorFlow: a tiny ONNX classifier built with onnx.helper
-(N×S×S×3 -> mean colour -> 2 classes) and a summary that matches it."""
+(N×S×S×3 -> mean colour -> 2 classes; optionally the mean colour as a second, embedding output)
+and a summary that matches it."""
 
 from __future__ import annotations
 
@@ -13,8 +14,12 @@ from greenr.contracts import LABELS
 from greenr.training.trained_model import TrainedModel, TrainingSummary
 
 
-def tiny_onnx_model(size: int = 8) -> bytes:
-    """Softmax of the image's mean red and green (scaled): a real graph onnxruntime runs."""
+def tiny_onnx_model(size: int = 8, embedding: bool = False) -> bytes:
+    """Softmax of the image's mean red and green (scaled): a real graph onnxruntime runs.
+
+    With `embedding`, the mean colour (N×3) is a second output, like the pooled features that
+    training exports after the probabilities.
+    """
     weights = numpy_helper.from_array(
         np.array([[0.05, -0.05], [-0.05, 0.05], [0.0, 0.0]], dtype=np.float32), name="weights"
     )
@@ -26,7 +31,10 @@ def tiny_onnx_model(size: int = 8) -> bytes:
         ],
         "tiny",
         [helper.make_tensor_value_info("input", TensorProto.FLOAT, ["N", size, size, 3])],
-        [helper.make_tensor_value_info("probabilities", TensorProto.FLOAT, ["N", 2])],
+        [
+            helper.make_tensor_value_info("probabilities", TensorProto.FLOAT, ["N", 2]),
+            *([helper.make_tensor_value_info("colour", TensorProto.FLOAT, ["N", 3])] if embedding else []),
+        ],
         [weights],
     )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])

@@ -54,12 +54,18 @@ class ServedModel:
     fallback: bool
 
 
+FeatureValue = float | int | str | None
+
+
 @dataclass(frozen=True)
 class ClassScores:
-    """The model's answer for one image."""
+    """The model's answer for one image, with its feature columns when the server computes them."""
 
     label: str
     probabilities: dict[str, float]
+    features: dict[str, FeatureValue] | None = None
+    """greenr/features/feature_set.yaml's columns; None from a server that predates them."""
+    feature_set_version: int | None = None
 
     @property
     def confidence(self) -> float:
@@ -96,6 +102,28 @@ class ModelInfo:
     dataset_version: str | None
     exported_at: str | None
     fallback: bool
+
+
+def _features(raw: Any) -> dict[str, FeatureValue] | None:
+    """A prediction's feature columns as sent; ValueError when they are not {name: scalar}."""
+    if raw is None:
+        return None
+    if not isinstance(raw, Mapping):
+        raise ValueError(f"features must be an object, got {type(raw).__name__}")
+    features: dict[str, FeatureValue] = {}
+    for name, value in raw.items():
+        if value is not None and (isinstance(value, bool) or not isinstance(value, float | int | str)):
+            raise ValueError(f"feature {name!r} must be a number, a string or null, got {value!r}")
+        features[str(name)] = value
+    return features
+
+
+def _optional_int(raw: Any) -> int | None:
+    if raw is None:
+        return None
+    if isinstance(raw, bool) or not isinstance(raw, int):
+        raise ValueError(f"feature_set_version must be an integer, got {raw!r}")
+    return raw
 
 
 class ModelClient:
@@ -139,6 +167,8 @@ class ModelClient:
                 ClassScores(
                     label=str(item["label"]),
                     probabilities={str(k): float(v) for k, v in item["probabilities"].items()},
+                    features=_features(item.get("features")),
+                    feature_set_version=_optional_int(item.get("feature_set_version")),
                 )
                 for item in data["predictions"]
             ]

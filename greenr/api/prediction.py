@@ -18,7 +18,7 @@ from greenr.api.disconnect import abandoned
 from greenr.api.errors import ApiError, Problem
 from greenr.api.model_client import ClassScores, ModelServerRejected, ModelServerUnavailable, ServedModel
 from greenr.api.predictions_store import PredictionRow
-from greenr.api.profiling import ProfileRow
+from greenr.api.profiling import ProfileRow, numeric_features
 from greenr.api.schemas import ErrorDetail, ModelRef, PredictionItem, PredictResponse
 from greenr.api.services import ApiServices
 from greenr.api.uploads import AcceptedImage, IncomingFile, RejectedFile, check_file
@@ -202,6 +202,8 @@ def _record(
         model_version=model.version,
         latency_ms=round(latency_ms, 3),
         object_key=services.archive.keep(image),
+        features=scores.features,
+        feature_set_version=scores.feature_set_version,
     )
     batch.rows.append(row)
     batch.profile.append(
@@ -213,6 +215,7 @@ def _record(
             width=image.width,
             height=image.height,
             bytes=image.size,
+            features=numeric_features(scores.features),
         )
     )
     batch.items[index] = PredictionItem(

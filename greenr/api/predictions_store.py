@@ -40,6 +40,10 @@ class PredictionRow:
     object_key: str | None
     # The API key that asked; None for rows from before keys existed.
     api_key_id: str | None = None
+    # The feature columns the model server computed (greenr/features/feature_set.yaml) and that
+    # file's version; None for rows from before them, or from a server that does not send them.
+    features: dict[str, float | int | str | None] | None = None
+    feature_set_version: int | None = None
 
 
 @dataclass(frozen=True)
@@ -148,6 +152,19 @@ class PredictionsStore:
         )
         with self._session() as session, session.begin():
             return str(session.execute(statement).scalar_one())
+
+    def feedback_of(self, prediction_id: str, api_key_id: str) -> FeedbackRow | None:
+        """The key's current answer on the prediction, if it gave one."""
+        query = select(schema.Feedback).where(
+            schema.Feedback.prediction_id == prediction_id, schema.Feedback.api_key_id == api_key_id
+        )
+        with self._session() as session:
+            row = session.scalars(query).first()
+            if row is None:
+                return None
+            return FeedbackRow(
+                row.id, row.prediction_id, row.label, row.correct, _utc(row.created_at), row.api_key_id
+            )
 
     def feedback_votes(self, sha256: str) -> list[FeedbackVote]:
         """Every answer on every prediction of the image with this hash, with the answering key's role."""
@@ -262,4 +279,6 @@ def _prediction(row: schema.Prediction) -> PredictionRow:
         latency_ms=row.latency_ms,
         object_key=row.object_key,
         api_key_id=row.api_key_id,
+        features=None if row.features is None else dict(row.features),
+        feature_set_version=row.feature_set_version,
     )

@@ -17,11 +17,13 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
+from greenr.features.definitions import feature_set
 from greenr.storage.object_store import ObjectStore, StorageUnavailable
 
 logger = logging.getLogger(__name__)
@@ -40,6 +42,34 @@ class ProfileRow:
     width: int
     height: int
     bytes: int
+    features: dict[str, float | None] = field(default_factory=dict)
+    """The numeric feature columns (greenr/features/feature_set.yaml), under their own names."""
+
+
+def numeric_features(features: Mapping[str, object] | None) -> dict[str, float | None]:
+    """The feature set's numeric columns of a prediction (every one, None where it has none)."""
+    columns = feature_set()
+    values = features or {}
+    return {column.name: _number(values.get(column.name)) for column in columns.columns if column.numeric}
+
+
+def _number(value: object) -> float | None:
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def profile_record(row: ProfileRow) -> dict[str, Any]:
+    """One profiled row: the fields above, then the numeric feature columns.
+
+    The feature columns keep the feature set's names, so profiles line up with a reference
+    profiled from the same columns. A feature column named like a field (p_dandelion,
+    confidence, width, height) replaces it when it has a value: the same quantity, by the
+    definition monitoring uses (width/height of the upload after EXIF orientation).
+    """
+    record: dict[str, Any] = {name: value for name, value in asdict(row).items() if name != "features"}
+    for name, value in row.features.items():
+        if value is not None or name not in record:
+            record[name] = value
+    return record
 
 
 def profile_key(moment: datetime, rows: int) -> str:
@@ -62,7 +92,7 @@ def serialize_profile(rows: Sequence[ProfileRow], moment: datetime) -> bytes:
     from whylogs.core import DatasetProfile
 
     profile = DatasetProfile(dataset_timestamp=moment)
-    profile.track(pandas=pd.DataFrame([asdict(row) for row in rows]))
+    profile.track(pandas=pd.DataFrame([profile_record(row) for row in rows]))
     data: bytes = profile.view().serialize()
     return data
 

@@ -1,4 +1,6 @@
-"""The serving artifact of a registered version: model.onnx + metadata.json (serving/README.md).
+"""The serving artifact of a registered version: model.onnx + metadata.json (serving/README.md),
+and the version's feature reference files next to them (feature_reference.json, read by the
+monitoring pipeline; embedding_reduction.json, read by the model server).
 
 metadata.json is `greenr.contracts.ServingMetadata`; its input size is read from the ONNX graph
 itself, so a model trained at any `image_size` is announced at the size it takes.
@@ -7,6 +9,7 @@ itself, so a model trained at any `image_size` is announced at the size it takes
 from __future__ import annotations
 
 import hashlib
+import logging
 import math
 import tempfile
 from collections.abc import Sequence
@@ -17,9 +20,14 @@ import onnx
 from pydantic import BaseModel
 
 from greenr.contracts import ServingMetadata
+from greenr.features.embedding_reduction import REDUCTION_FILE
+from greenr.features.reference import REFERENCE_FILE
 from greenr.registry import model_registry
 from greenr.registry.model_registry import VersionInfo
 from greenr.storage.object_store import ObjectStore
+from greenr.training.feature_reference import REFERENCE_ARTIFACT_PATH
+
+log = logging.getLogger(__name__)
 
 
 class PublishedModel(BaseModel):
@@ -101,6 +109,21 @@ def registered_onnx(tracking_uri: str, info: VersionInfo) -> onnx.ModelProto:
         return onnx.load(str(onnx_files[0]))
 
 
+def reference_files_of(tracking_uri: str, info: VersionInfo) -> dict[str, bytes]:
+    """The version's feature reference files from its training run's MLflow artifacts (file name ->
+    bytes); empty for versions trained before them, or registered without a run."""
+    if info.run_id is None:
+        return {}
+    files = {}
+    for name in (REFERENCE_FILE, REDUCTION_FILE):
+        data = model_registry.download_run_file(
+            tracking_uri, info.run_id, f"{REFERENCE_ARTIFACT_PATH}/{name}"
+        )
+        if data is not None:
+            files[name] = data
+    return files
+
+
 def publish_version(
     tracking_uri: str,
     store: ObjectStore,
@@ -108,15 +131,31 @@ def publish_version(
     alias: str,
     labels: Sequence[str],
     onnx_file: bytes | None = None,
+    reference_files: dict[str, bytes] | None = None,
 ) -> PublishedModel:
     """Copy a registered version into the store as a serving artifact (skipped when present): its
-    ONNX file when the caller has it (`onnx_file`), else the one downloaded from the registry.
+    ONNX file when the caller has it (`onnx_file`), else the one downloaded from the registry; its
+    feature reference files likewise (`reference_files`: file name -> bytes, else the training
+    run's, see `reference_files_of`), added to an artifact published before them.
 
-    model.onnx is written before metadata.json, so a reader never finds metadata announcing a
-    model that is not there yet.
+    model.onnx and the reference files are written before metadata.json, so a reader never finds
+    metadata announcing a model that is not there yet.
     """
     prefix = artifact_prefix(info.name, info.version)
     present = store.existing_keys(prefix)
+    wanted = {f"{prefix}/{name}" for name in (REFERENCE_FILE, REDUCTION_FILE)}
+    if not wanted <= present:
+        files = reference_files if reference_files is not None else reference_files_of(tracking_uri, info)
+        if not files:
+            log.warning(
+                "%s version %s has no feature reference (trained before them): monitoring cannot compare "
+                "its predictions, and their embedding columns stay empty",
+                info.name,
+                info.version,
+            )
+        for name, data in sorted(files.items()):
+            if f"{prefix}/{name}" not in present:
+                store.put(f"{prefix}/{name}", data)
     if {f"{prefix}/model.onnx", f"{prefix}/metadata.json"} <= present:
         metadata = ServingMetadata.model_validate_json(store.get(f"{prefix}/metadata.json"))
         return PublishedModel(

@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -94,6 +95,17 @@ def get_version(tracking_uri: str, name: str, version: str) -> VersionInfo:
         ) from None
 
 
+def latest_version(tracking_uri: str, name: str) -> VersionInfo | None:
+    """The most recently registered version (highest number), or None when there is none."""
+    from mlflow.exceptions import MlflowException
+
+    try:
+        versions = _client(tracking_uri).search_model_versions(f"name = '{name}'")
+    except MlflowException:
+        return None
+    return _info(max(versions, key=lambda version: int(version.version))) if versions else None
+
+
 def set_alias(tracking_uri: str, name: str, alias: str, version: str) -> None:
     """Point an alias at a version."""
     _client(tracking_uri).set_registered_model_alias(name, alias, version)
@@ -136,3 +148,29 @@ def download_version(tracking_uri: str, name: str, version: str, destination: Pa
         artifact_uri=f"models:/{name}/{version}", dst_path=str(destination)
     )
     return Path(local)
+
+
+def download_run_file(tracking_uri: str, run_id: str, artifact_path: str) -> bytes | None:
+    """One file of a run's artifacts; None when the run has no such file.
+
+    Raises:
+        RegistryError: the tracking server cannot be read.
+    """
+    import mlflow
+    from mlflow.exceptions import MlflowException
+
+    client = _client(tracking_uri)
+    folder, _, name = artifact_path.rpartition("/")
+    try:
+        listed = {Path(item.path).name for item in client.list_artifacts(run_id, folder or None)}
+    except MlflowException as error:
+        raise RegistryError(
+            f"cannot list the artifacts of run {run_id} at {tracking_uri} ({error})"
+        ) from None
+    if name not in listed:
+        return None
+    with tempfile.TemporaryDirectory() as tmp:
+        local = mlflow.artifacts.download_artifacts(
+            run_id=run_id, artifact_path=artifact_path, dst_path=tmp, tracking_uri=tracking_uri
+        )
+        return Path(local).read_bytes()

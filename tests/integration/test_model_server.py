@@ -27,6 +27,7 @@ from model_server_kit import (
     SERVING_PYTHON,
     ModelServer,
     Reference,
+    assert_features_match,
     assert_matches,
     b64,
     free_port,
@@ -143,6 +144,7 @@ def test_single_images_match_the_model_run_in_process(server: ModelServer, refer
             "fallback": False,
         }
         assert_matches(body["jsonData"]["predictions"], reference.probabilities([data]))
+        assert_features_match(body["jsonData"]["predictions"], reference.features([data]))
         assert body["meta"]["tags"]["model_version"] == "3"
 
 
@@ -151,6 +153,7 @@ def test_batch_in_order_and_both_json_forms(server: ModelServer, reference: Refe
     expected = reference.probabilities(images)
     # The fixture model must tell the photos apart, or the order check would prove nothing.
     assert np.ptp(expected[:, 0]) > 0.01
+    expected_features = reference.features(images)
     for payload in (
         {"jsonData": {"images": [b64(i) for i in images]}},
         {"jsonData": [b64(i) for i in images]},
@@ -158,6 +161,7 @@ def test_batch_in_order_and_both_json_forms(server: ModelServer, reference: Refe
         status, body = server.predict(payload)
         assert status == 200, body
         assert_matches(body["jsonData"]["predictions"], expected)
+        assert_features_match(body["jsonData"]["predictions"], expected_features)
 
 
 def test_png_and_webp_are_accepted(server: ModelServer, reference: Reference) -> None:
@@ -456,6 +460,27 @@ def _assert_fallback(server: ModelServer, served_from: Path, reason: str, refere
     gauges = metric_values(server.metrics(), "greenr_model_fallback")
     assert gauges
     assert set(gauges) == {1.0}
+
+
+def test_an_old_one_output_artifact_is_served_with_empty_embedding_columns(
+    own_server: ModelServer, old_artifact: Path, old_onnx_model: Path
+) -> None:
+    own_server.start(str(old_artifact))
+    data = real_photos(1)[0].read_bytes()
+    status, body = own_server.predict({"binData": b64(data)})
+    assert status == 200, body
+    old = Reference(old_onnx_model)
+    (prediction,) = body["jsonData"]["predictions"]
+    assert_matches([prediction], old.probabilities([data]))
+    assert_features_match([prediction], old.features([data]))
+    assert {name for name, value in prediction["features"].items() if value is None} == {
+        "embedding_pc1",
+        "embedding_pc2",
+        "embedding_pc3",
+        "embedding_pc4",
+        "embedding_distance",
+    }
+    assert "no embedding output" in own_server.log()
 
 
 def test_falls_back_to_the_last_good_cached_copy(

@@ -37,6 +37,7 @@ from fastapi.testclient import TestClient
 from model_server_kit import (
     ModelServer,
     Reference,
+    assert_features_match,
     assert_matches,
     free_port,
     metric_total,
@@ -57,6 +58,7 @@ from greenr.api.services import ApiServices
 from greenr.catalog import schema
 from greenr.catalog.database import create_catalog_engine
 from greenr.contracts import LABELS
+from greenr.features.definitions import feature_set
 from greenr.settings import REPO_ROOT, Settings, load_settings
 
 pytest_plugins = ["model_server_fixtures"]
@@ -153,6 +155,41 @@ def api(monkeypatch: pytest.MonkeyPatch, model_server: ModelServer) -> Iterator[
 
 
 # ---------------------------------------------------------------- predictions
+
+
+def test_each_prediction_row_holds_its_feature_columns(api: Api, reference: Reference) -> None:
+    photos = real_photos(2)
+    response = api.predict(*(jpeg_file(path) for path in photos))
+    assert response.status_code == 200, response.text
+    expected = reference.features([path.read_bytes() for path in photos])
+    ids = [item["id"] for item in response.json()["predictions"]]
+    rows = [api.services.store.get_prediction(i) for i in ids]  # read back from the catalog
+    stored: list[dict[str, Any]] = [
+        {"features": row.features, "feature_set_version": row.feature_set_version} for row in rows if row
+    ]
+    assert_features_match(stored, expected)
+    # The artifact has the embedding output and its reduction: every column has a value.
+    assert all(value is not None for row in stored for value in row["features"].values())
+
+
+def test_a_model_without_embedding_output_leaves_those_columns_empty(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, serving_env: Path, old_artifact: Path
+) -> None:
+    server = new_server(tmp_path)
+    server.start(str(old_artifact))
+    try:
+        with running_api(monkeypatch, model_url(server)) as old_api:
+            response = old_api.predict(jpeg_file(real_photos(1)[0]))
+            assert response.status_code == 200, response.text
+            (item,) = response.json()["predictions"]
+            row = old_api.services.store.get_prediction(item["id"])
+    finally:
+        server.stop()
+    assert row is not None
+    assert row.features is not None
+    assert row.feature_set_version == feature_set().version
+    empty = {name for name, value in row.features.items() if value is None}
+    assert empty == set(feature_set().names("embedding"))
 
 
 def test_predict_one_real_photo(api: Api, reference: Reference) -> None:
@@ -696,7 +733,9 @@ def test_profiles_are_written_every_n_predictions_and_at_shutdown(
     for key in final:
         assert re.fullmatch(rf"processed/profiles/predictions/{day}/\d{{8}}T\d{{12}}Z-\d+\.bin", key), key
         counts = _profile_counts((Path(api.settings.lake) / key).read_bytes())
-        assert set(counts) == {"confidence", "p_dandelion", "label", "latency_ms", "width", "height", "bytes"}
+        fields = {"confidence", "p_dandelion", "label", "latency_ms", "width", "height", "bytes"}
+        # And the numeric feature columns, under the feature set's names.
+        assert set(counts) == fields | {column.name for column in feature_set().columns if column.numeric}
         assert len(set(counts.values())) == 1
         sizes.append(counts["label"])
         assert key.endswith(f"-{counts['label']}.bin")

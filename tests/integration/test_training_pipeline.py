@@ -16,7 +16,9 @@ import pytest
 from cli_runner import run_python
 from conftest import MlflowTarget
 
-from greenr.registry.model_registry import download_version
+from greenr.features.definitions import feature_set
+from greenr.features.reference import FeatureReference
+from greenr.registry.model_registry import download_run_file, download_version
 from greenr.settings import DEFAULT_SOURCE
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -113,6 +115,7 @@ def test_training_registers_promotes_and_the_gate_rejects_a_worse_model(
     assert "| accuracy |" in card.read_text()
     downloaded = download_version(mlflow_tracking.uri, name, "1", tmp_path / "download")
     assert [p.name for p in downloaded.rglob("*.onnx")] == ["model.onnx"]
+    assert_feature_reference(mlflow_tracking.uri, run, name)
 
     try:
         deployment_scenario(env, port)
@@ -121,6 +124,30 @@ def test_training_registers_promotes_and_the_gate_rejects_a_worse_model(
     finally:
         run_python(["-m", "greenr.deployment", "stop"], env)
     assert run_python(["-m", "greenr.deployment", "status"], env).returncode == 3
+
+
+def assert_feature_reference(tracking_uri: str, run: Any, name: str) -> None:
+    """The run holds version 1's reference, computed by the exported model (with its embedding
+    output, checked against Keras) on the train and validation photos."""
+    assert run.data.metrics["onnx_embedding_parity_max_rel_diff"] < 1e-4
+    data = download_run_file(tracking_uri, run.info.run_id, "features/feature_reference.json")
+    assert data is not None
+    reference = FeatureReference.model_validate_json(data)
+    assert reference.compatible_with(feature_set())
+    assert (reference.model_name, reference.model_version, reference.training_run_id) == (
+        name,
+        "1",
+        run.info.run_id,
+    )
+    splits = [row.split for row in reference.rows]
+    # 80 photos, 70/15/15: the test split is left out.
+    assert 50 <= splits.count("train") <= 60
+    assert 8 <= splits.count("validation") <= 16
+    assert len(reference.values("p_dandelion")) == splits.count("validation")  # validation rows only
+    assert len(reference.values("embedding_distance")) == len(splits)
+    train_distances = [float(d) for d in reference.values("embedding_distance", "train") if d is not None]
+    assert sorted(train_distances)[len(train_distances) // 2] == pytest.approx(1.0, rel=0.05)
+    assert download_run_file(tracking_uri, run.info.run_id, "features/embedding_reduction.json") is not None
 
 
 def second_training_and_gate(env: dict[str, str], port: int, client: Any, name: str) -> None:
@@ -169,7 +196,9 @@ def lineage_of_version_1(env: dict[str, str], name: str) -> None:
     assert "mlflow-version-1" in lineage["tags"]
     assert lineage["metadata"]["mlflow_version"] == "1"
     assert "trained_model" in lineage["model_artifacts"]
-    assert {"test_split", "evaluation", "registered_model", "model_card"} <= set(lineage["data_artifacts"])
+    assert {"test_split", "evaluation", "registered_model", "model_card", "feature_reference"} <= set(
+        lineage["data_artifacts"]
+    )
     assert lineage["trained_model_metadata"]["input_size"] == "224"
     assert len(lineage["training_runs"]) == 1
     # Both deployments ran in this model version and published its trained_model artifact.
@@ -189,6 +218,10 @@ def deployment_scenario(env: dict[str, str], port: int) -> None:
     assert result["model"]["version"] == "1"
     probabilities = result["predictions"][0]["probabilities"]
     assert sum(probabilities.values()) == pytest.approx(1.0, abs=1e-5)
+    # Published with its embedding reduction: every feature column has a value.
+    features = result["predictions"][0]["features"]
+    assert sorted(features) == sorted(feature_set().names())
+    assert all(value is not None for value in features.values()), features
 
     again = run_python(["run.py", "--pipeline", "deployment"], env)
     assert again.returncode == 0, again.stderr[-3000:]

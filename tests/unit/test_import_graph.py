@@ -165,13 +165,16 @@ def test_forbidden_arrow_is_absent(source: str, target: str) -> None:
     assert not found, f"{source} must not import {target}: {found}"
 
 
-def test_the_model_server_imports_only_greenr_images_and_json_logging() -> None:
-    # Its environment has numpy, Pillow, onnxruntime, boto3 and seldon-core: nothing else of greenr
-    # but the image decoding and the log line's shape (standard library only).
+def test_the_model_server_imports_only_greenr_images_features_and_json_logging() -> None:
+    # Its environment has numpy, Pillow, PyYAML, onnxruntime, boto3 and seldon-core: nothing else
+    # of greenr but the image decoding, the feature columns and the log line's shape (standard
+    # library only). Not the reference format: it needs pydantic.
     found = [(module, imported) for module, imported in edges("serving", "greenr") if imported != "greenr"]
     assert found, "the model server decodes images with greenr.images"
-    allowed = ("greenr.images", "greenr.json_logging")
+    allowed = ("greenr.images", "greenr.features", "greenr.json_logging")
     assert all(any(within(imported, a) for a in allowed) for _, imported in found), found
+    assert not [(m, i) for m, i in found if within(i, "greenr.features.reference")], found
+    # (serving/environment_check.py checks, in the server's environment, that they pull in no pydantic.)
 
 
 def test_greenr_images_imports_nothing_else_of_the_project() -> None:

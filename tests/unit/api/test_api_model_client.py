@@ -120,3 +120,53 @@ def test_predictions_are_parsed() -> None:
     assert scores.label == "grass"
     assert scores.confidence == 0.75
     assert answer.latency_ms > 0
+
+
+def test_feature_columns_are_parsed_and_optional() -> None:
+    features = {"brightness": 0.4, "width": 640, "label": "grass", "embedding_pc1": None}
+    body = {
+        "jsonData": {
+            "predictions": [
+                {
+                    "label": "grass",
+                    "probabilities": {"dandelion": 0.25, "grass": 0.75},
+                    "features": features,
+                    "feature_set_version": 1,
+                },
+                {"label": "grass", "probabilities": {"dandelion": 0.25, "grass": 0.75}},
+            ],
+            "model": {"name": "m", "version": 7, "alias": "champion", "fallback": False},
+        }
+    }
+    with http_server(200, json.dumps(body).encode()) as url:
+        client = ModelClient(url, timeout_seconds=5)
+        answer = client.predict([b"x", b"y"])
+        client.close()
+    new, old = answer.predictions
+    assert (new.features, new.feature_set_version) == (features, 1)
+    assert (old.features, old.feature_set_version) == (None, None)
+
+
+@pytest.mark.parametrize(
+    ("features", "version"), [([0.4], 1), ({"brightness": [1]}, 1), ({"brightness": True}, 1), ({}, "1")]
+)
+def test_malformed_feature_columns_are_an_unexpected_answer(features: object, version: object) -> None:
+    body = {
+        "jsonData": {
+            "predictions": [
+                {
+                    "label": "grass",
+                    "probabilities": {"dandelion": 0.25, "grass": 0.75},
+                    "features": features,
+                    "feature_set_version": version,
+                }
+            ],
+            "model": {"name": "m", "version": 7, "alias": "champion", "fallback": False},
+        }
+    }
+    with http_server(200, json.dumps(body).encode()) as url:
+        client = ModelClient(url, timeout_seconds=5)
+        with pytest.raises(ModelServerUnavailable) as caught:
+            client.predict([b"x"])
+        assert caught.value.kind == "bad_response"
+        client.close()

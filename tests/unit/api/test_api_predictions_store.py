@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -67,6 +68,20 @@ def test_latest_feedback_label(store: PredictionsStore) -> None:
     assert labels == {target: "grass", prediction(2, T0).id: None}
 
 
+def test_a_keys_current_answer(store: PredictionsStore) -> None:
+    store.record_predictions([prediction(1, T0)])
+    target = prediction(1, T0).id
+    assert store.feedback_of(target, "key-a") is None
+    first = FeedbackRow("f1", target, "grass", False, T0, "key-a")
+    store.record_feedback(first)
+    store.record_feedback(FeedbackRow("f2", target, "dandelion", True, T0, "key-b"))
+    assert store.feedback_of(target, "key-a") == first
+    store.record_feedback(FeedbackRow("f3", target, "dandelion", True, T0 + timedelta(minutes=1), "key-a"))
+    changed = store.feedback_of(target, "key-a")
+    assert changed is not None
+    assert (changed.id, changed.label, changed.created_at) == ("f1", "dandelion", T0 + timedelta(minutes=1))
+
+
 def test_feedback_needs_an_existing_prediction(store: PredictionsStore) -> None:
     from sqlalchemy.exc import IntegrityError
 
@@ -83,3 +98,16 @@ def test_a_database_that_is_down(tmp_path: Path) -> None:
     assert store.ping() is False
     with pytest.raises(CatalogUnavailable, match="cannot reach the catalog database"):
         store.history(10, 0)
+
+
+def test_feature_columns_are_stored_and_read_back(store: PredictionsStore) -> None:
+    features: dict[str, float | int | str | None] = {"brightness": 0.4, "width": 640, "label": "dandelion"}
+    features["embedding_pc1"] = None
+    with_features = replace(prediction(1, T0), features=features, feature_set_version=1)
+    store.record_predictions([prediction(0, T0), with_features])
+    old = store.get_prediction(prediction(0, T0).id)
+    new = store.get_prediction(with_features.id)
+    assert old is not None
+    assert (old.features, old.feature_set_version) == (None, None)
+    assert new is not None
+    assert (new.features, new.feature_set_version) == (features, 1)

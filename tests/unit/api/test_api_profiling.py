@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -82,3 +83,32 @@ def test_concurrent_adds_lose_no_row(tmp_path: Path) -> None:
         thread.join()
     profiler.close()
     assert sorted(counts(p) for p in profiles(tmp_path)) == [20] + [25] * 12
+
+
+def test_numeric_feature_columns_are_profiled_under_their_names(tmp_path: Path) -> None:
+    from whylogs.core import DatasetProfileView
+
+    from greenr.api.profiling import numeric_features, profile_record
+    from greenr.features.definitions import feature_set
+
+    served = dict.fromkeys(feature_set().names(), 0.5) | {"label": "grass", "width": 300}
+    numeric = numeric_features(served)
+    assert set(numeric) == {c.name for c in feature_set().columns if c.numeric}
+    assert "label" not in numeric
+    # From a server without feature columns: every numeric column, empty; the fields stay.
+    empty = numeric_features(None)
+    assert set(empty) == set(numeric)
+    assert set(empty.values()) == {None}
+    assert profile_record(replace(row(0), features=empty))["width"] == 640
+    record = profile_record(replace(row(0), features=numeric))
+    assert record["width"] == 300.0  # the feature's (upright) width replaces the stored one
+    assert record["brightness"] == 0.5
+
+    profiler = PredictionProfiler(open_object_store(str(tmp_path), NO_S3), batch_size=2)
+    profiler.add([replace(row(0), features=numeric), replace(row(1), features=empty)])
+    profiler.close()
+    (path,) = profiles(tmp_path)
+    frame = DatasetProfileView.deserialize(path.read_bytes()).to_pandas()
+    assert set(numeric) <= set(frame.index)
+    assert int(frame.loc["embedding_distance", "counts/n"]) == 2
+    assert int(frame.loc["embedding_distance", "counts/null"]) == 1

@@ -1,14 +1,28 @@
-"""metadata.json of a serving artifact: the contract's model, with the input size of the graph."""
+"""metadata.json of a serving artifact: the contract's model, with the input size of the graph; the
+feature reference files published next to it."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import onnx
 import pytest
 from onnx import TensorProto, helper
+from trained_model_kit import tiny_onnx_model
 
 from greenr.contracts import LABELS, ServingMetadata
-from greenr.deployment.artifact import ModelSignatureError, metadata_document, onnx_input_size
+from greenr.deployment.artifact import (
+    ModelSignatureError,
+    artifact_prefix,
+    metadata_document,
+    onnx_input_size,
+    publish_version,
+    reference_files_of,
+)
+from greenr.features.embedding_reduction import REDUCTION_FILE
+from greenr.features.reference import REFERENCE_FILE
 from greenr.registry.model_registry import VersionInfo
+from greenr.storage.object_store import ObjectStore, S3Options, open_object_store
 
 
 def graph(*shapes: list[int | str | None]) -> onnx.ModelProto:
@@ -62,3 +76,43 @@ def test_the_document_is_the_contracts_model() -> None:
     assert (document.version, document.input_size, document.labels) == ("4", 192, LABELS)
     assert document.metrics == {"test_f1": 0.9612}
     assert ServingMetadata.model_validate_json(document.model_dump_json()) == document
+
+
+def _store(tmp_path: Path) -> ObjectStore:
+    return open_object_store(str(tmp_path / "lake"), S3Options(None, None, None, "us-east-1", 1.0))
+
+
+def _info(run_id: str | None = None) -> VersionInfo:
+    return VersionInfo(name="greenr-classifier", version="5", aliases=(), tags={}, run_id=run_id, source="s")
+
+
+def test_the_reference_files_are_published_next_to_the_model(tmp_path: Path) -> None:
+    store = _store(tmp_path)
+    files = {REFERENCE_FILE: b'{"rows": []}', REDUCTION_FILE: b'{"mean": []}'}
+    published = publish_version(
+        "unused", store, _info(), "champion", LABELS, onnx_file=tiny_onnx_model(8), reference_files=files
+    )
+    assert published.created
+    prefix = artifact_prefix("greenr-classifier", "5")
+    assert store.existing_keys(prefix) == {
+        f"{prefix}/{name}" for name in ("model.onnx", "metadata.json", REFERENCE_FILE, REDUCTION_FILE)
+    }
+    assert store.get(f"{prefix}/{REFERENCE_FILE}") == files[REFERENCE_FILE]
+
+
+def test_an_artifact_published_before_its_reference_gains_it(tmp_path: Path) -> None:
+    store = _store(tmp_path)
+    publish_version(
+        "unused", store, _info(), "champion", LABELS, onnx_file=tiny_onnx_model(8), reference_files={}
+    )
+    prefix = artifact_prefix("greenr-classifier", "5")
+    assert f"{prefix}/{REFERENCE_FILE}" not in store.existing_keys(prefix)
+    again = publish_version(
+        "unused", store, _info(), "champion", LABELS, reference_files={REFERENCE_FILE: b"{}"}
+    )
+    assert not again.created  # the model itself is never rewritten
+    assert store.get(f"{prefix}/{REFERENCE_FILE}") == b"{}"
+
+
+def test_a_version_without_a_run_has_no_reference_files() -> None:
+    assert reference_files_of("unused", _info(run_id=None)) == {}

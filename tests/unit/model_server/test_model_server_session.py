@@ -11,9 +11,10 @@ import pytest
 from onnx import TensorProto, helper
 
 from greenr.contracts import LABELS, MODEL_INPUT_SIZE
+from greenr.features.definitions import feature_set
 from serving.config import ConfigError, load_config
 from serving.deadline import Deadline
-from serving.inference import NO_DEADLINE, OnnxClassifier, warm_up
+from serving.inference import NO_DEADLINE, ModelOutputs, OnnxClassifier, warm_up
 from serving.model_store import ArtifactMetadata
 
 BASE = {"MODEL_URI": "/models/v1"}
@@ -102,14 +103,12 @@ def test_warm_up_runs_one_picture_of_each_accepted_format(tmp_path: Path) -> Non
     batches: list[int] = []
 
     class Recording(OnnxClassifier):
-        def probabilities(
-            self, batch: npt.NDArray[np.float32], deadline: Deadline = NO_DEADLINE
-        ) -> npt.NDArray[np.float32]:
+        def run(self, batch: npt.NDArray[np.float32], deadline: Deadline = NO_DEADLINE) -> ModelOutputs:
             batches.append(len(batch))
-            return super().probabilities(batch, deadline)
+            return super().run(batch, deadline)
 
     model = _mean_colour_classifier(tmp_path / "model.onnx")
     classifier = Recording(model, METADATA, intra_op_threads=1)
     assert batches == [1]  # the constructor's own check: one blank image
-    warm_up(classifier, max_pixels=10_000)
+    warm_up(classifier, max_pixels=10_000, features=feature_set())
     assert batches == [1, 3]  # JPEG, PNG and WebP
