@@ -1,12 +1,17 @@
 """The project's entry point.
 
-    python run.py --pipeline ingestion [--source DIR|s3://bucket/prefix/|URLS.csv]
+    python run.py --pipeline ingestion [--source DIR|s3://bucket/prefix/|URLS.csv|feedback]
                   [--config configs/ingestion.yaml] [--seed N]
     python run.py --pipeline training [--dataset-version ID] [--config configs/training.yaml]
                   [--seed N] [--set fine_tune.epochs=10 ...]
     python run.py --pipeline deployment
     python run.py --pipeline monitoring [--window 100] [--since ISO-TIME] [--force]
                   [--config configs/monitoring.yaml]
+    python run.py --pipeline retraining [--force] [--set fine_tune.epochs=10 ...]
+
+`retraining` is the loop's chain: when the latest monitoring run decided to retrain (or with
+--force) it runs ingestion of the feedback store (--source feedback), training and deployment, one
+pipeline run each, and prints the dataset version, the gate's decision and the served version.
 
 Configuration comes from the environment (see greenr/settings.py and the README); run
 parameters from configs/*.yaml, overridden by flags. A flag the chosen pipeline does not take is
@@ -19,6 +24,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -29,13 +35,14 @@ from greenr.pipeline_failures import PipelineFailed, run_reporting_failures
 from greenr.settings import REPO_ROOT, Settings, SettingsError, get_settings
 from greenr.zenml_environment import prepare_zenml
 
-PIPELINES = ("ingestion", "training", "deployment", "monitoring")
+PIPELINES = ("ingestion", "training", "deployment", "monitoring", "retraining")
 # The flags each pipeline takes, in the order --help lists them.
 FLAGS_OF: dict[str, tuple[str, ...]] = {
     "ingestion": ("--source", "--config", "--seed"),
     "training": ("--config", "--seed", "--dataset-version", "--set"),
     "deployment": (),
     "monitoring": ("--config", "--window", "--since", "--force"),
+    "retraining": ("--force", "--set"),
 }
 
 
@@ -47,13 +54,18 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--source",
         help="folder with one sub-folder per class, s3://bucket/prefix/ laid out the same, "
-        "or a .csv of 'url,label' lines (ingestion)",
+        "a .csv of 'url,label' lines, or 'feedback' (the photos users labelled; train and "
+        "validation splits only) (ingestion)",
     )
     parser.add_argument("--config", type=Path, help="YAML run parameters (default: configs/<pipeline>.yaml)")
     parser.add_argument("--seed", type=int, help="override the config's seed")
     parser.add_argument("--dataset-version", help="dataset version id to train on (default: the latest)")
     parser.add_argument(
-        "--set", action="append", default=[], metavar="KEY=VALUE", help="override a config value (training)"
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a config value (training, retraining)",
     )
     parser.add_argument(
         "--window", type=int, help="predictions per window (monitoring; default: the config's)"
@@ -63,7 +75,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="ISO 8601 time: monitor the predictions after it (monitoring; default: since the last run)",
     )
     parser.add_argument(
-        "--force", action="store_true", default=None, help="retrain whatever the policy says (monitoring)"
+        "--force",
+        action="store_true",
+        default=None,
+        help="retrain whatever the policy says (monitoring: the decision it records; retraining: "
+        "run the chain without the latest monitoring run's decision to retrain)",
     )
     args = parser.parse_args(argv)
     problem = inapplicable_flags_message(args)
@@ -116,8 +132,10 @@ def run_ingestion(args: argparse.Namespace) -> None:
 
 
 def resolve_source(given: str | None, default: Path) -> str:
-    """The --source value as the pipeline takes it: local paths made absolute, URIs kept."""
-    if given is not None and given.startswith("s3://"):
+    """The --source value as the pipeline takes it: local paths made absolute, URIs and `feedback` kept."""
+    from greenr.ingestion.sources import source_kind
+
+    if given is not None and (given.startswith("s3://") or source_kind(given) == "feedback"):
         return given
     return str(Path(given).resolve() if given is not None else default.resolve())
 
@@ -196,6 +214,47 @@ def object_store_uri(settings: Settings, key: str) -> str:
     return object_store(settings).uri(key)
 
 
+def run_retraining(args: argparse.Namespace) -> str:
+    """Ingest the feedback store, train, deploy; what happened, to print last."""
+    from greenr.catalog.repository import latest_dataset_version
+    from greenr.ingestion.sources import FEEDBACK_SOURCE
+    from greenr.monitoring.retraining import RetrainingOutcome, latest_monitoring_decision, retraining_reason
+    from greenr.registry import model_registry
+    from greenr.resources import catalog_engine
+
+    settings = get_settings()
+    engine = catalog_engine(settings)
+    reason = retraining_reason(latest_monitoring_decision(engine), bool(args.force))
+    uri, name = settings.tracking_uri, settings.model_name
+    dataset_before = latest_dataset_version(engine)
+    model_before = model_registry.latest_version(uri, name)
+    run_ingestion(argparse.Namespace(source=FEEDBACK_SOURCE, config=None, seed=None))
+    dataset_after = latest_dataset_version(engine)
+    run_training(
+        argparse.Namespace(
+            config=None,
+            seed=None,
+            dataset_version=dataset_after.id if dataset_after else None,
+            set=args.set,
+        )
+    )
+    challenger = model_registry.latest_version(uri, name)
+    if challenger is not None and model_before is not None and challenger.version == model_before.version:
+        challenger = None
+    run_deployment(args)
+    served = model_registry.get_alias(uri, name, model_registry.CHAMPION)
+    outcome = RetrainingOutcome(
+        reason=reason,
+        dataset_before=dataset_before.id if dataset_before else None,
+        dataset_after=dataset_after.id if dataset_after else None,
+        challenger_version=challenger.version if challenger else None,
+        gate_decision=challenger.tags.get("gate.decision") if challenger else None,
+        gate_reason=challenger.tags.get("gate.reason") if challenger else None,
+        served_version=served.version if served else None,
+    )
+    return "\n".join(outcome.lines())
+
+
 def _cluster_settings(settings: Settings) -> dict[str, Any]:
     """The image and pods of a run on the cluster stack (ignored by local orchestrators)."""
     from greenr.deployment.cluster_run_settings import cluster_run_settings
@@ -218,7 +277,8 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     succeeded = False
     failure: tuple[int, str] | None = None  # exit status and the one line that says why
-    output: str | None = None  # what the pipeline prints last (monitoring: its decision line)
+    # What the pipeline prints last (monitoring: its decision line; retraining: its JSON outcome).
+    output: str | None = None
     try:
         settings = get_settings()
         if settings.log_dir is not None:
@@ -226,12 +286,14 @@ def main(argv: list[str] | None = None) -> int:
                 "pipelines", settings.log_dir, "INFO", settings.log_max_bytes, settings.log_backups
             )
         prepare_zenml(settings)
-        if args.pipeline == "monitoring":
-            output = run_monitoring(args)
-        else:
-            {"ingestion": run_ingestion, "training": run_training, "deployment": run_deployment}[
-                args.pipeline
-            ](args)
+        runners: dict[str, Callable[[argparse.Namespace], str | None]] = {
+            "ingestion": run_ingestion,
+            "training": run_training,
+            "deployment": run_deployment,
+            "monitoring": run_monitoring,
+            "retraining": run_retraining,
+        }
+        output = runners[args.pipeline](args)
         succeeded = True
     except SettingsError as error:
         failure = (2, f"error: {error}")

@@ -1,7 +1,13 @@
-"""DAG greenr_monitoring: daily monitoring run; when it decides to retrain, train then deploy.
+"""DAG greenr_monitoring: daily monitoring run; when it decides to retrain, ingest feedback, train, deploy.
 
-    monitor -> choose (branch) -> retrain (runs greenr_training with deploy=true, waits for it)
+    monitor -> choose (branch) -> retrain -> train_and_deploy (runs greenr_training with
+                                             deploy=true, waits for it)
                                -> keep_model
+
+`retrain` starts the branch by running the ingestion pipeline on the feedback store (`--source
+feedback`: the photos users labelled, into train and validation only; disputes and relabels go to
+review), so the training `train_and_deploy` triggers sees the corrections. It announces no Asset:
+`train_and_deploy` starts training itself.
 
 NOT RUNNABLE YET: it waits for the monitoring pipeline (`python run.py --pipeline monitoring`,
 another issue). Its expected output is described in monitoring_decision.py; only the DAG's
@@ -37,8 +43,11 @@ with DAG(
         python_callable=choose_after_monitoring,
         op_kwargs={"decision": "{{ ti.xcom_pull(task_ids='monitor') }}"},
     )
-    retrain = TriggerDagRunOperator(
-        task_id=RETRAIN,
+    retrain = project_task(
+        RETRAIN, "run.py --pipeline ingestion --source feedback", timeout=timedelta(minutes=45)
+    )
+    train_and_deploy = TriggerDagRunOperator(
+        task_id="train_and_deploy",
         trigger_dag_id="greenr_training",
         conf={"deploy": True},
         wait_for_completion=True,
@@ -49,3 +58,4 @@ with DAG(
     )
     keep = EmptyOperator(task_id=KEEP)
     monitor >> choose >> [retrain, keep]
+    retrain >> train_and_deploy

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from greenr.catalog.database import CatalogUnavailable
 from greenr.ingestion.scan import SourceError
+from greenr.monitoring.retraining import RetrainingRefused
 from greenr.monitoring.run_options import MonitoringOptionError
 from greenr.registry.model_registry import RegistryError
 from greenr.storage.object_store import StorageUnavailable
@@ -13,6 +14,7 @@ USER_ERRORS: tuple[type[Exception], ...] = (
     CatalogUnavailable,
     MonitoringOptionError,
     RegistryError,
+    RetrainingRefused,
     SourceError,
     StorageUnavailable,
     ValidationFailed,

@@ -1,5 +1,5 @@
-"""Training: dataset -> split validation -> test split -> train + export -> evaluate -> register (+ model
-card) -> feature reference -> gate."""
+"""Training: dataset -> split validation -> test split -> train + export -> evaluate -> register ->
+model card + feature reference -> gate."""
 
 from zenml import pipeline
 from zenml.integrations.mlflow.flavors.mlflow_experiment_tracker_flavor import MLFlowExperimentTrackerSettings
@@ -47,6 +47,7 @@ def training_pipeline(
     evaluation = evaluate(trained, test)
     registered = register(trained, evaluation)
     model_card_step(version, trained, evaluation, registered)
-    # Before the gate: a version can only become champion with the reference monitoring needs.
+    # Before the gate: a version can only become champion with its card and the reference
+    # monitoring needs.
     reference(trained, registered)
-    promotion_gate_step(trained, registered, test, rule, after="feature_reference_step")
+    promotion_gate_step(trained, registered, test, rule, after=["model_card_step", "feature_reference_step"])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from greenr.api.access import Principal, may_give_feedback
@@ -20,13 +21,24 @@ from greenr.catalog.database import CatalogUnavailable
 logger = logging.getLogger(__name__)
 
 
+@dataclass(frozen=True)
+class RecordedFeedback:
+    """What POST /feedback did with an answer."""
+
+    answer: FeedbackResponse
+    prediction: PredictionRow
+    replaced: bool  # the key had answered before (200, not 201)
+    changed: bool  # False when the key repeated its current answer: nothing was written or filed
+
+
 def record_feedback(
     request: FeedbackRequest, principal: Principal, services: ApiServices
-) -> tuple[FeedbackResponse, PredictionRow, bool]:
+) -> RecordedFeedback:
     """Store the key's answer (replacing its earlier one) and refile the image under feedback/.
 
-    Returns the answer, the prediction, and whether an earlier answer was replaced. A prediction
-    the key may not label is "not found", like an unknown id, so other keys' ids do not leak.
+    A prediction the key may not label is "not found", like an unknown id, so other keys' ids do
+    not leak. The same answer sent again (a retry, a double click, a flood) changes nothing: the
+    key's first answer, with its time, stands, and it is neither counted nor forwarded again.
     """
     prediction_id = str(request.prediction_id)
     try:
@@ -49,6 +61,9 @@ def record_feedback(
             api_key_id=principal.key_id,
         )
         with services.archive.photo_lock(prediction.sha256):
+            earlier = services.store.feedback_of(prediction.id, principal.key_id)
+            if earlier is not None and earlier.label == row.label:
+                return RecordedFeedback(_response(earlier), prediction, replaced=True, changed=False)
             stored_id = services.store.record_feedback(row)
             filed = filed_label(services.store.feedback_votes(prediction.sha256))
             services.archive.refile(prediction.object_key, filed)
@@ -63,14 +78,18 @@ def record_feedback(
         filed,
         extra={"prediction_id": prediction.id, "correct": row.correct, "api_key_id": principal.key_id},
     )
-    response = FeedbackResponse(
-        id=stored_id,
+    answer = _response(replace(row, id=stored_id))
+    return RecordedFeedback(answer, prediction, replaced=stored_id != row.id, changed=True)
+
+
+def _response(row: FeedbackRow) -> FeedbackResponse:
+    return FeedbackResponse(
+        id=row.id,
         prediction_id=row.prediction_id,
-        label=request.label,
+        label=row.label,
         correct=row.correct,
         created_at=row.created_at,
     )
-    return response, prediction, stored_id != row.id
 
 
 def forward_feedback(model: ModelClient, metrics: ApiMetrics, predicted: str, truth: str) -> None:

@@ -153,6 +153,19 @@ class PredictionsStore:
         with self._session() as session, session.begin():
             return str(session.execute(statement).scalar_one())
 
+    def feedback_of(self, prediction_id: str, api_key_id: str) -> FeedbackRow | None:
+        """The key's current answer on the prediction, if it gave one."""
+        query = select(schema.Feedback).where(
+            schema.Feedback.prediction_id == prediction_id, schema.Feedback.api_key_id == api_key_id
+        )
+        with self._session() as session:
+            row = session.scalars(query).first()
+            if row is None:
+                return None
+            return FeedbackRow(
+                row.id, row.prediction_id, row.label, row.correct, _utc(row.created_at), row.api_key_id
+            )
+
     def feedback_votes(self, sha256: str) -> list[FeedbackVote]:
         """Every answer on every prediction of the image with this hash, with the answering key's role."""
         query = (

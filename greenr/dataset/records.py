@@ -49,6 +49,10 @@ class RejectReason(StrEnum):
     DUPLICATE = "duplicate"
     NEAR_DUPLICATE = "near_duplicate"
     DOWNLOAD_FAILED = "download_failed"  # a URL of a URL list gave no photo (greenr/ingestion/downloads.py)
+    # Feedback photos held for a person to look at (greenr/monitoring/feedback_source.py), never trained on:
+    FEEDBACK_DISPUTED = "feedback_disputed"  # the answers on the photo disagree and no admin decided
+    LABEL_CONFLICT = "label_conflict"  # feedback gives a catalogued photo another label
+    NEAR_HELD_OUT = "near_held_out"  # looks like a photo of a split the source may not join (test)
 
 
 class Rejection(BaseModel):

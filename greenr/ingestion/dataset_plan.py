@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -60,13 +60,24 @@ def plan_dataset(
     seed: int,
     group_distance: int,
     now: datetime,
+    open_splits: Collection[str] = SPLITS,
 ) -> DatasetPlan:
-    """Assign splits to new images (old ones keep theirs) and describe the resulting version."""
+    """Assign splits to new images (old ones keep theirs) and describe the resulting version.
+
+    New images go to `open_splits` only (the source's; see greenr.ingestion.sources.open_splits).
+    """
     records = [image.record for image in catalog] + list(admitted)
     existing = {image.sha256: image.split for image in catalog}
     items = [SplitItem(sha256=r.sha256, label=r.label, phash=r.phash) for r in records]
-    assignment = assign_splits(items, existing, fractions, seed, group_distance)
+    assignment = assign_splits(items, existing, fractions, seed, group_distance, open_splits)
     labels = {r.sha256: r.label for r in records}
+    parameters: dict[str, Any] = {
+        "fractions": {split: fractions.of(split) for split in SPLITS},
+        "seed": seed,
+        "group_distance": group_distance,
+    }
+    if set(SPLITS) - set(open_splits):
+        parameters["open_splits"] = [split for split in SPLITS if split in open_splits]
     members = [
         DatasetMemberInfo(
             sha256=r.sha256,
@@ -82,11 +93,7 @@ def plan_dataset(
         created_at=now,
         members=members,
         counts=count_by_label_and_split(members),
-        parameters={
-            "fractions": {split: fractions.of(split) for split in SPLITS},
-            "seed": seed,
-            "group_distance": group_distance,
-        },
+        parameters=parameters,
     )
 
 

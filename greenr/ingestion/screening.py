@@ -31,6 +31,10 @@ class ScreeningPolicy:
     rules: ImageRules
     max_pixels: int
     near_duplicate_distance: int
+    # Splits the source may not place images in, and how close (dHash bits) a new image may come
+    # to a catalogued image of one: closer, and the splitter would have to put it there (its group).
+    closed_splits: frozenset[str] = frozenset()
+    group_distance: int = 0
 
 
 @dataclass
@@ -83,9 +87,13 @@ def screen_files(
         paths=[image.record.path for image in catalog],
         shas=[image.sha256 for image in catalog],
     )
+    closed = [image for image in catalog if image.split in policy.closed_splits]
+    closed_hashes = hashes_to_array([image.record.phash for image in closed])
     result = ScreeningResult()
     for source in files:
         outcome = _screen_one(source, known, policy, now)
+        if isinstance(outcome, ImageRecord) and closed:
+            outcome = _refuse_near_closed(outcome, closed, closed_hashes, policy.group_distance)
         if isinstance(outcome, ImageRecord):
             result.admitted.append(outcome)
             known.add(outcome)
@@ -105,6 +113,29 @@ def with_content_hashes(rejections: Sequence[Rejection], max_bytes: int) -> list
             rejection = rejection.model_copy(update={"sha256": hashlib.sha256(path.read_bytes()).hexdigest()})
         hashed.append(rejection)
     return hashed
+
+
+def _refuse_near_closed(
+    record: ImageRecord,
+    closed: Sequence[CatalogImage],
+    closed_hashes: npt.NDArray[np.uint64],
+    group_distance: int,
+) -> ImageRecord | Rejection:
+    """The record, or its refusal when it looks like a catalogued image of a closed split."""
+    distances = distances_to(record.phash, closed_hashes)
+    index = int(distances.argmin())
+    if int(distances[index]) > group_distance:
+        return record
+    other = closed[index]
+    return Rejection(
+        path=record.path,
+        reason=RejectReason.NEAR_HELD_OUT,
+        detail=f"looks like {other.record.path} of the {other.split} split (perceptual hash distance "
+        f"{int(distances[index])} <= {group_distance}), which this source may not join: a person should "
+        "check it",
+        label=record.label,
+        sha256=record.sha256,
+    )
 
 
 def _screen_one(

@@ -10,6 +10,11 @@ comes back as Rejections with the URL and the reason.
     --source DIR                      one sub-folder per class
     --source s3://bucket/incoming/    objects under incoming/<class>/
     --source photos.csv               lines `url,label` (or just `url` in a file named <label>.csv)
+    --source feedback                 the photos users labelled through the API (the object
+                                      store's feedback prefix; greenr/monitoring/feedback_source.py)
+
+Feedback photos join the train and validation splits only (`open_splits`): the test split stays
+the same photos from one model version to the next, so test scores stay comparable.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
+from greenr.contracts import SPLITS
 from greenr.dataset.records import Rejection, RejectReason
 from greenr.ingestion.downloads import DownloadFailed, DownloadPolicy, download_all
 from greenr.ingestion.scan import ScanResult, SourceError, scan_source
@@ -31,6 +37,9 @@ from greenr.storage.object_store import S3Options, StorageUnavailable, s3_filesy
 
 URL_LIST_SUFFIXES = (".csv", ".txt")
 ORIGINS_FILE = "origins.json"
+# The --source value that names the feedback store (a folder of that name: pass ./feedback).
+FEEDBACK_SOURCE = "feedback"
+FEEDBACK_SPLITS: tuple[str, ...] = ("train", "validation")
 
 
 @dataclass(frozen=True)
@@ -42,7 +51,9 @@ class StagedSource:
 
 
 def source_kind(source: str) -> str:
-    """'s3', 'urls' or 'folder': how a --source value is read."""
+    """'feedback', 's3', 'urls' or 'folder': how a --source value is read."""
+    if source == FEEDBACK_SOURCE:
+        return "feedback"
     if source.startswith("s3://"):
         return "s3"
     if source.lower().endswith(URL_LIST_SUFFIXES):
@@ -50,12 +61,18 @@ def source_kind(source: str) -> str:
     return "folder"
 
 
+def open_splits(source: str) -> tuple[str, ...]:
+    """The splits new images of this source may join."""
+    return FEEDBACK_SPLITS if source_kind(source) == "feedback" else SPLITS
+
+
 def staging_folder(staging_root: Path, source: str) -> Path:
     """The stable staging folder of one source (same source, same folder, run after run)."""
     return staging_root / hashlib.sha256(source.encode()).hexdigest()[:16]
 
 
-def _fresh(folder: Path) -> Path:
+def fresh_folder(folder: Path) -> Path:
+    """The folder, emptied (or created)."""
     if folder.exists():
         shutil.rmtree(folder)
     folder.mkdir(parents=True)
@@ -84,7 +101,7 @@ def stage_s3(source: str, staging_root: Path, options: S3Options, max_bytes: int
     if not found:
         example = f"{source.rstrip('/')}/<class>/photo.jpg"
         raise SourceError(f"{source} holds no objects: expected keys like {example}")
-    folder = _fresh(staging_folder(staging_root, source))
+    folder = fresh_folder(staging_folder(staging_root, source))
     rejections: list[Rejection] = []
     origins: dict[str, str] = {}
     for key, info in sorted(found.items()):
@@ -111,7 +128,7 @@ def stage_s3(source: str, staging_root: Path, options: S3Options, max_bytes: int
         except Exception as error:
             raise StorageUnavailable(f"cannot read {uri} ({type(error).__name__}: {error})") from None
         origins[relative] = uri
-    _write_origins(folder, origins)
+    write_origins(folder, origins)
     return StagedSource(folder=folder, rejections=rejections)
 
 
@@ -160,7 +177,7 @@ def stage_urls(
 ) -> StagedSource:
     """Download every URL of the list into `<staging>/<label>/<name>`; failures become Rejections."""
     entries = read_url_list(path, labels)
-    folder = _fresh(staging_folder(staging_root, str(path.resolve())))
+    folder = fresh_folder(staging_folder(staging_root, str(path.resolve())))
     results = download_all([entry.url for entry in entries], policy)
     rejections: list[Rejection] = []
     origins: dict[str, str] = {}
@@ -179,7 +196,7 @@ def stage_urls(
         (folder / entry.label).mkdir(exist_ok=True)
         (folder / entry.label / name).write_bytes(result.data)
         origins[f"{entry.label}/{name}"] = entry.url
-    _write_origins(folder, origins)
+    write_origins(folder, origins)
     return StagedSource(folder=folder, rejections=rejections)
 
 
@@ -190,7 +207,7 @@ def _file_name(url: str, content_type: str) -> str:
     return f"{hashlib.sha256(url.encode()).hexdigest()[:20]}.{suffix}"
 
 
-def _write_origins(folder: Path, origins: dict[str, str]) -> None:
+def write_origins(folder: Path, origins: dict[str, str]) -> None:
     # At the top of the folder: the scan ignores top-level files, and a person can trace a photo.
     (folder / ORIGINS_FILE).write_text(json.dumps(origins, indent=1, sort_keys=True) + "\n")
 
@@ -199,8 +216,13 @@ def _write_origins(folder: Path, origins: dict[str, str]) -> None:
 
 
 def stage_source(source: str, settings: Settings, labels: Collection[str], max_bytes: int) -> StagedSource:
-    """The local folder to scan for a --source value (a folder is scanned where it is)."""
+    """The local folder to scan for a --source value (a folder is scanned where it is).
+
+    The feedback store is staged by greenr.monitoring.feedback_source (it reads the API's answers).
+    """
     kind = source_kind(source)
+    if kind == "feedback":
+        raise ValueError("the feedback source is staged by greenr.monitoring.feedback_source.scan_feedback")
     if kind == "s3":
         return stage_s3(source, settings.staging_path, s3_options(settings), max_bytes)
     if kind == "urls":
@@ -216,7 +238,11 @@ def stage_source(source: str, settings: Settings, labels: Collection[str], max_b
 
 def scan_any_source(source: str, settings: Settings, labels: Collection[str], max_bytes: int) -> ScanResult:
     """Stage the source, scan it like a folder, and add what could not be fetched to the rejections."""
-    staged = stage_source(source, settings, labels, max_bytes)
+    return scan_staged(source, stage_source(source, settings, labels, max_bytes), labels)
+
+
+def scan_staged(source: str, staged: StagedSource, labels: Collection[str]) -> ScanResult:
+    """Scan a staged source like a folder; what staging refused comes first among the rejections."""
     try:
         scan = scan_source(staged.folder, labels)
     except SourceError:

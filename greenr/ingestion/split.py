@@ -7,17 +7,24 @@
 - Stratified: each class is filled toward the target fractions separately.
 - Leak-free: images whose perceptual hashes are within `group_distance` bits form one group,
   and a group always lands in a single split.
+- Restricted: a source may place its new images in some splits only (`open_splits`; feedback
+  photos join train and validation, never test, so that the test split stays comparable across
+  model versions).
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 
 from greenr.contracts import SPLITS, SplitFractions
 from greenr.images.perceptual_hash import near_duplicate_groups
+
+
+class ClosedSplitError(ValueError):
+    """A new image can only go where its source may not place images (screening should refuse it)."""
 
 
 @dataclass(frozen=True)
@@ -39,8 +46,16 @@ def assign_splits(
     fractions: SplitFractions,
     seed: int,
     group_distance: int,
+    open_splits: Collection[str] = SPLITS,
 ) -> dict[str, str]:
-    """Split of every item (sha256 -> split name); items in `existing` keep theirs."""
+    """Split of every item (sha256 -> split name); items in `existing` keep theirs.
+
+    New items go only to `open_splits`; a new item grouped only with existing images of other
+    splits raises ClosedSplitError (joining them would leak, moving them is not allowed).
+    """
+    allowed = [split for split in SPLITS if split in open_splits]
+    if not allowed:
+        raise ValueError(f"open_splits {sorted(open_splits)} names none of the splits {', '.join(SPLITS)}")
     groups = near_duplicate_groups([item.phash for item in items], group_distance)
     assignment: dict[str, str] = {
         item.sha256: existing[item.sha256] for item in items if item.sha256 in existing
@@ -56,21 +71,27 @@ def assign_splits(
     for group in groups:
         members = [items[i] for i in group]
         held = sorted(assignment[m.sha256] for m in members if m.sha256 in assignment)
-        if held:
+        newcomers = [member for member in members if member.sha256 not in assignment]
+        if held and newcomers:
             # A new image close to an existing one joins that image's split, so no leak appears.
-            for member in members:
-                if member.sha256 not in assignment:
-                    assignment[member.sha256] = held[0]
-                    counts[member.label][held[0]] += 1
-        else:
+            joinable = [split for split in held if split in allowed]
+            if not joinable:
+                raise ClosedSplitError(
+                    f"{newcomers[0].sha256} looks like images of the {held[0]} split, "
+                    f"where this source may not place images (only {', '.join(allowed)})"
+                )
+            for member in newcomers:
+                assignment[member.sha256] = joinable[0]
+                counts[member.label][joinable[0]] += 1
+        elif not held:
             pending.append(members)
 
     pending.sort(key=lambda members: _order_key(seed, [m.sha256 for m in members]))
     for members in pending:
         label = members[0].label
-        deficits = {split: fractions.of(split) * totals[label] - counts[label][split] for split in SPLITS}
+        deficits = {split: fractions.of(split) * totals[label] - counts[label][split] for split in allowed}
         # Largest deficit wins; SPLITS order breaks ties so the result never depends on dict order.
-        chosen = max(SPLITS, key=lambda split: (deficits[split], -SPLITS.index(split)))
+        chosen = max(allowed, key=lambda split: (deficits[split], -SPLITS.index(split)))
         for member in members:
             assignment[member.sha256] = chosen
             counts[member.label][chosen] += 1

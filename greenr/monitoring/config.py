@@ -31,6 +31,10 @@ class MonitoringConfig(BaseModel):
         2000, ge=99, le=100_000, description="permutations of the MMD and small-table class-share tests"
     )
     seed: int = Field(0, description="seed of the permutation tests: the same window gives the same verdict")
+    informational_columns: tuple[str, ...] = Field(
+        ("width", "height", "aspect_ratio"),
+        description="columns tested and reported, but not part of a window's drift verdict",
+    )
     retrain: RetrainPolicy = RetrainPolicy()
 
 

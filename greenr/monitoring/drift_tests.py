@@ -13,12 +13,14 @@ Every column of the feature set is tested (benchmarks/drift_benchmark.py measure
 - a column whose values are all missing on either side is reported as skipped, never as drifted.
 The p-values are then adjusted across the tested columns (`config.correction`), and a column
 drifted when its adjusted p-value is at most `config.alpha`; a window drifted when any column did.
+Columns in `config.informational_columns` are tested and reported but never drift a window (and
+are left out of the correction).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -90,7 +92,7 @@ def compare_window(
     embedding = features.names("embedding")
     if joint_embedding and embedding:
         outcomes.append(_embedding_test(embedding, rows, reference, rng, config.permutations))
-    return _corrected(outcomes, config.correction, config.alpha)
+    return _corrected(outcomes, config.correction, config.alpha, config.informational_columns)
 
 
 def _reference_values(reference: FeatureReference, column: FeatureColumn) -> list[FeatureValue]:
@@ -286,8 +288,12 @@ def adjust_p_values(p_values: Sequence[float], correction: Correction) -> list[f
     return [float(v) for v in stats.false_discovery_control(values, method="bh")]
 
 
-def _corrected(outcomes: Sequence[_Outcome], correction: Correction, alpha: float) -> list[ColumnTest]:
-    tested = [o for o in outcomes if o.p_value is not None]
+def _corrected(
+    outcomes: Sequence[_Outcome], correction: Correction, alpha: float, informational: Collection[str] = ()
+) -> list[ColumnTest]:
+    # Informational columns are tested and shown but are not part of the verdict, so they are
+    # left out of the family the correction counts.
+    tested = [o for o in outcomes if o.p_value is not None and o.column not in informational]
     adjusted = dict(
         zip(
             (o.column for o in tested),
@@ -304,7 +310,18 @@ def _corrected(outcomes: Sequence[_Outcome], correction: Correction, alpha: floa
             adjusted_p_value=adjusted.get(o.column),
             threshold=alpha,
             drifted=o.column in adjusted and adjusted[o.column] <= alpha,
-            note=o.note,
+            note=_informational_note(o, alpha) if o.column in informational else o.note,
         )
         for o in outcomes
     ]
+
+
+def _informational_note(outcome: _Outcome, alpha: float) -> str:
+    seen = (
+        ""
+        if outcome.p_value is None
+        else f"; p {outcome.p_value:.2g} {'<=' if outcome.p_value <= alpha else '>'} {alpha:g}"
+    )
+    return f"informational: not part of the verdict (monitoring.yaml informational_columns){seen}" + (
+        f"; {outcome.note}" if outcome.note else ""
+    )

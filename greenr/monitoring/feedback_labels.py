@@ -2,7 +2,8 @@
 
 The API files each photo that got feedback under `feedback/<label>/<sha256>.<ext>` in the object
 store, under one label or none (greenr/api/feedback_filing.py: disputes are filed nowhere). A
-photo there is a *new* confirmed label when the catalog does not hold it under that label yet;
+photo there is a *new* confirmed label when the catalog does not hold it yet (one it holds under
+another label goes to review, not to training);
 the retrain policy counts them (configs/monitoring.yaml, `retrain.min_new_labels`).
 """
 
@@ -33,8 +34,13 @@ def filed_feedback(keys: Collection[str], labels: Collection[str]) -> dict[str, 
 
 
 def new_labels(filed: Mapping[str, str], catalogued: Mapping[str, str]) -> dict[str, str]:
-    """The filed photos the catalog does not hold under the same label (sha256 -> label)."""
-    return {sha: label for sha, label in filed.items() if catalogued.get(sha) != label}
+    """The filed photos the catalog does not hold at all (sha256 -> label).
+
+    A photo the catalog holds under another label is not a new label: the feedback source sends
+    it to review (greenr/monitoring/feedback_source.py), never to training, so it must not
+    trigger a retraining either.
+    """
+    return {sha: label for sha, label in filed.items() if sha not in catalogued}
 
 
 def catalog_labels(engine: Engine, shas: Collection[str]) -> dict[str, str]:

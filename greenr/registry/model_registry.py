@@ -95,6 +95,17 @@ def get_version(tracking_uri: str, name: str, version: str) -> VersionInfo:
         ) from None
 
 
+def latest_version(tracking_uri: str, name: str) -> VersionInfo | None:
+    """The most recently registered version (highest number), or None when there is none."""
+    from mlflow.exceptions import MlflowException
+
+    try:
+        versions = _client(tracking_uri).search_model_versions(f"name = '{name}'")
+    except MlflowException:
+        return None
+    return _info(max(versions, key=lambda version: int(version.version))) if versions else None
+
+
 def set_alias(tracking_uri: str, name: str, alias: str, version: str) -> None:
     """Point an alias at a version."""
     _client(tracking_uri).set_registered_model_alias(name, alias, version)

@@ -145,7 +145,10 @@ def test_every_dag_imports_and_has_the_documented_structure(airflow_home: Airflo
     monitoring = dags["greenr_monitoring"]["tasks"]
     assert monitoring["monitor"]["downstream"] == ["choose"]
     assert monitoring["choose"]["downstream"] == ["keep_model", "retrain"]
-    assert monitoring["retrain"]["trigger_dag_id"] == "greenr_training"
+    # Retraining starts with the feedback store's photos, then trains and deploys.
+    assert "run.py --pipeline ingestion --source feedback" in monitoring["retrain"]["command"]
+    assert monitoring["retrain"]["downstream"] == ["train_and_deploy"]
+    assert monitoring["train_and_deploy"]["trigger_dag_id"] == "greenr_training"
 
     for dag_id, dag in dags.items():
         assert dag["catchup"] is False, dag_id

@@ -30,6 +30,14 @@ from run import FLAGS_OF, parse_args, resolve_source
             "--seed does not apply to the deployment pipeline (it takes no other flag)",
         ),
         (["--pipeline", "deployment", "--config", "configs/training.yaml"], "--config does not apply"),
+        (
+            ["--pipeline", "training", "--force"],
+            "--force does not apply to the training pipeline",
+        ),
+        (
+            ["--pipeline", "retraining", "--source", "feedback"],
+            "--source does not apply to the retraining pipeline (it takes --force, --set)",
+        ),
     ],
 )
 def test_a_flag_the_pipeline_does_not_take_is_an_error(
@@ -62,6 +70,8 @@ def test_a_flag_the_pipeline_does_not_take_is_an_error(
         ],
         ["--pipeline", "training", "--config", "c.yaml"],
         ["--pipeline", "deployment"],
+        ["--pipeline", "retraining"],
+        ["--pipeline", "retraining", "--force", "--set", "head.epochs=1"],
     ],
 )
 def test_flags_the_pipeline_takes_are_accepted(argv: list[str]) -> None:
@@ -76,3 +86,6 @@ def test_a_local_source_is_made_absolute_and_an_s3_prefix_kept(
     assert resolve_source("photos.csv", tmp_path / "default") == str(tmp_path / "photos.csv")
     assert resolve_source("s3://greenr/incoming/", tmp_path / "default") == "s3://greenr/incoming/"
     assert resolve_source(None, tmp_path / "default") == str(tmp_path / "default")
+    # `feedback` names the feedback store, not a folder of the working directory.
+    assert resolve_source("feedback", tmp_path / "default") == "feedback"
+    assert resolve_source("./feedback", tmp_path / "default") == str(tmp_path / "feedback")

@@ -23,7 +23,8 @@ router = APIRouter(tags=["feedback"])
     summary="Say what a classified photo really shows",
     description=(
         "One answer per prediction and key: 201 for the first, 200 when it replaces the key's "
-        "earlier answer. A `predict` key answers on its own predictions only; an admin key on any "
+        "earlier answer (the same answer again changes nothing and returns the first one). "
+        "A `predict` key answers on its own predictions only; an admin key on any "
         "(relabelling). Recorded in the catalog, the image is filed under `feedback/<label>/` in "
         "the object store for retraining (under one label at most), and the model server is told "
         "(best effort, after the answer)."
@@ -51,8 +52,11 @@ def feedback(
     response: Response,
     caller: Annotated[Principal, Depends(require(Permission.FEEDBACK_OWN))],
 ) -> FeedbackResponse:
-    answer, prediction, replaced = record_feedback(body, caller, services)
-    if replaced:
+    recorded = record_feedback(body, caller, services)
+    if recorded.replaced:
         response.status_code = 200
-    background.add_task(forward_feedback, services.model, services.metrics, prediction.label, body.label)
-    return answer
+    if recorded.changed:
+        background.add_task(
+            forward_feedback, services.model, services.metrics, recorded.prediction.label, body.label
+        )
+    return recorded.answer

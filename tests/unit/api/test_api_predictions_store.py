@@ -68,6 +68,20 @@ def test_latest_feedback_label(store: PredictionsStore) -> None:
     assert labels == {target: "grass", prediction(2, T0).id: None}
 
 
+def test_a_keys_current_answer(store: PredictionsStore) -> None:
+    store.record_predictions([prediction(1, T0)])
+    target = prediction(1, T0).id
+    assert store.feedback_of(target, "key-a") is None
+    first = FeedbackRow("f1", target, "grass", False, T0, "key-a")
+    store.record_feedback(first)
+    store.record_feedback(FeedbackRow("f2", target, "dandelion", True, T0, "key-b"))
+    assert store.feedback_of(target, "key-a") == first
+    store.record_feedback(FeedbackRow("f3", target, "dandelion", True, T0 + timedelta(minutes=1), "key-a"))
+    changed = store.feedback_of(target, "key-a")
+    assert changed is not None
+    assert (changed.id, changed.label, changed.created_at) == ("f1", "dandelion", T0 + timedelta(minutes=1))
+
+
 def test_feedback_needs_an_existing_prediction(store: PredictionsStore) -> None:
     from sqlalchemy.exc import IntegrityError
 

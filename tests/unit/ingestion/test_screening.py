@@ -146,3 +146,31 @@ def test_a_multi_picture_jpeg_is_admitted_as_a_jpeg(tmp_path: Path, policy: Scre
     assert result.rejections == []
     (record,) = result.admitted
     assert (record.format, record.width, record.height) == ("JPEG", 400, 300)
+
+
+@pytest.mark.parametrize(("split", "admitted"), [("test", False), ("train", True)])
+def test_a_photo_close_to_a_closed_split_is_refused(tmp_path: Path, split: str, admitted: bool) -> None:
+    make_dataset(tmp_path / "source", per_class=1)
+    files = scan_source(tmp_path / "source", LABELS).files[:1]
+    rules = ImageRules.from_suite()
+    open_policy = ScreeningPolicy(rules=rules, max_pixels=40_000_000, near_duplicate_distance=4)
+    (record,) = screen_files(files, [], open_policy, NOW).admitted
+    # A catalogued look-alike 5 bits away: past the near-duplicate distance, inside the group distance.
+    phash = f"{int(record.phash, 16) ^ 0b11111:016x}"
+    look_alike = record.model_copy(update={"sha256": "0" * 64, "path": "/old/look-alike.jpg", "phash": phash})
+    catalog = [CatalogImage(record=look_alike, split=split, object_key="raw/x")]
+    policy = ScreeningPolicy(
+        rules=rules,
+        max_pixels=40_000_000,
+        near_duplicate_distance=4,
+        closed_splits=frozenset({"test"}),
+        group_distance=6,
+    )
+    result = screen_files(files, catalog, policy, NOW)
+    if admitted:
+        assert [r.sha256 for r in result.admitted] == [record.sha256]
+        return
+    (rejection,) = result.rejections
+    assert rejection.reason == RejectReason.NEAR_HELD_OUT
+    assert rejection.sha256 == record.sha256
+    assert "/old/look-alike.jpg of the test split" in rejection.detail

@@ -8,7 +8,7 @@ from collections import Counter
 import pytest
 
 from greenr.contracts import SplitFractions
-from greenr.ingestion.split import SplitItem, assign_splits, dataset_version_id
+from greenr.ingestion.split import ClosedSplitError, SplitItem, assign_splits, dataset_version_id
 
 FRACTIONS = SplitFractions()
 
@@ -85,3 +85,42 @@ def test_version_id_depends_on_content_only() -> None:
     assert dataset_version_id({"a": "train", "b": "test"}, labels) != dataset_version_id(
         {"a": "test", "b": "train"}, labels
     )
+
+
+FEEDBACK_SPLITS = ("train", "validation")
+
+
+def test_a_source_restricted_to_train_and_validation_never_fills_test() -> None:
+    old = items(100)
+    before = assign_splits(old, {}, FRACTIONS, seed=42, group_distance=0)
+    new = items(30, start=100)
+    after = assign_splits(old + new, before, FRACTIONS, 42, group_distance=0, open_splits=FEEDBACK_SPLITS)
+    assert all(after[sha] == split for sha, split in before.items())
+    placed = Counter(after[item.sha256] for item in new)
+    assert set(placed) == {"train", "validation"}
+    # Train and validation are filled toward their own fractions (70:15), test's share stays unfilled.
+    assert placed["train"] > 3 * placed["validation"]
+
+
+def test_a_restricted_image_close_to_a_test_image_is_refused_not_leaked() -> None:
+    data = items(40)
+    before = assign_splits(data, {}, FRACTIONS, seed=3, group_distance=0)
+    test_item = next(i for i in data if before[i.sha256] == "test")
+    twin = SplitItem(sha256="f" * 64, label=test_item.label, phash=f"{int(test_item.phash, 16) ^ 1:016x}")
+    with pytest.raises(ClosedSplitError, match="test split"):
+        assign_splits([*data, twin], before, FRACTIONS, seed=3, group_distance=2, open_splits=FEEDBACK_SPLITS)
+
+
+def test_a_restricted_image_joins_an_open_split_of_its_group() -> None:
+    train_item = SplitItem(sha256="a" * 64, label="grass", phash="0" * 16)
+    test_item = SplitItem(sha256="b" * 64, label="grass", phash=f"{0b11:016x}")
+    twin = SplitItem(sha256="c" * 64, label="grass", phash=f"{0b1:016x}")  # one bit from both
+    existing = {train_item.sha256: "train", test_item.sha256: "test"}
+    group = [train_item, test_item, twin]
+    after = assign_splits(group, existing, FRACTIONS, seed=1, group_distance=2, open_splits=FEEDBACK_SPLITS)
+    assert after[twin.sha256] == "train"
+
+
+def test_open_splits_must_name_a_split() -> None:
+    with pytest.raises(ValueError, match="none of the splits"):
+        assign_splits(items(2), {}, FRACTIONS, seed=1, group_distance=0, open_splits=("holdout",))

@@ -94,7 +94,8 @@ def test_a_window_of_the_reference_distribution_does_not_drift(
     names = {t.column for t in tests}
     # Every non-embedding column once, plus the joint embedding test.
     assert names == set(features.names()) - set(features.names("embedding")) | {EMBEDDING_COLUMN}
-    assert all(t.p_value is not None and t.adjusted_p_value is not None for t in tests)
+    assert all(t.p_value is not None for t in tests)
+    assert all((t.adjusted_p_value is None) == (t.column in CONFIG.informational_columns) for t in tests)
     assert all(
         t.adjusted_p_value >= t.p_value
         for t in tests
@@ -238,7 +239,7 @@ def test_the_correction_counts_the_tested_columns_only(
         tests = compare_window(
             window, reference, features, CONFIG.model_copy(update={"correction": correction})
         )
-        tested = [t for t in tests if t.p_value is not None]
+        tested = [t for t in tests if t.p_value is not None and t.column not in CONFIG.informational_columns]
         expected = adjust_p_values([t.p_value for t in tested if t.p_value is not None], correction)
         assert [t.adjusted_p_value for t in tested] == pytest.approx(expected)
         assert all(
@@ -271,3 +272,24 @@ def test_windows_that_cannot_be_compared_are_refused(
     bad[0]["brightness"] = "bright"
     with pytest.raises(DriftTestError, match=r"brightness.*not a number"):
         compare_window(bad, reference, features, CONFIG)
+
+
+def test_informational_columns_are_shown_but_never_drift_a_window(
+    features: FeatureSet, reference: FeatureReference
+) -> None:
+    window = feature_rows(np.random.default_rng(16), 100, features, shift={"width": 300.0})
+    tests = by_column(compare_window(window, reference, features, CONFIG))
+    assert "width" in CONFIG.informational_columns
+    assert tests["width"].p_value is not None
+    assert tests["width"].p_value < 1e-6
+    assert not tests["width"].drifted
+    assert tests["width"].adjusted_p_value is None
+    assert "informational" in str(tests["width"].note)
+    assert not any(t.drifted for t in tests.values())
+    # Left out of the correction: the other columns are adjusted among themselves.
+    counted = [t for t in tests.values() if t.adjusted_p_value is not None]
+    assert len(counted) == len([t for t in tests.values() if t.p_value is not None]) - 3
+    strict = by_column(
+        compare_window(window, reference, features, CONFIG.model_copy(update={"informational_columns": ()}))
+    )
+    assert strict["width"].drifted

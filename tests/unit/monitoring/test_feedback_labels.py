@@ -27,10 +27,11 @@ def test_only_photos_under_a_known_label_folder_count() -> None:
     assert filed_feedback(keys, LABELS) == {"aaa": "dandelion", "bbb": "grass"}
 
 
-def test_a_photo_is_new_unless_the_catalog_holds_it_under_the_same_label() -> None:
+def test_a_photo_is_new_only_when_the_catalog_does_not_hold_it() -> None:
     filed = {"aaa": "dandelion", "bbb": "grass", "ccc": "grass"}
-    catalogued = {"aaa": "dandelion", "bbb": "dandelion"}  # bbb was relabelled by feedback
-    assert new_labels(filed, catalogued) == {"bbb": "grass", "ccc": "grass"}
+    # bbb was relabelled by feedback: it goes to review, not to training, so it is not new.
+    catalogued = {"aaa": "dandelion", "bbb": "dandelion"}
+    assert new_labels(filed, catalogued) == {"ccc": "grass"}
 
 
 def test_count_reads_the_store_and_the_catalog(tmp_path: Path) -> None:

@@ -1,0 +1,97 @@
+"""The drift benchmark's photos: the greenr dataset split like ingestion splits it, and
+out-of-domain pictures (the "neither" flowers and scikit-image's sample pictures).
+
+The dataset folder is read in place (never copied into the repository). The split is the
+ingestion's own algorithm (`assign_splits`, configs/ingestion.yaml's seed and group distance, the
+project's 70/15/15 fractions) applied to the dataset's files, so it is the split a fresh
+quickstart gives these photos.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final
+
+import numpy as np
+from PIL import Image
+
+from greenr.contracts import LABELS, SPLIT_FRACTIONS
+from greenr.images.decoding import decode_image
+from greenr.images.perceptual_hash import dhash
+from greenr.ingestion.config import load_ingestion_config
+from greenr.ingestion.split import SplitItem, assign_splits
+
+DATASET_DIR: Final = Path("/work/shared/data/greenr")
+NEITHER_DIR: Final = Path("/work/shared/data/neither")
+MAX_PIXELS: Final = 50_000_000
+
+# scikit-image's sample pictures that are neither dandelion nor grass (grass.png is a grey grass
+# texture, left out; "cat" is "chelsea" again). Pictures that scikit-image would download are not
+# listed: the machines have no internet.
+SKIMAGE_PICTURES: Final = (
+    "astronaut",
+    "coffee",
+    "chelsea",
+    "rocket",
+    "camera",
+    "hubble_deep_field",
+    "immunohistochemistry",
+    "retina",
+    "colorwheel",
+    "page",
+    "text",
+    "moon",
+    "horse",
+    "clock",
+    "coins",
+)
+
+
+@dataclass(frozen=True)
+class Photo:
+    """One photo file: its bytes, its true label (None when out of domain) and its split."""
+
+    name: str
+    data: bytes
+    label: str | None
+    split: str | None
+
+
+def dataset_photos(folder: Path = DATASET_DIR) -> list[Photo]:
+    """Every dataset photo with its label and the ingestion's seeded split."""
+    files = [(label, path) for label in LABELS for path in sorted((folder / label).glob("*.jpg"))]
+    if not files:
+        raise SystemExit(f"no photos under {folder}/<label>/*.jpg: point --dataset at the greenr photos")
+    blobs = [path.read_bytes() for _, path in files]
+    items = [
+        SplitItem(hashlib.sha256(data).hexdigest(), label, dhash(decode_image(data, MAX_PIXELS).image))
+        for (label, _), data in zip(files, blobs, strict=True)
+    ]
+    ingestion = load_ingestion_config()
+    split = assign_splits(items, {}, SPLIT_FRACTIONS, ingestion.seed, ingestion.group_distance)
+    return [
+        Photo(f"{label}/{path.name}", data, label, split[item.sha256])
+        for (label, path), data, item in zip(files, blobs, items, strict=True)
+    ]
+
+
+def out_of_domain_photos(neither: Path = NEITHER_DIR) -> list[Photo]:
+    """The "neither" flowers plus scikit-image's pictures (when scikit-image is installed)."""
+    photos = [
+        Photo(f"neither/{path.parent.name}/{path.name}", path.read_bytes(), None, None)
+        for path in sorted(neither.glob("*/*.jpg"))
+    ]
+    try:
+        from skimage import data as skimage_data
+    except ImportError:
+        return photos
+    for name in SKIMAGE_PICTURES:
+        pixels = np.asarray(getattr(skimage_data, name)())
+        image = Image.fromarray(pixels if pixels.dtype == np.uint8 else (pixels * 255).astype(np.uint8))
+        buffer = io.BytesIO()
+        image.convert("RGB").save(buffer, format="JPEG", quality=90)
+        photos.append(Photo(f"skimage/{name}", buffer.getvalue(), None, None))
+    return photos
