@@ -9,9 +9,11 @@ feedback`: the photos users labelled, into train and validation only; disputes a
 review), so the training `train_and_deploy` triggers sees the corrections. It announces no Asset:
 `train_and_deploy` starts training itself.
 
-NOT RUNNABLE YET: it waits for the monitoring pipeline (`python run.py --pipeline monitoring`,
-another issue). Its expected output is described in monitoring_decision.py; only the DAG's
-structure and the branch are tested so far.
+`monitor` runs `python run.py --pipeline monitoring`, whose last stdout line is the decision
+(monitoring_decision.py reads it). tests/integration/test_airflow_dags.py runs this DAG with
+`airflow dags test` against the real pipeline (the policy says keep: `keep_model`); the retrain
+branch's tasks are the ingestion and training DAGs' own commands, tested there, and the whole loop
+through run.py is tests/integration/test_feedback_loop.py.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from pipeline_tasks import FILTERS, default_args, project_task
 
 with DAG(
     dag_id="greenr_monitoring",
-    description="Daily monitoring; retrain and redeploy when monitoring decides so (waits for the pipeline)",
+    description="Daily monitoring; retrain and redeploy when monitoring decides so",
     schedule="0 4 * * *",
     start_date=datetime(2026, 1, 1),
     catchup=False,

@@ -1,7 +1,7 @@
 """Reading the monitoring pipeline's decision (the last line it prints) into the next task's id.
 
-The monitoring pipeline does not exist yet (its own issue). The contract this DAG expects:
-`python run.py --pipeline monitoring` ends by printing one JSON line such as
+`python run.py --pipeline monitoring` (greenr/monitoring, issue 13) ends by printing one JSON line
+such as
 {"retrain": true, "reasons": ["drift in brightness", "accuracy 0.81 < 0.85 on feedback"]}.
 Anything else (no line, not JSON, no boolean `retrain`) fails the branch task: a monitoring run
 whose decision cannot be read must be looked at, not silently treated as "all is well".

@@ -23,7 +23,10 @@ import pytest
 from cli_runner import isolated_env, run_script
 from mlflow import MlflowClient
 from model_server_kit import free_port
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
+from greenr.catalog import schema
 from greenr.catalog.database import open_catalog
 from greenr.catalog.repository import latest_dataset_version, table_counts
 from greenr.settings import DEFAULT_SOURCE, REPO_ROOT
@@ -170,7 +173,7 @@ def test_every_dag_imports_and_has_the_documented_structure(airflow_home: Airflo
     ],
 )
 def test_the_monitoring_branch_follows_the_decision(decision: str, next_task: str) -> None:
-    # A stub decision: the monitoring pipeline that prints the real one does not exist yet.
+    # Each kind of decision line, without running the pipeline (the DAG test above runs it).
     choose = load_dags_module("monitoring_decision").choose_after_monitoring
     assert choose(decision) == next_task
 
@@ -228,6 +231,25 @@ def test_the_training_dag_trains_on_the_ingested_version(airflow_home: AirflowHo
     client = MlflowClient(tracking_uri=f"sqlite:///{airflow_home.greenr_home / 'mlflow.db'}")
     [model] = client.search_registered_models()
     assert model.latest_versions  # the run registered a version; the gate decided its stage
+
+
+def test_the_monitoring_dag_runs_the_pipeline_and_keeps_the_model_when_the_policy_says_no(
+    airflow_home: AirflowHome,
+) -> None:
+    # The real monitoring pipeline, on a catalog without new labels: the policy says keep.
+    states = airflow_home.dags_test("greenr_monitoring")
+    assert states == {
+        "monitor": "success",
+        "choose": "success",
+        "keep_model": "success",
+        "retrain": "skipped",
+        "train_and_deploy": "skipped",
+    }
+    engine = open_catalog(f"sqlite:///{airflow_home.greenr_home / 'catalog.db'}")
+    with Session(engine) as session:
+        [run] = session.scalars(select(schema.MonitoringRun)).all()
+    assert run.retrain is False
+    assert any("new confirmed label(s)" in reason for reason in run.reasons)
 
 
 def test_a_failed_task_is_reported_for_alerting(airflow_home: AirflowHome, tmp_path: Path) -> None:
