@@ -132,6 +132,11 @@ class ServingMetadata(BaseModel):
     sha256: Sha256 = Field(description="SHA-256 of model.onnx, checked at every load")
 
 
+MODEL_CARD_FILE: Final = "model_card.md"
+"""The model card of a version (greenr/training/model_card.py), published next to model.onnx and
+served by the API at GET /model/card."""
+
+
 def serving_metadata_schema() -> dict[str, Any]:
     """The JSON Schema of `ServingMetadata`, as `serving/metadata.schema.json` must hold it."""
     return ServingMetadata.model_json_schema()

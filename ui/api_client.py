@@ -235,6 +235,19 @@ class ApiClient:
         response = await self._send("GET", "/model/info")
         return self._parse(response, ModelInfo)
 
+    async def model_card(self) -> str:
+        """The served version's model card (markdown)."""
+        response = await self._send("GET", "/model/card")
+        if response.is_success:
+            return response.text
+        raise failure_from_response(
+            response.status_code,
+            response.content,
+            self.base_url,
+            doing="show the model card",
+            key_setting=self.key_setting,
+        )
+
     async def monitoring_summary(self, *, days: int) -> MonitoringSummary:
         """Predictions, confidence, feedback of the last `days` days, and the monitoring runs."""
         response = await self._send("GET", "/monitoring/summary", params={"days": days})

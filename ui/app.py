@@ -129,6 +129,9 @@ class WebPage:
                 ui.label("dandelion or grass?").classes("text-subtitle1 opacity-80")
             with ui.row().classes("items-center gap-3"):
                 self.model_label = ui.label("Model: …").mark("model-version")
+                ui.button("Model card", icon="description", on_click=self.show_model_card).props(
+                    "flat dense color=white no-caps"
+                ).mark("model-card-button")
                 self.status_chip = ui.chip("API: checking…", icon="hourglass_empty", color="grey-5")
                 self.status_chip.mark("api-status")
 
@@ -171,6 +174,17 @@ class WebPage:
             if len(info.labels) == 2:
                 self.labels = tuple(info.labels)
         return health.ready
+
+    async def show_model_card(self) -> None:
+        """Open the served version's model card (what it was trained on, how well it does, its limits)."""
+        try:
+            text = await self.api.model_card()
+        except ApiFailure as failure:
+            text = f"**The model card cannot be shown.** {failure.message}"
+        with ui.dialog() as dialog, ui.card().classes("w-full max-w-4xl"):
+            ui.markdown(text).classes("w-full").mark("model-card")
+            ui.button("Close", on_click=dialog.close).props("flat")
+        dialog.open()
 
     async def retry(self) -> None:
         """Check the API again; when it is back, redo what failed (if anything did)."""

@@ -147,6 +147,9 @@ class HealthResponse(BaseModel):
     database: DatabaseHealth
 
 
+MODEL_CARD_PATH = "/model/card"
+
+
 class ModelInfoResponse(BaseModel):
     model_config = ConfigDict(
         json_schema_extra={
@@ -160,6 +163,7 @@ class ModelInfoResponse(BaseModel):
                     "dataset_version": "0b6f3c1d2e4f5a6b7c8d9e0f1a2b3c4d",
                     "exported_at": "2025-11-27T12:00:00Z",
                     "fallback": False,
+                    "model_card": "/model/card",
                 }
             ]
         }
@@ -177,6 +181,9 @@ class ModelInfoResponse(BaseModel):
     )
     exported_at: str | None = Field(description="When the model was exported (admin keys only).")
     fallback: bool
+    model_card: str = Field(
+        MODEL_CARD_PATH, description="Where this version's model card is (markdown, every key may read it)."
+    )
 
 
 class FeedbackRequest(BaseModel):

@@ -19,13 +19,14 @@ from pathlib import Path
 import onnx
 from pydantic import BaseModel
 
-from greenr.contracts import ServingMetadata
+from greenr.contracts import MODEL_CARD_FILE, ServingMetadata
 from greenr.features.embedding_reduction import REDUCTION_FILE
 from greenr.features.reference import REFERENCE_FILE
 from greenr.registry import model_registry
 from greenr.registry.model_registry import VersionInfo
 from greenr.storage.object_store import ObjectStore
 from greenr.training.feature_reference import REFERENCE_ARTIFACT_PATH
+from greenr.training.model_card import MODEL_CARD_ARTIFACT_PATH
 
 log = logging.getLogger(__name__)
 
@@ -109,16 +110,23 @@ def registered_onnx(tracking_uri: str, info: VersionInfo) -> onnx.ModelProto:
         return onnx.load(str(onnx_files[0]))
 
 
+# Files of the training run published next to model.onnx: (artifact folder in the run, file name).
+COMPANION_FILES = (
+    (REFERENCE_ARTIFACT_PATH, REFERENCE_FILE),
+    (REFERENCE_ARTIFACT_PATH, REDUCTION_FILE),
+    (MODEL_CARD_ARTIFACT_PATH, MODEL_CARD_FILE),
+)
+
+
 def reference_files_of(tracking_uri: str, info: VersionInfo) -> dict[str, bytes]:
-    """The version's feature reference files from its training run's MLflow artifacts (file name ->
-    bytes); empty for versions trained before them, or registered without a run."""
+    """The version's companion files (feature reference, embedding reduction, model card) from its
+    training run's MLflow artifacts (file name -> bytes); those the run lacks are left out (versions
+    trained before them), and all of them for a version registered without a run."""
     if info.run_id is None:
         return {}
     files = {}
-    for name in (REFERENCE_FILE, REDUCTION_FILE):
-        data = model_registry.download_run_file(
-            tracking_uri, info.run_id, f"{REFERENCE_ARTIFACT_PATH}/{name}"
-        )
+    for folder, name in COMPANION_FILES:
+        data = model_registry.download_run_file(tracking_uri, info.run_id, f"{folder}/{name}")
         if data is not None:
             files[name] = data
     return files
@@ -143,16 +151,18 @@ def publish_version(
     """
     prefix = artifact_prefix(info.name, info.version)
     present = store.existing_keys(prefix)
-    wanted = {f"{prefix}/{name}" for name in (REFERENCE_FILE, REDUCTION_FILE)}
+    wanted = {f"{prefix}/{name}" for _, name in COMPANION_FILES}
     if not wanted <= present:
         files = reference_files if reference_files is not None else reference_files_of(tracking_uri, info)
-        if not files:
+        if REFERENCE_FILE not in files and f"{prefix}/{REFERENCE_FILE}" not in present:
             log.warning(
                 "%s version %s has no feature reference (trained before them): monitoring cannot compare "
                 "its predictions, and their embedding columns stay empty",
                 info.name,
                 info.version,
             )
+        if MODEL_CARD_FILE not in files and f"{prefix}/{MODEL_CARD_FILE}" not in present:
+            log.warning("%s version %s has no model card (trained before them)", info.name, info.version)
         for name, data in sorted(files.items()):
             if f"{prefix}/{name}" not in present:
                 store.put(f"{prefix}/{name}", data)

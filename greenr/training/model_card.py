@@ -23,7 +23,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from greenr.catalog import schema
-from greenr.contracts import POSITIVE_CLASS_INDEX, SPLITS
+from greenr.contracts import MODEL_CARD_FILE, POSITIVE_CLASS_INDEX, SPLITS
 from greenr.ingestion.dataset_version import DatasetVersion
 from greenr.registry import tracking
 from greenr.settings import Settings
@@ -32,7 +32,8 @@ from greenr.training.registration import RegisteredModel
 from greenr.training.run_tracking import EXPERIMENT
 from greenr.training.trained_model import TrainingSummary
 
-MODEL_CARD_FILE: Final = "model_card.md"
+MODEL_CARD_ARTIFACT_PATH: Final = "model_card"
+"""The card's folder among the training run's MLflow artifacts."""
 _Z95: Final = 1.959963984540054
 _BOOTSTRAP_RESAMPLES: Final = 2000
 
@@ -166,8 +167,8 @@ def model_card_markdown(
     lines = [
         f"# Model card: {registered.name} version {registered.version}",
         "",
-        f"Classifies a photo as {' or '.join(labels)}. Training run: {registered.run_url} "
-        f"(MLflow run `{registered.mlflow_run_id}`).",
+        f"Classifies a photo as {' or '.join(labels)}. Trained in MLflow run `{registered.mlflow_run_id}` "
+        f"(experiment `{EXPERIMENT}`).",
         "",
         "## Intended use",
         "",
@@ -252,4 +253,4 @@ def log_model_card(settings: Settings, registered: RegisteredModel, markdown: st
     ):
         path = Path(tmp) / MODEL_CARD_FILE
         path.write_text(markdown, encoding="utf-8")
-        tracking.log_files([path], "model_card")
+        tracking.log_files([path], MODEL_CARD_ARTIFACT_PATH)

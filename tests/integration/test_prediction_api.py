@@ -403,7 +403,20 @@ def test_model_info(api: Api) -> None:
         "dataset_version": "dataset-test-0001",
         "exported_at": "2025-11-27T12:00:00Z",
         "fallback": False,
+        "model_card": "/model/card",
     }
+
+
+def test_the_model_card_of_the_served_version(api: Api) -> None:
+    missing = api.client.get("/model/card")
+    assert_error(missing, 404, "model_card_not_found", "greenr-classifier version 3 was published without")
+    card = Path(api.settings.lake) / "models" / "greenr-classifier" / "v3" / "model_card.md"
+    card.parent.mkdir(parents=True, exist_ok=True)
+    card.write_text("# Model card: greenr-classifier version 3\n\nIntended use: lawns.\n")
+    response = api.client.get("/model/card")
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"] == "text/markdown; charset=utf-8"
+    assert response.text == card.read_text()
 
 
 def test_health_when_everything_runs(api: Api) -> None:

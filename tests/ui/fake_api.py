@@ -64,6 +64,8 @@ class FakeApiState:
     reports: dict[str, dict[str, Any]] = field(default_factory=dict)
     report_html: dict[str, bytes] = field(default_factory=dict)
     monitoring_calls: int = 0
+    # GET /model/card's markdown (None: the served version has no card, a 404).
+    model_card: str | None = "# Model card: greenr-classifier version 7\n\n## Intended use\n\nLawns."
 
 
 def _error(status: int, code: str, message: str) -> JSONResponse:
@@ -202,6 +204,16 @@ def create_app(state: FakeApiState) -> FastAPI:
             "database": {"status": "ok"},
         }
         return JSONResponse(body, status_code=200 if ready else 503)
+
+    @app.get("/model/card")
+    async def model_card() -> Response:
+        if state.mode == "model_down":
+            return _model_down()
+        if state.model_card is None:
+            return _error(
+                404, "model_card_not_found", "greenr-classifier version 7 was published without a model card"
+            )
+        return Response(state.model_card, media_type="text/markdown; charset=utf-8")
 
     @app.get("/model/info")
     async def model_info() -> JSONResponse:

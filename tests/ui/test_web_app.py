@@ -91,6 +91,23 @@ async def test_header_shows_model_version_and_api_status(user: User) -> None:
     await user.should_not_see(marker="api-banner")
 
 
+@pytest.mark.asyncio
+async def test_the_model_card_opens_from_the_header(user: User, fake_api: FakeApiServer) -> None:
+    await user.should_see("Model: greenr-classifier v7 (champion)", retries=RETRIES)
+    user.find(marker="model-card-button").click()
+    await user.should_see("Model card: greenr-classifier version 7", retries=RETRIES)
+    await user.should_see("Intended use")
+
+
+@pytest.mark.asyncio
+async def test_a_version_without_a_card_says_so(user: User, fake_api: FakeApiServer) -> None:
+    fake_api.state.model_card = None
+    await user.should_see("Model: greenr-classifier v7 (champion)", retries=RETRIES)
+    user.find(marker="model-card-button").click()
+    await user.should_see("The model card cannot be shown.", retries=RETRIES)
+    await user.should_see("published without a model card")
+
+
 # ---------------------------------------------------------------- one photo
 
 

@@ -10,7 +10,7 @@ import pytest
 from onnx import TensorProto, helper
 from trained_model_kit import tiny_onnx_model
 
-from greenr.contracts import LABELS, ServingMetadata
+from greenr.contracts import LABELS, MODEL_CARD_FILE, ServingMetadata
 from greenr.deployment.artifact import (
     ModelSignatureError,
     artifact_prefix,
@@ -86,18 +86,20 @@ def _info(run_id: str | None = None) -> VersionInfo:
     return VersionInfo(name="greenr-classifier", version="5", aliases=(), tags={}, run_id=run_id, source="s")
 
 
-def test_the_reference_files_are_published_next_to_the_model(tmp_path: Path) -> None:
+def test_the_reference_files_and_the_card_are_published_next_to_the_model(tmp_path: Path) -> None:
     store = _store(tmp_path)
-    files = {REFERENCE_FILE: b'{"rows": []}', REDUCTION_FILE: b'{"mean": []}'}
+    files = {REFERENCE_FILE: b'{"rows": []}', REDUCTION_FILE: b'{"mean": []}', MODEL_CARD_FILE: b"# card"}
     published = publish_version(
         "unused", store, _info(), "champion", LABELS, onnx_file=tiny_onnx_model(8), reference_files=files
     )
     assert published.created
     prefix = artifact_prefix("greenr-classifier", "5")
     assert store.existing_keys(prefix) == {
-        f"{prefix}/{name}" for name in ("model.onnx", "metadata.json", REFERENCE_FILE, REDUCTION_FILE)
+        f"{prefix}/{name}"
+        for name in ("model.onnx", "metadata.json", REFERENCE_FILE, REDUCTION_FILE, MODEL_CARD_FILE)
     }
     assert store.get(f"{prefix}/{REFERENCE_FILE}") == files[REFERENCE_FILE]
+    assert store.get(f"{prefix}/{MODEL_CARD_FILE}") == b"# card"
 
 
 def test_an_artifact_published_before_its_reference_gains_it(tmp_path: Path) -> None:
