@@ -11,7 +11,7 @@ from greenr.api.access import Permission, Principal
 from greenr.api.access_control import require
 from greenr.api.model_card import served_model_card
 from greenr.api.model_info import describe_model
-from greenr.api.routes import error_responses
+from greenr.api.routes import error_responses, json_error_responses
 from greenr.api.schemas import MODEL_CARD_PATH, ModelInfoResponse
 from greenr.api.services import Services
 
@@ -43,7 +43,7 @@ def model_info(
     "calibration, limitations, intended use",
     responses={
         200: {"content": {"text/markdown": {}}, "description": "the card, as training wrote it"},
-        **error_responses(
+        **json_error_responses(
             {
                 401: "`missing_api_key` or `invalid_api_key` (with `WWW-Authenticate: Bearer`)",
                 404: "`model_card_not_found`: the served version was published without a card",

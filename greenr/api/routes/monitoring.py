@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, Any, Final
+from typing import Annotated, Final
 
 from fastapi import APIRouter, Depends, Path, Query
 from fastapi.responses import HTMLResponse
@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse
 from greenr.api.access import Permission, Principal
 from greenr.api.access_control import require
 from greenr.api.monitoring import MAX_DAYS, read_activity, run_report, run_report_html
-from greenr.api.routes import error_responses
+from greenr.api.routes import error_responses, json_error_responses
 from greenr.api.services import Services
 from greenr.monitoring.activity import Activity, Bucket
 from greenr.monitoring.report import DriftReport
@@ -45,16 +45,6 @@ _REPORT = {
     502: "`invalid_report`: the stored report is not a drift report this API can read",
     503: "`database_unavailable` or `storage_unavailable` (with Retry-After)",
 }
-
-
-def _json_errors(descriptions: dict[int, str]) -> dict[int | str, dict[str, Any]]:
-    """Error entries for a route whose success is not JSON: FastAPI would file an error `model`
-    under the route's own media type (text/html), but errors are always JSON (ErrorBody)."""
-    schema = {"$ref": "#/components/schemas/ErrorBody"}
-    return {
-        status: {"description": text, "content": {"application/json": {"schema": schema}}}
-        for status, text in descriptions.items()
-    }
 
 
 @router.get(
@@ -98,7 +88,7 @@ def report(services: Services, _caller: Reader, run_id: RunId) -> DriftReport:
     "/reports/{run_id}/drift.html",
     response_class=HTMLResponse,
     summary="The whylogs HTML drift report of a monitoring run",
-    responses=_json_errors(_REPORT),
+    responses=json_error_responses(_REPORT),
 )
 def report_html(services: Services, _caller: Reader, run_id: RunId) -> HTMLResponse:
     return HTMLResponse(run_report_html(services, run_id), headers=HTML_HEADERS)
