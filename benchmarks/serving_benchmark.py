@@ -266,6 +266,13 @@ def tree_rss_mb(pid_file: Path) -> float | None:
         return None
 
 
+def model_server_pid_file(home: Path) -> Path:
+    """The local model server's pid file: the stack's model deployer keeps one folder per service
+    (`model-server/<service id>/service.pid`); the newest is the one that runs."""
+    files = sorted((home / "model-server").glob("*/service.pid"), key=lambda path: path.stat().st_mtime)
+    return files[-1] if files else home / "model-server" / "service.pid"
+
+
 def model_arrays(settings: Settings, images: Sequence[Path]) -> list[npt.NDArray[np.float32]]:
     """The photos as the model sees them: 1 x 224 x 224 x 3 float32, decoded and resized."""
     from greenr.contracts import MODEL_INPUT_SIZE
@@ -521,7 +528,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"round {index + 1}/{args.rounds}: API p50 {rounds[-1].api.p50_ms:.1f} ms", flush=True)
     median = combine(rounds)
     memory = {
-        "model_server_rss_mb": tree_rss_mb(settings.home / "model-server" / "server.pid"),
+        "model_server_rss_mb": tree_rss_mb(model_server_pid_file(settings.home)),
         "api_rss_mb": tree_rss_mb(settings.home / "api" / "server.pid"),
     }
     naive = median.naive
