@@ -184,7 +184,8 @@ def test_work_stops_when_the_client_has_gone(monkeypatch: pytest.MonkeyPatch) ->
             )
         # Gone. The API notices before its next file and records the request as abandoned.
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as http:
-            for _ in range(100):
+            # Up to 60 s: in a full run on a loaded machine the API took over 20 s to get there.
+            for _ in range(300):
                 metrics = http.get("/metrics").text
                 prefix = 'greenr_api_requests_total{method="POST",route="/predict",status="'
                 if metric_line_value(metrics, prefix + '499"}') or metric_line_value(
