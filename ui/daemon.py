@@ -14,7 +14,7 @@ import sys
 
 from greenr.settings import REPO_ROOT, Settings
 from greenr.supervision.cli import run_command
-from greenr.supervision.daemon import DaemonSpec, Status, first_log_line
+from greenr.supervision.daemon import DaemonSpec, Status, first_log_line, local_address
 
 # uvicorn closes open browser connections and exits within its 5 s graceful-shutdown bound.
 GRACE_SECONDS = 20.0
@@ -23,8 +23,7 @@ SERVING_LINE = r"^web app: serving"
 
 def web_daemon(settings: Settings) -> DaemonSpec:
     """The web app as a background server: `python -m ui` under this Python."""
-    host = "127.0.0.1" if settings.ui_host in ("", "0.0.0.0", "::", "[::]") else settings.ui_host
-    address = f"http://{host}:{settings.ui_port}"
+    address = local_address(settings.ui_host, settings.ui_port)
     state = settings.home / "web"
     return DaemonSpec(
         name="web-app",

@@ -15,7 +15,7 @@ import sys
 
 from greenr.settings import Settings
 from greenr.supervision.cli import run_command
-from greenr.supervision.daemon import DaemonSpec, Status
+from greenr.supervision.daemon import DaemonSpec, Status, local_address
 
 # uvicorn finishes the requests in flight (up to 10 s), then runs the lifespan shutdown (last
 # whylogs profile, connections closed).
@@ -24,9 +24,7 @@ GRACE_SECONDS = 30.0
 
 def api_daemon(settings: Settings) -> DaemonSpec:
     """The API as a background server: `python -m greenr.api` under this Python."""
-    # An "any address" bind still answers on the loopback address.
-    host = "127.0.0.1" if settings.api_host in ("", "0.0.0.0", "::") else settings.api_host
-    address = f"http://{host}:{settings.api_port}"
+    address = local_address(settings.api_host, settings.api_port)
     return DaemonSpec(
         name="api-server",
         state_dir=settings.home / "api",

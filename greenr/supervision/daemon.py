@@ -70,6 +70,15 @@ class DaemonSpec:
         return self.state_dir / f"{self.file_stem}.log"
 
 
+ANY_ADDRESS = ("", "0.0.0.0", "::", "[::]")
+
+
+def local_address(host: str, port: int) -> str:
+    """The http URL a server bound to host:port answers on here: an "any address" bind still
+    answers on the loopback address."""
+    return f"http://{'127.0.0.1' if host in ANY_ADDRESS else host}:{port}"
+
+
 def running_pid(spec: DaemonSpec) -> int | None:
     """The pid of our running server, or None (no pid file, the process is gone, or not ours)."""
     try:

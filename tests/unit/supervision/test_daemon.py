@@ -9,7 +9,16 @@ from pathlib import Path
 
 import pytest
 
-from greenr.supervision.daemon import NOT_RUNNING, DaemonError, DaemonSpec, running_pid, start, status, stop
+from greenr.supervision.daemon import (
+    NOT_RUNNING,
+    DaemonError,
+    DaemonSpec,
+    local_address,
+    running_pid,
+    start,
+    status,
+    stop,
+)
 from greenr.supervision.process_group import group_members
 
 pytestmark = pytest.mark.slow
@@ -127,3 +136,12 @@ def test_a_taken_port_is_refused_with_the_setting_to_change(tmp_path: Path, mess
         with pytest.raises(DaemonError, match=r"something else already listens .* \(set TEST_PORT\)"):
             start(spec, messages.append)
     assert not spec.pid_file.exists()
+
+
+@pytest.mark.parametrize("host", ["", "0.0.0.0", "::", "[::]"])
+def test_an_any_address_bind_is_reached_on_the_loopback(host: str) -> None:
+    assert local_address(host, 8000) == "http://127.0.0.1:8000"
+
+
+def test_a_named_host_is_reached_as_named() -> None:
+    assert local_address("10.1.2.3", 8080) == "http://10.1.2.3:8080"
