@@ -8,14 +8,17 @@ apart from the helpers so that pytest imports this module itself, as a plugin.
 from __future__ import annotations
 
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from model_server_kit import (
     SERVING_PYTHON,
     SETUP_SCRIPT,
+    ModelServer,
     Reference,
     build_onnx_model,
+    new_server,
     real_photos,
     write_artifact,
 )
@@ -72,3 +75,17 @@ def old_onnx_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def old_artifact(tmp_path_factory: pytest.TempPathFactory, old_onnx_model: Path) -> Path:
     return write_artifact(tmp_path_factory.mktemp("artifact-old"), old_onnx_model.read_bytes(), version="2")
+
+
+@pytest.fixture(scope="module")
+def model_server(
+    tmp_path_factory: pytest.TempPathFactory, serving_env: Path, artifact: Path
+) -> Iterator[ModelServer]:
+    """One model server on the good artifact, shared by the tests of one module (a module that
+    needs another kind of server defines its own `model_server`)."""
+    running = new_server(tmp_path_factory.mktemp("model-server"))
+    running.start(str(artifact))
+    try:
+        yield running
+    finally:
+        running.stop()

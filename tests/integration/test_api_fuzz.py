@@ -12,7 +12,6 @@ with a rate no run reaches, so the fuzzing reaches the routes (access control ha
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,7 +19,7 @@ import schemathesis
 from api_keys_kit import bearer, make_key
 from hypothesis import HealthCheck, settings
 from live_server import live_api
-from model_server_kit import ModelServer, new_server
+from model_server_kit import ModelServer
 from schemathesis.checks import CheckFunction
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
@@ -31,18 +30,6 @@ pytest_plugins = ["model_server_fixtures"]
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 EXAMPLES_PER_OPERATION = 25
-
-
-@pytest.fixture(scope="module")
-def model_server(
-    tmp_path_factory: pytest.TempPathFactory, serving_env: Path, artifact: Path
-) -> Iterator[ModelServer]:
-    running = new_server(tmp_path_factory.mktemp("fuzz-model-server"))
-    running.start(str(artifact))
-    try:
-        yield running
-    finally:
-        running.stop()
 
 
 # The schema document only: an app built on defaults, never started (nothing connects).

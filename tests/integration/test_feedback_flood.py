@@ -10,15 +10,13 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import pytest
 from api_keys_kit import TRUSTED_BASE_URL, bearer, make_key
 from conftest import S3Service
 from fastapi.testclient import TestClient
-from model_server_kit import ModelServer, metric_total, new_server, real_photos
+from model_server_kit import ModelServer, metric_total, real_photos
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -35,18 +33,6 @@ pytest_plugins = ["model_server_fixtures"]
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 REPEATS = 12  # answers per key, sent 6 at a time
-
-
-@pytest.fixture(scope="module")
-def model_server(
-    tmp_path_factory: pytest.TempPathFactory, serving_env: Path, artifact: Path
-) -> Iterator[ModelServer]:
-    running = new_server(tmp_path_factory.mktemp("flood-model-server"))
-    running.start(str(artifact))
-    try:
-        yield running
-    finally:
-        running.stop()
 
 
 def test_a_flood_of_the_same_answer_counts_once_per_key(

@@ -135,19 +135,6 @@ def assert_error(response: httpx.Response, status: int, code: str, fragment: str
     assert "Traceback" not in response.text
 
 
-@pytest.fixture(scope="module")
-def model_server(
-    tmp_path_factory: pytest.TempPathFactory, serving_env: Path, artifact: Path
-) -> Iterator[ModelServer]:
-    """One model server on the good artifact for this module's tests."""
-    running = new_server(tmp_path_factory.mktemp("api-model-server"))
-    running.start(str(artifact))
-    try:
-        yield running
-    finally:
-        running.stop()
-
-
 @pytest.fixture
 def api(monkeypatch: pytest.MonkeyPatch, model_server: ModelServer) -> Iterator[Api]:
     with running_api(monkeypatch, model_url(model_server)) as running:
