@@ -13,7 +13,7 @@ from collections.abc import Callable
 import anyio.from_thread
 from starlette.requests import Request
 
-from greenr.api.errors import ApiError, Problem
+from greenr.api.errors import CLIENT_GONE, ApiError
 
 
 def caller_gone_probe(request: Request) -> Callable[[], bool]:
@@ -30,6 +30,4 @@ def caller_gone_probe(request: Request) -> Callable[[], bool]:
 
 def abandoned() -> ApiError:
     """The error of a request whose client left: nobody reads it, the logs and metrics do."""
-    return ApiError(
-        Problem(499, "client_closed_request", "the client closed the connection: the request was abandoned")
-    )
+    return ApiError(CLIENT_GONE)

@@ -16,6 +16,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 
 from greenr.contracts import LABELS
 
@@ -40,6 +41,12 @@ class ApiError(Exception):
     def __init__(self, problem: Problem) -> None:
         super().__init__(problem.message)
         self.problem = problem
+
+
+# A request whose client left before the answer: nobody reads it, the logs and metrics do.
+CLIENT_GONE = Problem(
+    499, "client_closed_request", "the client closed the connection: the request was abandoned"
+)
 
 
 def error_body(code: str, message: str) -> dict[str, dict[str, str]]:
@@ -93,6 +100,10 @@ def install_error_handlers(app: FastAPI) -> None:
 
     async def on_http_error(_request: Request, error: Exception) -> JSONResponse:
         assert isinstance(error, StarletteHTTPException)
+        if error.status_code == 400 and isinstance(error.__cause__, ClientDisconnect):
+            # FastAPI reports a client that left while its body streamed in as a parse error;
+            # it is an abandoned request (499), not a malformed one.
+            return error_response(CLIENT_GONE)
         code = _HTTP_CODES.get(error.status_code, f"http_{error.status_code}")
         detail = error.detail if isinstance(error.detail, str) else "the request cannot be served"
         message = {
