@@ -34,6 +34,12 @@ Label = Literal["dandelion", "grass"]
 LABELS: Final[tuple[Label, ...]] = get_args(Label)
 """The classes in the order of the model's output columns: index 0 is "dandelion"."""
 
+Answer = Literal["dandelion", "grass", "neither"]
+"""What a prediction answers: a class, or "neither" when the photo looks unlike the training
+photos (open-set rejection, greenr.open_set). Feedback may give any of them."""
+
+ANSWERS: Final[tuple[Answer, ...]] = get_args(Answer)
+
 POSITIVE_LABEL: Final[Label] = "dandelion"
 """The class that precision, recall and F1 count as positive (what the project looks for)."""
 
