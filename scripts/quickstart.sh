@@ -58,21 +58,5 @@ stage "prediction API and web app"
 bash scripts/api_server.sh start
 bash scripts/web_app.sh start
 
-api_port="${GREENR_API_PORT:-8000}"
-ui_port="${GREENR_UI_PORT:-8080}"
-model_port="${GREENR_MODEL_SERVER_PORT:-9000}"
-home="$(realpath -m "${GREENR_HOME:-$REPO/.greenr}")"
 stage "running"
-cat <<MSG
-Web app:        http://127.0.0.1:$ui_port
-Prediction API: http://127.0.0.1:$api_port   (docs: http://127.0.0.1:$api_port/docs; every call but /health and /metrics needs a key)
-API keys:       $home/api-keys/admin.key (admin), web-app.key (predict) and web-app-monitoring.key (monitor), used by the web app; more: .venv/bin/python -m greenr.api.keys create --name NAME --role predict
-Try it:         curl -H "Authorization: Bearer \$(cat $home/api-keys/admin.key)" -F files=@photo.jpg http://127.0.0.1:$api_port/predict
-Model server:   http://127.0.0.1:$model_port/api/v1.0/predictions   (Seldon protocol)
-Stop them:      bash scripts/stop.sh
-Start again:    .venv/bin/python -m greenr.deployment start   (model server; then scripts/api_server.sh start, scripts/web_app.sh start)
-State folder:   $home   (catalog.db, lake/, mlflow.db, zenml/, logs of each server)
-JSON logs:      $GREENR_LOG_DIR   (<service>.log, rotated; grep a request id across them)
-Monitoring:     bash scripts/monitoring.sh start   (Prometheus, Alertmanager, Pushgateway)
-MLflow UI:      .venv/bin/mlflow ui --host 127.0.0.1 --backend-store-uri sqlite:///$home/mlflow.db
-MSG
+.venv/bin/python -m greenr.quickstart_summary

@@ -45,6 +45,8 @@ FLOORS: dict[str, int] = {
     "greenr.local_services": 1,
     # Running a server in the background: process groups, pid files, readiness (settings only).
     "greenr.supervision": 1,
+    # The quickstart's closing summary (settings only).
+    "greenr.quickstart_summary": 1,
     # Pushed metric names, pushing, and the monitoring servers' configs (settings only).
     "greenr.observability": 1,
     # The catalog stores the dataset's records.
