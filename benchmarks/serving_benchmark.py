@@ -369,7 +369,7 @@ def naive_service(model: Path, image_size: int, ready_timeout_s: float = 120.0) 
 
 def served_classifier(settings: Settings) -> Any:
     """The champion's published model.onnx in the model server's own session code and defaults."""
-    from greenr.deployment.artifact import artifact_prefix
+    from greenr.contracts import artifact_prefix
     from greenr.deployment.tasks import find_champion
     from greenr.resources import object_store
     from serving.config import load_config

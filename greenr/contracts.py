@@ -86,6 +86,13 @@ SPLIT_FRACTIONS: Final = SplitFractions()
 # ---------------------------------------------------------------- the serving artifact
 
 
+def artifact_prefix(name: str, version: str) -> str:
+    """models/<name>/v<version>: where one registered version's serving artifact is published
+    (model.onnx, metadata.json and its companion files), one folder per version, never rewritten.
+    The deployment pipeline writes it; monitoring, the API and the benchmarks read it."""
+    return f"models/{name}/v{version}"
+
+
 def _number_as_text(value: object) -> object:
     # MLflow versions are numbers; a hand-written metadata.json may give them as JSON numbers.
     if isinstance(value, int) and not isinstance(value, bool):

@@ -8,8 +8,7 @@ from greenr.api.errors import ApiError, Problem
 from greenr.api.model_client import ModelServerUnavailable
 from greenr.api.prediction import unavailable
 from greenr.api.services import ApiServices
-from greenr.contracts import MODEL_CARD_FILE
-from greenr.monitoring.published import version_prefix
+from greenr.contracts import MODEL_CARD_FILE, artifact_prefix
 from greenr.storage.object_store import StorageUnavailable
 
 logger = logging.getLogger(__name__)
@@ -27,7 +26,7 @@ def served_model_card(services: ApiServices) -> str:
     except ModelServerUnavailable as error:
         services.metrics.observe_model_server_error(error.kind)
         raise unavailable(error) from None
-    key = f"{version_prefix(info.name, info.version)}/{MODEL_CARD_FILE}"
+    key = f"{artifact_prefix(info.name, info.version)}/{MODEL_CARD_FILE}"
     try:
         return services.objects.get(key).decode("utf-8", errors="replace")
     except FileNotFoundError:

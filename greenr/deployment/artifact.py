@@ -19,7 +19,7 @@ from pathlib import Path
 import onnx
 from pydantic import BaseModel
 
-from greenr.contracts import MODEL_CARD_FILE, ServingMetadata
+from greenr.contracts import MODEL_CARD_FILE, ServingMetadata, artifact_prefix
 from greenr.features.embedding_reduction import REDUCTION_FILE
 from greenr.features.reference import REFERENCE_FILE
 from greenr.registry import model_registry
@@ -39,11 +39,6 @@ class PublishedModel(BaseModel):
     uri: str
     sha256: str
     created: bool
-
-
-def artifact_prefix(name: str, version: str) -> str:
-    """models/<name>/v<version>: one folder per registered version, never rewritten."""
-    return f"models/{name}/v{version}"
 
 
 class ModelSignatureError(ValueError):

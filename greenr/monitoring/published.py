@@ -1,31 +1,25 @@
 """What the object store holds for each published model version: its serving metadata, its reference.
 
-The serving artifact of a version lives under `models/<name>/v<version>/` (the deployment
-pipeline publishes it: greenr.deployment.artifact.artifact_prefix, which monitoring, one floor
-lower, cannot import; a test checks the two agree), with `metadata.json` (its test metrics) and
-`feature_reference.json` (the features it was trained on).
+The serving artifact of a version lives under `greenr.contracts.artifact_prefix` (the deployment
+pipeline publishes it), with `metadata.json` (its test metrics) and `feature_reference.json` (the
+features it was trained on).
 """
 
 from __future__ import annotations
 
 from pydantic import ValidationError
 
-from greenr.contracts import ServingMetadata
+from greenr.contracts import ServingMetadata, artifact_prefix
 from greenr.features.reference import REFERENCE_FILE, FeatureReference
 from greenr.storage.object_store import ObjectStore
 
 METADATA_FILE = "metadata.json"
 
 
-def version_prefix(name: str, version: str) -> str:
-    """models/<name>/v<version>: the folder of one published version."""
-    return f"models/{name}/v{version}"
-
-
 def published_metadata(store: ObjectStore, name: str, version: str) -> ServingMetadata | None:
     """The serving metadata of a published version, None when the version was never published."""
-    key = f"{version_prefix(name, version)}/{METADATA_FILE}"
-    if key not in store.existing_keys(version_prefix(name, version)):
+    key = f"{artifact_prefix(name, version)}/{METADATA_FILE}"
+    if key not in store.existing_keys(artifact_prefix(name, version)):
         return None
     return ServingMetadata.model_validate_json(store.get(key))
 
@@ -40,8 +34,8 @@ def published_reference(store: ObjectStore, name: str, version: str) -> FeatureR
     Raises:
         ReferenceUnreadable: the file is there but malformed.
     """
-    key = f"{version_prefix(name, version)}/{REFERENCE_FILE}"
-    if key not in store.existing_keys(version_prefix(name, version)):
+    key = f"{artifact_prefix(name, version)}/{REFERENCE_FILE}"
+    if key not in store.existing_keys(artifact_prefix(name, version)):
         return None
     try:
         return FeatureReference.model_validate_json(store.get(key))

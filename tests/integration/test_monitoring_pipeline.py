@@ -23,10 +23,10 @@ from sqlalchemy.orm import Session
 
 from greenr.catalog import schema
 from greenr.catalog.database import open_catalog
-from greenr.contracts import LABELS, POSITIVE_LABEL, ServingMetadata
+from greenr.contracts import LABELS, POSITIVE_LABEL, ServingMetadata, artifact_prefix
 from greenr.features.definitions import feature_set
 from greenr.features.reference import REFERENCE_FILE
-from greenr.monitoring.published import METADATA_FILE, version_prefix
+from greenr.monitoring.published import METADATA_FILE
 from greenr.monitoring.report import DriftReport
 from greenr.monitoring.report_store import summary_key
 from greenr.storage.object_store import ObjectStore, S3Options, open_object_store
@@ -65,7 +65,7 @@ def services(s3_service: S3Service, s3_prefix: str, postgres_url: str) -> Iterat
 
 def publish(store: ObjectStore, version: str, test_f1: float) -> None:
     """A published version as the deployment pipeline and the training reference leave it."""
-    prefix = version_prefix(NAME, version)
+    prefix = artifact_prefix(NAME, version)
     metadata = ServingMetadata(
         model_name=NAME,
         version=version,
@@ -211,7 +211,7 @@ def test_a_version_without_reference_is_skipped_force_retrains_and_an_unpublishe
 ) -> None:
     engine, store = services.engine, services.store
     publish(store, "1", test_f1=0.9)
-    store.delete(f"{version_prefix(NAME, '1')}/{REFERENCE_FILE}")
+    store.delete(f"{artifact_prefix(NAME, '1')}/{REFERENCE_FILE}")
     log_predictions(engine, 0, 20)
     skipped = run_monitoring(services, "--window", "10", "--force")
     assert skipped.returncode == 0, skipped.stderr[-4000:]

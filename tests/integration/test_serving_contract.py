@@ -18,8 +18,8 @@ import pytest
 from metadata_documents import DOCUMENTS, contract_reading
 from model_server_kit import Reference, assert_matches, b64, build_onnx_model, new_server, real_photos
 
-from greenr.contracts import LABELS, MODEL_INPUT_SIZE
-from greenr.deployment.artifact import artifact_prefix, publish_version
+from greenr.contracts import LABELS, MODEL_INPUT_SIZE, artifact_prefix
+from greenr.deployment.artifact import publish_version
 from greenr.registry import model_registry, tracking
 from greenr.settings import REPO_ROOT
 from greenr.storage.object_store import S3Options, open_object_store

@@ -10,10 +10,9 @@ import pytest
 from onnx import TensorProto, helper
 from trained_model_kit import tiny_onnx_model
 
-from greenr.contracts import LABELS, MODEL_CARD_FILE, ServingMetadata
+from greenr.contracts import LABELS, MODEL_CARD_FILE, ServingMetadata, artifact_prefix
 from greenr.deployment.artifact import (
     ModelSignatureError,
-    artifact_prefix,
     metadata_document,
     onnx_input_size,
     publish_version,

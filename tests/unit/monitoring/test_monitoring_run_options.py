@@ -6,10 +6,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from greenr.deployment.artifact import artifact_prefix
 from greenr.monitoring.config import DEFAULT_CONFIG, load_monitoring_config
 from greenr.monitoring.drift_html import standalone_page
-from greenr.monitoring.published import version_prefix
 from greenr.monitoring.run_options import MonitoringOptionError, parse_since, resolve_config
 from run import parse_args
 
@@ -40,10 +38,6 @@ def test_the_monitoring_flags_parse_and_others_are_refused(capsys: pytest.Captur
     with pytest.raises(SystemExit):
         parse_args(["--pipeline", "monitoring", "--seed", "1"])
     assert "it takes --config, --window, --since, --force" in capsys.readouterr().err
-
-
-def test_the_published_folder_is_the_deployments() -> None:
-    assert version_prefix("greenr-classifier", "3") == artifact_prefix("greenr-classifier", "3")
 
 
 def test_the_whylogs_page_is_taken_out_of_its_notebook_iframe() -> None:
