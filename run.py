@@ -241,6 +241,9 @@ def run_retraining(args: argparse.Namespace) -> str:
     challenger = model_registry.latest_version(uri, name)
     if challenger is not None and model_before is not None and challenger.version == model_before.version:
         challenger = None
+    if challenger is not None:
+        # The retrain policy's cooldown starts here (greenr.monitoring.run_record).
+        model_registry.tag_version(uri, name, challenger.version, {model_registry.RETRAINING_TAG: reason})
     run_deployment(args)
     served = model_registry.get_alias(uri, name, model_registry.CHAMPION)
     outcome = RetrainingOutcome(

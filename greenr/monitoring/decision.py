@@ -16,12 +16,14 @@ def decide_for_run(
     past: PastRuns,
     compared_windows: int,
     drifted: bool,
+    last_retrain_at: datetime | None,
     now: datetime,
     force: bool,
 ) -> tuple[RetrainDecision, int]:
-    """The decision and the drift streak including this run (a run that compared nothing adds no verdict)."""
+    """The decision and the drift streak including this run (a run that compared nothing adds no
+    verdict); the cooldown runs from `last_retrain_at`, the last retraining that happened."""
     verdicts = verdicts_with(past, compared_windows, drifted)
-    decision = decide_retrain(policy, new_labels, verdicts, past.last_retrain_at, now, force)
+    decision = decide_retrain(policy, new_labels, verdicts, last_retrain_at, now, force)
     return decision, consecutive_drift_runs(verdicts)
 
 

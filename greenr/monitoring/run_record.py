@@ -1,8 +1,10 @@
 """The `monitoring_runs` table: where the next run starts, what the retrain policy remembers.
 
 The retrain policy reads the drift verdicts of the earlier runs (a run that compared no window
-gave no verdict, so it neither extends nor breaks a streak) and the cooldown's start (the last
-run that decided to retrain). `windows` counts the windows compared with a reference.
+gave no verdict, so it neither extends nor breaks a streak). `windows` counts the windows compared
+with a reference. The cooldown starts at the last retraining that happened, which the registry
+knows (greenr.registry.model_registry.last_retraining_at), not at a decision to retrain: one that
+nobody acted on must not hold the next decision back, and a forced retraining counts too.
 """
 
 from __future__ import annotations
@@ -26,7 +28,6 @@ class PastRuns(BaseModel):
 
     last_until: datetime | None  # end of the latest run's period: where this run starts
     drift_verdicts: list[bool]  # oldest first, runs that compared at least one window
-    last_retrain_at: datetime | None  # start of the cooldown
 
 
 def past_runs(engine: Engine) -> PastRuns:
@@ -34,11 +35,9 @@ def past_runs(engine: Engine) -> PastRuns:
     query = select(schema.MonitoringRun).order_by(schema.MonitoringRun.started_at, schema.MonitoringRun.id)
     with Session(engine) as session:
         runs = list(session.scalars(query))
-    retrains = [as_utc(run.started_at) for run in runs if run.retrain]
     return PastRuns(
         last_until=as_utc(runs[-1].until) if runs else None,
         drift_verdicts=[run.drifted for run in runs if run.windows > 0],
-        last_retrain_at=retrains[-1] if retrains else None,
     )
 
 

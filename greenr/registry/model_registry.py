@@ -14,6 +14,9 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 CHAMPION = "champion"
+RETRAINING_TAG = "retraining.reason"
+"""Set on a version the retraining chain trained (`run.py --pipeline retraining`): why it ran.
+The retrain policy's cooldown starts at the newest such version."""
 CHALLENGER = "challenger"
 
 
@@ -36,6 +39,7 @@ class VersionInfo(BaseModel):
     source: str
     aliases: tuple[str, ...]
     tags: dict[str, str]
+    created_at: datetime | None = None
 
 
 def _client(tracking_uri: str) -> Any:
@@ -52,6 +56,11 @@ def _info(version: Any) -> VersionInfo:
         source=version.source,
         aliases=tuple(version.aliases or ()),
         tags=dict(version.tags or {}),
+        created_at=(
+            datetime.fromtimestamp(version.creation_timestamp / 1000, UTC)
+            if version.creation_timestamp
+            else None
+        ),
     )
 
 
@@ -104,6 +113,22 @@ def latest_version(tracking_uri: str, name: str) -> VersionInfo | None:
     except MlflowException:
         return None
     return _info(max(versions, key=lambda version: int(version.version))) if versions else None
+
+
+def last_retraining_at(tracking_uri: str, name: str) -> datetime | None:
+    """When the retraining chain last registered a version of `name`; None when it never did."""
+    from mlflow.exceptions import MlflowException
+
+    try:
+        versions = _client(tracking_uri).search_model_versions(f"name = '{name}'")
+    except MlflowException:
+        return None
+    times = [
+        info.created_at
+        for info in map(_info, versions)
+        if RETRAINING_TAG in info.tags and info.created_at is not None
+    ]
+    return max(times, default=None)
 
 
 def set_alias(tracking_uri: str, name: str, alias: str, version: str) -> None:

@@ -13,6 +13,7 @@ from greenr.monitoring.feedback_labels import count_new_confirmed_labels
 from greenr.monitoring.report import RetrainDecision, WindowReport
 from greenr.monitoring.run_record import past_runs
 from greenr.monitoring.run_verdict import run_drifted
+from greenr.registry import model_registry
 from greenr.resources import catalog_engine, object_store
 from greenr.settings import get_settings
 
@@ -21,7 +22,8 @@ from greenr.settings import get_settings
 def decide_retrain_step(
     windows: list[WindowReport], config: MonitoringConfig, force: bool = False
 ) -> tuple[Annotated[RetrainDecision, "decision"], Annotated[int, "consecutive_drift_runs"]]:
-    """The retrain policy's decision with every reason it weighed, and the drift streak."""
+    """The retrain policy's decision with every reason it weighed, and the drift streak; the
+    cooldown runs from the last version the retraining chain registered."""
     settings = get_settings()
     engine = catalog_engine(settings)
     checked = compared(windows)
@@ -31,6 +33,7 @@ def decide_retrain_step(
         past_runs(engine),
         len(checked),
         run_drifted(windows, config),
+        model_registry.last_retraining_at(settings.tracking_uri, settings.model_name),
         datetime.now(UTC),
         force,
     )

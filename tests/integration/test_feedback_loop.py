@@ -33,6 +33,7 @@ from greenr.api.app import create_app
 from greenr.catalog import schema
 from greenr.catalog.database import open_catalog
 from greenr.catalog.repository import latest_dataset_version
+from greenr.registry import model_registry
 from greenr.settings import DEFAULT_SOURCE, REPO_ROOT, load_settings
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -162,6 +163,11 @@ def loop(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, env: dict[str, str], p
     assert set(after.members) >= set(answered)
 
     assert outcome["challenger_version"] == "2"
+    # Version 2 starts the cooldown: the next monitoring run would not retrain again this week.
+    registry = (env["MLFLOW_TRACKING_URI"], env["GREENR_MODEL_NAME"])
+    tags = model_registry.get_version(*registry, "2").tags
+    assert tags[model_registry.RETRAINING_TAG] == outcome["reason"]
+    assert model_registry.last_retraining_at(*registry) is not None
     settings = load_settings()
     with TestClient(create_app(settings), base_url=TRUSTED_BASE_URL) as client:
         path = photos("grass", PER_CLASS + ANSWERED, PER_CLASS + ANSWERED + 1)[0]

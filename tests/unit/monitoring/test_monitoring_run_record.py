@@ -1,5 +1,5 @@
 """Recording runs in `monitoring_runs` and deciding from them: where the next run starts, drift
-streaks (runs that compared nothing give no verdict), the cooldown since the last retrain."""
+streaks (runs that compared nothing give no verdict), the cooldown since the last retraining."""
 
 from __future__ import annotations
 
@@ -77,7 +77,7 @@ def record(engine: Engine, day: int, windows: list[WindowReport], retrain: bool 
 
 def test_no_run_yet(engine: Engine) -> None:
     past = past_runs(engine)
-    assert (past.last_until, past.drift_verdicts, past.last_retrain_at) == (None, [], None)
+    assert (past.last_until, past.drift_verdicts) == (None, [])
 
 
 def test_the_next_run_starts_where_the_latest_ended_and_skipped_windows_give_no_verdict(
@@ -88,7 +88,7 @@ def test_the_next_run_starts_where_the_latest_ended_and_skipped_windows_give_no_
     past = past_runs(engine)
     assert past.last_until == DAY0 + timedelta(days=1, hours=-1)
     assert past.drift_verdicts == [True]
-    decision, streak = decide_for_run(POLICY, 0, past, 1, True, DAY0 + timedelta(days=2), force=False)
+    decision, streak = decide_for_run(POLICY, 0, past, 1, True, None, DAY0 + timedelta(days=2), force=False)
     assert (decision.retrain, streak) == (True, 2)
     assert "drift in 2 consecutive monitoring run(s) (>= 2)" in decision.reasons
 
@@ -96,21 +96,29 @@ def test_the_next_run_starts_where_the_latest_ended_and_skipped_windows_give_no_
 def test_a_run_without_drift_breaks_the_streak(engine: Engine) -> None:
     record(engine, 0, [window(True)])
     record(engine, 1, [window(False)])
-    decision, streak = decide_for_run(POLICY, 0, past_runs(engine), 1, True, DAY0 + timedelta(days=2), False)
+    decision, streak = decide_for_run(
+        POLICY, 0, past_runs(engine), 1, True, None, DAY0 + timedelta(days=2), False
+    )
     assert (decision.retrain, streak) == (False, 1)
 
 
-def test_the_last_retrain_starts_the_cooldown_and_force_overrides_it(engine: Engine) -> None:
-    record(engine, 0, [window(True)], retrain=True)
+def test_the_last_retraining_starts_the_cooldown_and_force_overrides_it(engine: Engine) -> None:
     record(engine, 3, [window(True)])
-    past = past_runs(engine)
-    assert past.last_retrain_at == DAY0
     now = DAY0 + timedelta(days=4)
-    decision, _ = decide_for_run(POLICY, 80, past, 1, True, now, force=False)
+    decision, _ = decide_for_run(POLICY, 80, past_runs(engine), 1, True, DAY0, now, force=False)
     assert not decision.retrain
     assert any("inside the 7-day cooldown" in reason for reason in decision.reasons)
-    forced, _ = decide_for_run(POLICY, 0, past, 0, False, now, force=True)
+    forced, _ = decide_for_run(POLICY, 0, past_runs(engine), 0, False, DAY0, now, force=True)
     assert (forced.retrain, forced.forced, forced.reasons[0]) == (True, True, "forced (--force)")
+
+
+def test_a_decision_to_retrain_that_nobody_acted_on_holds_nothing_back(engine: Engine) -> None:
+    record(engine, 0, [window(True)], retrain=True)  # decided, but the chain never ran
+    decision, _ = decide_for_run(
+        POLICY, 80, past_runs(engine), 1, True, None, DAY0 + timedelta(days=1), False
+    )
+    assert decision.retrain
+    assert "no retraining recorded yet: no cooldown" in decision.reasons
 
 
 @pytest.mark.parametrize(("retrain", "task"), [(True, "retrain"), (False, "keep_model")])
