@@ -1,0 +1,96 @@
+"""The reliability benchmark's bookkeeping: rows lost or unanswered, bad 5xx, recovery, targets,
+and the near-limit upload it amplifies with."""
+
+from __future__ import annotations
+
+import io
+
+from PIL import Image
+
+from benchmarks.reliability_benchmark import (
+    Answer,
+    CaseResult,
+    check_targets,
+    first_ok_after,
+    near_limit_png,
+    summarise,
+)
+
+
+class NoWatch:
+    peak_api = 300.0
+    peak_model = 200.0
+
+
+def case(name: str, **changes: object) -> CaseResult:
+    values: dict[str, object] = {
+        "name": name,
+        "seconds": 1.0,
+        "requests": 1,
+        "statuses": {"200": 1},
+        "bad_5xx": 0,
+        "lost_rows": 0,
+        "unanswered_rows": 0,
+        "peak_api_mb": 300.0,
+        "peak_model_server_mb": 200.0,
+    }
+    return CaseResult(**{**values, **changes})  # type: ignore[arg-type]
+
+
+def test_rows_are_matched_against_the_answers() -> None:
+    answers = [
+        Answer(0.1, 200, ("a",)),
+        Answer(0.2, 503, ()),
+        Answer(0.3, 500, ()),
+        Answer(0.4, None, ()),
+        Answer(0.5, 200, ("b",)),
+    ]
+    result = summarise("load", answers, 1.0, stored={"a", "c"}, watch=NoWatch())  # type: ignore[arg-type]
+    assert result.statuses == {"200": 2, "500": 1, "503": 1, "no answer": 1}
+    assert (result.bad_5xx, result.lost_rows, result.unanswered_rows) == (1, 1, 1)
+    assert (result.peak_api_mb, result.peak_model_server_mb) == (300.0, 200.0)
+
+
+def test_recovery_is_the_first_200_after_the_dependency_is_back() -> None:
+    answers = [Answer(1.0, 200, ("a",)), Answer(5.5, 503, ()), Answer(6.2, 200, ("b",))]
+    assert first_ok_after(answers, 5.0) == 6.2 - 5.0
+    assert first_ok_after(answers, 7.0) is None
+
+
+def test_targets_are_judged_from_the_cases() -> None:
+    good = [
+        case(
+            "load",
+            idle_api_mb=100.0,
+            settled_api_mb=110.0,
+            idle_model_server_mb=100.0,
+            settled_model_server_mb=119.0,
+        ),
+        case("model_server_restart", recovery_s=1.5),
+        case("amplification", peak_api_mb=900.0, peak_model_server_mb=500.0),
+    ]
+    targets = check_targets(good)
+    assert targets["no_5xx_but_honest_503"] is True
+    assert targets["recovery_within_2_s"] is True
+    assert targets["memory_back_within_20_percent_after_load"] is True
+    assert targets["amplification_api_under_1_gb"] is True
+    assert targets["memory_back_within_20_percent_after_amplification"] is None  # not measured
+
+    bad = [
+        case("load", bad_5xx=1, idle_api_mb=100.0, settled_api_mb=130.0),
+        case("database_lock", recovery_s=None),
+        case("amplification", lost_rows=2, peak_model_server_mb=700.0),
+    ]
+    targets = check_targets(bad)
+    assert targets["no_5xx_but_honest_503"] is False
+    assert targets["no_lost_rows"] is False
+    assert targets["recovery_within_2_s"] is False
+    assert targets["amplification_model_server_under_600_mb"] is False
+
+
+def test_the_amplifying_upload_is_just_under_the_pixel_limit_and_small() -> None:
+    data = near_limit_png(2_000_000, seed=0)
+    with Image.open(io.BytesIO(data)) as image:
+        width, height = image.size
+    assert 0.9 * 2_000_000 < width * height <= 2_000_000
+    assert len(data) < width * height  # far fewer bytes than pixels: the decoder does the work
