@@ -40,7 +40,8 @@ router = APIRouter(tags=["feedback"])
                 404: "`prediction_not_found`: no prediction of this key has this id",
                 408: "`request_timeout`: the body did not arrive in time",
                 413: "`request_too_large`: over GREENR_MAX_JSON_BODY_BYTES",
-                422: "`invalid_request`: not a UUID, a label not dandelion / grass / neither, or JSON nested too deep",
+                422: "`invalid_request`: not a UUID, a label not dandelion / grass / neither, or JSON nested "
+                "too deep",
                 429: "`rate_limited`: over the key's rate; `Retry-After` says when to retry",
                 503: "`database_unavailable` (with Retry-After)",
             }
