@@ -3,9 +3,10 @@ numpy, Pillow and PyYAML only.
 
 Run by scripts/serving_setup.sh in .venv-serving (`python -m serving.environment_check`), where
 greenr is installed without its dependencies: if `greenr.images.decoding`,
-`greenr.images.preprocess` or the feature columns' modules (`greenr.features`, which read
-feature_set.yaml with PyYAML, a seldon-core dependency) ever import something else, the server
-would fail at start; this fails at install time instead, naming the imports.
+`greenr.images.preprocess`, the feature columns' modules (`greenr.features`, which read
+feature_set.yaml with PyYAML, a seldon-core dependency) or the open-set scorer
+(`greenr.open_set`) ever import something else, the server would fail at start; this fails at
+install time instead, naming the imports.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ MODULES = (
     "greenr.images.preprocess",
     "greenr.features.definitions",
     "greenr.features.prediction_features",
+    "greenr.open_set.scorer",
 )
 # cython_runtime/_cython_*: numpy's compiled modules; cffi: Pillow's optional pixel accessor,
 # loaded because cryptography (a seldon-core dependency) installs it; _distutils_hack: setuptools;

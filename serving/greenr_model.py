@@ -20,6 +20,7 @@ from typing import Any
 from seldon_core.flask_utils import SeldonMicroserviceException
 
 from greenr.features.definitions import FeatureSet, feature_set
+from greenr.open_set.scorer import NEITHER
 from serving.config import ServerConfig, load_config
 from serving.deadline import CallerGone, deadline_from
 from serving.inference import (
@@ -29,9 +30,11 @@ from serving.inference import (
     decode_images,
     feature_rows,
     read_reduction,
+    verdicts,
     warm_up,
 )
 from serving.model_store import ResolvedArtifact, resolve_artifact
+from serving.open_set_scoring import read_open_set
 from serving.payload import BadRequestError, feedback_records, images_from_request, predictions_body
 from serving.request_errors import request_error_blueprint
 
@@ -114,6 +117,7 @@ class GreenrModel:
                 self._config.intra_op_threads,
                 self._config.intra_op_spinning,
                 reduction=read_reduction(artifact.directory),
+                open_set=read_open_set(artifact.directory),
             )
             warm_up(self._classifier, self._config.max_image_pixels, self._features)
             self._loaded_at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
@@ -134,6 +138,11 @@ class GreenrModel:
                 if self._classifier.embedding_size is None
                 else "no embedding reduction",
             )
+        scorer = self._classifier.open_set
+        if scorer is None:
+            logger.warning("the artifact has no open-set file: every photo is answered dandelion or grass")
+        else:
+            logger.info("open-set rejection: %s score, threshold %s", scorer.method, scorer.threshold)
 
     def _ready(self) -> tuple[ResolvedArtifact, OnnxClassifier]:
         if self._classifier is None:
@@ -186,6 +195,7 @@ class GreenrModel:
             self._model_summary(artifact),
             feature_rows(features, decoded, outputs, classifier),
             features.version,
+            verdicts(outputs, classifier),
         )
         elapsed_ms = (time.perf_counter() - started) * 1000.0
         counts: dict[str, int] = {}
@@ -216,7 +226,7 @@ class GreenrModel:
         self._pending.metrics = []
         _, classifier = self._ready()
         try:
-            records = feedback_records(features, truth, reward, classifier.labels)
+            records = feedback_records(features, truth, reward, (*classifier.labels, NEITHER))
         except BadRequestError as error:
             raise SeldonMicroserviceException(str(error), status_code=400) from None
         counts: dict[tuple[str, bool], int] = {}
@@ -302,8 +312,9 @@ class GreenrModel:
                 {
                     "messagetype": "jsonData",
                     "schema": {
-                        "predictions": "list of {label, probabilities: {label: p}, features: "
-                        "{column: value}, feature_set_version} in request order",
+                        "predictions": "list of {label (a class or neither), probabilities: {label: p}, "
+                        "features: {column: value}, feature_set_version, open_set: {score, threshold, "
+                        "method, rejected}} in request order",
                         "model": "{name, version, alias, fallback}",
                     },
                 }

@@ -27,9 +27,11 @@ from greenr.features.embedding_reduction import (
 from greenr.features.prediction_features import ColumnValue, prediction_features
 from greenr.images.decoding import ImageDecodeError, format_samples
 from greenr.images.preprocess import SizedModelInput, decode_sized_model_input
+from greenr.open_set.scorer import OpenSetScorer
 from serving.config import DEFAULT_INTRA_OP_SPINNING
 from serving.deadline import Deadline
 from serving.model_store import MODEL_FILE, ArtifactError, ArtifactMetadata
+from serving.open_set_scoring import OpenSetVerdict, check_open_set, open_set_verdicts, read_open_set
 
 NO_DEADLINE = Deadline()
 # Rows of a probability output sum to 1; anything further off means logits or a wrong head.
@@ -154,6 +156,7 @@ class OnnxClassifier:
         intra_op_threads: int,
         intra_op_spinning: bool = DEFAULT_INTRA_OP_SPINNING,
         reduction: EmbeddingReduction | None = None,
+        open_set: OpenSetScorer | None = None,
     ) -> None:
         try:
             self._session = _session(model_path, intra_op_threads, intra_op_spinning)
@@ -162,6 +165,7 @@ class OnnxClassifier:
         self.labels = metadata.labels
         self.input_size = metadata.input_size
         self.reduction = reduction
+        self.open_set = open_set
         inputs = self._session.get_inputs()
         outputs = self._session.get_outputs()
         if len(inputs) != 1 or len(outputs) not in (1, 2):
@@ -185,6 +189,8 @@ class OnnxClassifier:
                 f"{REDUCTION_FILE} was fitted on {reduction.dimensions} features but {MODEL_FILE}'s "
                 f"embedding has {self.embedding_size}: publish the model and its reduction from the same run"
             )
+        if open_set is not None:
+            check_open_set(open_set, self.embedding_size)
         self._check_outputs()
 
     def _check_outputs(self) -> None:
@@ -260,6 +266,13 @@ def feature_rows(
     return rows
 
 
+def verdicts(outputs: ModelOutputs, classifier: OnnxClassifier) -> list[OpenSetVerdict] | None:
+    """Each image's open-set verdict, in request order; None when the artifact has no open-set file."""
+    if classifier.open_set is None:
+        return None
+    return open_set_verdicts(classifier.open_set, outputs.embeddings, outputs.probabilities)
+
+
 def warm_up(classifier: OnnxClassifier, max_pixels: int, features: FeatureSet | None = None) -> None:
     """Run the whole predict path once per accepted format before the first request.
 
@@ -273,6 +286,7 @@ def warm_up(classifier: OnnxClassifier, max_pixels: int, features: FeatureSet | 
     outputs = classifier.run(images.batch)
     if features is not None:
         feature_rows(features, images, outputs, classifier)
+    verdicts(outputs, classifier)
 
 
 def _check_signature(
@@ -313,9 +327,15 @@ def _embedding_size(shape: Sequence[Any], kind: str) -> int:
 
 def check_model(directory: Path, metadata: ArtifactMetadata) -> None:
     """Validator for the model store: the ONNX file loads and honours the contract, and the
-    embedding reduction, when published with it, fits its embedding output.
+    embedding reduction and the open-set scorer, when published with it, fit its embedding output.
 
     One intra-op thread: this may run in Seldon's launcher process before gunicorn forks its
     workers, and thread pools do not survive a fork; the session is dropped right after.
     """
-    OnnxClassifier(directory / MODEL_FILE, metadata, intra_op_threads=1, reduction=read_reduction(directory))
+    OnnxClassifier(
+        directory / MODEL_FILE,
+        metadata,
+        intra_op_threads=1,
+        reduction=read_reduction(directory),
+        open_set=read_open_set(directory),
+    )

@@ -3,10 +3,11 @@
 An artifact is a folder (local path, file:// or s3://bucket/prefix) with two files:
 `model.onnx` and `metadata.json` (format in serving/README.md), and, for models exported with the
 embedding output, `embedding_reduction.json` (greenr.features.embedding_reduction: what the
-embedding feature columns need; artifacts without it are served with those columns empty). The
+embedding feature columns need; artifacts without it are served with those columns empty) and,
+since issue 17, `open_set.json` (greenr.open_set: without it nothing is answered "neither"). The
 cache folder holds
 
-    artifacts/<sha256>/model.onnx, metadata.json[, embedding_reduction.json]
+    artifacts/<sha256>/model.onnx, metadata.json[, embedding_reduction.json, open_set.json]
                                                      content-addressed copies, complete and verified
     last-good.json                                   which copy served last, and from which URI
     incoming/<random>/                               downloads in progress (never read)
@@ -30,10 +31,11 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Final, Protocol
 from urllib.parse import unquote, urlparse
 
 from greenr.features.embedding_reduction import REDUCTION_FILE
+from greenr.open_set.scorer import OPEN_SET_FILE
 from serving.config import S3Config
 
 logger = logging.getLogger(__name__)
@@ -326,9 +328,8 @@ def _fetch_into_cache(source: ArtifactSource, cache_dir: Path, validate: Validat
         # Same model already cached: skip downloading it again, but take the fresh metadata
         # (the alias or the recorded metrics may have changed for the same weights).
         logger.info("model %s already cached at %s", metadata.sha256[:12], target)
-        if not (target / REDUCTION_FILE).is_file():
-            # Cached from before the reduction was published next to it (or from an older release).
-            _fetch_reduction(source, target)
+        # Cached from before a companion was published next to it (or by an older release).
+        _fetch_companions(source, target, missing_only=True)
         validate(target, metadata)
         _write_atomically(target / METADATA_FILE, metadata_bytes)
     else:
@@ -363,7 +364,7 @@ def _download_verified(
                 f"{MODEL_FILE} has sha256 {actual}, {METADATA_FILE} says {metadata.sha256}: "
                 "the artifact is corrupt or was only partly written"
             )
-        _fetch_reduction(source, staging)
+        _fetch_companions(source, staging)
         validate(staging, metadata)
         target.parent.mkdir(parents=True, exist_ok=True)
         if target.exists():
@@ -379,13 +380,27 @@ def _download_verified(
         shutil.rmtree(staging, ignore_errors=True)
 
 
-def _fetch_reduction(source: ArtifactSource, folder: Path) -> None:
-    """Download the optional embedding reduction into `folder` (atomically); log when absent."""
-    incoming = folder / f".{REDUCTION_FILE}.{uuid.uuid4().hex}"
-    if source.download_optional(REDUCTION_FILE, incoming):
-        os.replace(incoming, folder / REDUCTION_FILE)
-    else:
-        logger.info("%s has no %s: the embedding feature columns stay empty", source.uri, REDUCTION_FILE)
+# The optional files published next to the model, and what serving lacks without each.
+COMPANIONS: Final = (
+    (REDUCTION_FILE, "the embedding feature columns stay empty"),
+    (OPEN_SET_FILE, 'no photo is answered "neither"'),
+)
+
+
+def _fetch_companions(source: ArtifactSource, folder: Path, missing_only: bool = False) -> None:
+    """Download the optional companion files into `folder` (each atomically); log the absent ones.
+
+    `missing_only`: keep the ones a cached copy already has (the sha256 in metadata.json covers
+    model.onnx only: a companion republished for the same weights reaches a server with an empty cache).
+    """
+    for name, without in COMPANIONS:
+        if missing_only and (folder / name).is_file():
+            continue
+        incoming = folder / f".{name}.{uuid.uuid4().hex}"
+        if source.download_optional(name, incoming):
+            os.replace(incoming, folder / name)
+        else:
+            logger.info("%s has no %s: %s", source.uri, name, without)
 
 
 def cache_dir_of(artifact_dir: Path) -> Path:

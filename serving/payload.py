@@ -16,6 +16,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from serving.open_set_scoring import OpenSetVerdict, answered_label
+
 ACCEPTED = (
     'send one image as binData, or a batch as jsonData {"images": ["<base64>", ...]} (JPEG, PNG or WebP)'
 )
@@ -82,19 +84,27 @@ def predictions_body(
     model: Mapping[str, Any],
     features: Sequence[Mapping[str, Any]] | None = None,
     feature_set_version: int | None = None,
+    open_set: Sequence[OpenSetVerdict] | None = None,
 ) -> dict[str, Any]:
     """The jsonData of a prediction response: one entry per image, in request order.
 
     With `features` (one dict per image), each entry also carries its feature columns and the
     feature set version they were computed with: added keys, so older clients read it unchanged.
+    With `open_set` (one verdict per image), each entry carries its `open_set` block, and a
+    rejected image answers "neither" (its probabilities unchanged).
     """
-    predictions: list[dict[str, Any]] = [
-        {
-            "label": labels[int(np.argmax(row))],
+    verdicts: Sequence[OpenSetVerdict | None] = (
+        open_set if open_set is not None else [None] * len(probabilities)
+    )
+    predictions: list[dict[str, Any]] = []
+    for row, verdict in zip(probabilities, verdicts, strict=True):
+        prediction: dict[str, Any] = {
+            "label": answered_label(labels[int(np.argmax(row))], verdict),
             "probabilities": {label: float(value) for label, value in zip(labels, row, strict=True)},
         }
-        for row in probabilities
-    ]
+        if verdict is not None:
+            prediction["open_set"] = verdict.as_json()
+        predictions.append(prediction)
     if features is not None:
         for prediction, columns in zip(predictions, features, strict=True):
             prediction["features"] = dict(columns)

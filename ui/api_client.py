@@ -93,6 +93,8 @@ class Prediction(_ApiModel):
     confidence: float | None = None
     model_version: str | None = None
     latency_ms: float | None = None
+    reason: str | None = None
+    """Why the answer is "neither" (one sentence); None for a class or from an older API."""
     error: ErrorDetail | None = None
 
 
@@ -115,6 +117,7 @@ class HistoryItem(_ApiModel):
     confidence: float | None = None
     model_version: str | None = None
     latency_ms: float | None = None
+    reason: str | None = None
     feedback_label: str | None = None
 
 

@@ -32,7 +32,7 @@ from ui.api_client import (
 from ui.batch_table import COLUMNS as BATCH_COLUMNS
 from ui.batch_table import batch_csv, batch_rows, batch_summary, csv_filename
 from ui.config import WebAppConfig
-from ui.feedback import FeedbackUnclear, feedback_label, feedback_message
+from ui.feedback import NEITHER, answer_choices, feedback_message, neither_title
 from ui.history_table import COLUMNS as HISTORY_COLUMNS
 from ui.history_table import Pager, history_rows
 from ui.monitoring_panel import MonitoringPanel, monitoring_client
@@ -288,6 +288,12 @@ class WebPage:
                 ui.label(label).classes(
                     f"text-h4 text-weight-bold text-{label_color(prediction.label)}"
                 ).mark("predicted-label")
+                if prediction.label == NEITHER:
+                    # Open-set rejection: the photo looks unlike the classes; the bars still show
+                    # what the model would have said.
+                    ui.label(neither_title(self.labels)).classes("text-h6").mark("neither-title")
+                    if prediction.reason:
+                        ui.label(prediction.reason).classes("text-body2 text-grey-8").mark("neither-reason")
                 ui.label(f"Confidence {format_percent(prediction.confidence)}").classes("text-subtitle1")
                 self._probability_bars(prediction.probabilities)
                 details = [f"model v{prediction.model_version}" if prediction.model_version else ""]
@@ -306,37 +312,36 @@ class WebPage:
                     )
                     ui.label(bar.text).classes("w-16 text-right")
 
+    def _answer_buttons(self, labels: Iterable[str], marker: str) -> dict[str, ui.button]:
+        """A button per answer a person may give (each class, then "neither"), marked `<marker>-<answer>`."""
+        return {
+            answer: ui.button(answer.capitalize(), color=label_color(answer)).mark(f"{marker}-{answer}")
+            for answer in answer_choices(labels)
+        }
+
     def _feedback_row(self, prediction: Prediction) -> None:
         with ui.row().classes("items-center gap-2"):
-            ui.label("Is this right?")
-            right = ui.button("Right", icon="thumb_up", color="green-7").mark("feedback-right")
-            wrong = ui.button("Wrong", icon="thumb_down", color="red-7").mark("feedback-wrong")
+            ui.label("What does it show?")
+            choices = self._answer_buttons(self._labels_of(prediction.probabilities), "feedback")
         note = ui.label("").mark("feedback-note")
-        buttons = (right, wrong)
-        labels = self._labels_of(prediction.probabilities)
+        buttons = tuple(choices.values())
 
-        async def send(correct: bool) -> None:
-            await self._send_feedback(prediction.id, prediction.label, correct, labels, buttons, note)
+        async def send(answer: str) -> None:
+            await self._send_feedback(prediction.id, prediction.label, answer, buttons, note)
 
-        right.on_click(lambda: send(True))
-        wrong.on_click(lambda: send(False))
+        for answer, button in choices.items():
+            button.on_click(lambda answer=answer: send(answer))
 
     async def _send_feedback(
         self,
         prediction_id: int | str | None,
         predicted: str | None,
-        correct: bool,
-        labels: Iterable[str],
+        label: str,
         buttons: tuple[ui.button, ...],
         note: ui.label,
     ) -> None:
         if prediction_id is None:
             note.set_text("This prediction was not stored, so feedback cannot be recorded.")
-            return
-        try:
-            label = feedback_label(predicted, correct=correct, labels=labels)
-        except FeedbackUnclear as unclear:
-            note.set_text(f"Feedback not sent: {unclear}")
             return
         for button in buttons:
             button.disable()
@@ -474,12 +479,11 @@ class WebPage:
         self.history_table.mark("history-table")
         with ui.row().classes("items-center gap-2"):
             self.history_selected = ui.label("Select a row to give feedback on it.")
-            right = ui.button("Right", icon="thumb_up", color="green-7").mark("history-right")
-            wrong = ui.button("Wrong", icon="thumb_down", color="red-7").mark("history-wrong")
+            choices = self._answer_buttons(self.labels, "history")
         self.history_note = ui.label("").mark("history-note")
-        self._history_buttons = (right, wrong)
-        right.on_click(lambda: self._history_feedback(True))
-        wrong.on_click(lambda: self._history_feedback(False))
+        self._history_buttons = tuple(choices.values())
+        for answer, button in choices.items():
+            button.on_click(lambda answer=answer: self._history_feedback(answer))
         for button in self._history_buttons:
             button.disable()
 
@@ -516,18 +520,17 @@ class WebPage:
         if item is None:
             self.history_selected.set_text("Select a row to give feedback on it.")
         else:
-            self.history_selected.set_text(f"{item.filename}: predicted {item.label or '—'}. Is this right?")
+            self.history_selected.set_text(
+                f"{item.filename}: predicted {item.label or '—'}. What does it show?"
+            )
         self.history_note.set_text("")
 
     def _selected_history_item(self) -> HistoryItem | None:
         selected = self.history_table.selected
         return self._history.get(str(selected[0]["id"])) if selected else None
 
-    async def _history_feedback(self, correct: bool) -> None:
+    async def _history_feedback(self, answer: str) -> None:
         item = self._selected_history_item()
         if item is None:
             return
-        labels = self._labels_of(item.probabilities)
-        await self._send_feedback(
-            item.id, item.label, correct, labels, self._history_buttons, self.history_note
-        )
+        await self._send_feedback(item.id, item.label, answer, self._history_buttons, self.history_note)

@@ -1,28 +1,25 @@
-"""Feedback: turn "the model was right / wrong" into the label the API records."""
+"""Feedback: the answers a person may give on a prediction, and what the page says about them."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Final
 
+from greenr.contracts import ANSWERS, LABELS
 from ui.api_client import FeedbackResult
 
+NEITHER: Final[str] = next(answer for answer in ANSWERS if answer not in LABELS)
+"""The answer for a photo that shows no class (open-set rejection): "neither"."""
 
-class FeedbackUnclear(ValueError):
-    """ "Wrong" does not name one other class (the prediction has no label, or more than two classes)."""
+
+def answer_choices(labels: Iterable[str]) -> tuple[str, ...]:
+    """The answers offered on a prediction: every class, then "neither"."""
+    return (*labels, NEITHER)
 
 
-def feedback_label(predicted: str | None, *, correct: bool, labels: Iterable[str]) -> str:
-    """The true label: the predicted one when the model was right, otherwise the other class."""
-    if predicted is None:
-        raise FeedbackUnclear("this prediction has no class, so it cannot be marked right or wrong.")
-    if correct:
-        return predicted
-    others = sorted(set(labels) - {predicted})
-    if len(others) != 1:
-        raise FeedbackUnclear(
-            f"cannot tell which class is right instead of {predicted!r} among {sorted(set(labels))}."
-        )
-    return others[0]
+def neither_title(labels: Iterable[str]) -> str:
+    """What a "neither" answer means to a person: "This doesn't look like a dandelion or grass"."""
+    return f"This doesn't look like a {' or '.join(labels)}"
 
 
 def feedback_message(result: FeedbackResult, *, predicted: str | None) -> str:

@@ -8,6 +8,9 @@ labels would teach the model both, so each photo is under one label or none:
   and one photo may have been predicted for several keys);
 - answers that disagree, with no admin answer, file it nowhere until an admin relabels it. The
   catalog keeps every answer, so nothing is lost.
+
+The same rule holds for "neither" (the photo shows no class): such a photo is filed under
+`open-set/neither/` instead of `feedback/` (greenr/api/image_archive.py), never as training data.
 """
 
 from __future__ import annotations

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from greenr.api.open_set_view import open_set_info, reason
 from greenr.api.prediction import database_unavailable
 from greenr.api.schemas import HistoryItem, HistoryResponse
 from greenr.api.services import ApiServices
@@ -25,6 +26,8 @@ def list_history(services: ApiServices, limit: int, offset: int, owner: str | No
             confidence=item.prediction.confidence,
             model_version=item.prediction.model_version,
             latency_ms=item.prediction.latency_ms,
+            open_set=open_set_info(item.prediction),
+            reason=reason(item.prediction),
             feedback_label=item.feedback_label,
         )
         for item in page

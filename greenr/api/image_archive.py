@@ -4,7 +4,9 @@
   the same photo sent a thousand times is one object, and POST /feedback (which only carries a
   prediction id) can still find the bytes later, on any replica, after any restart.
 - On feedback the object is copied to `feedback/<label>/<sha256>.<ext>`: the same layout as the
-  source dataset (one folder per class), so retraining can ingest `feedback/` as it is.
+  source dataset (one folder per class), so retraining can ingest `feedback/` as it is. A photo
+  answered "neither" goes to `open-set/neither/<sha256>.<ext>` instead: never training data for
+  a class, kept to calibrate open-set rejection.
   The catalog's `feedback` table stays the source of truth; a photo is under one label or none
   (`feedback_filing.filed_label` decides from all the answers on it; `refile` makes the store match).
 
@@ -24,8 +26,9 @@ from contextlib import contextmanager
 from pathlib import PurePosixPath
 
 from greenr.api.uploads import AcceptedImage
-from greenr.contracts import LABELS
-from greenr.monitoring.feedback_labels import FEEDBACK_PREFIX
+from greenr.contracts import ANSWERS
+from greenr.monitoring.feedback_labels import FEEDBACK_PREFIX, OPEN_SET_PREFIX
+from greenr.open_set.scorer import NEITHER
 from greenr.storage.object_store import ObjectStore, StorageUnavailable
 
 logger = logging.getLogger(__name__)
@@ -38,7 +41,10 @@ def prediction_key(image: AcceptedImage) -> str:
 
 
 def feedback_key(object_key: str, label: str) -> str:
-    return f"{FEEDBACK_PREFIX}/{label}/{PurePosixPath(object_key).name}"
+    """Where a photo answered `label` is filed: `feedback/<class>/` (training data) or, for
+    "neither", `open-set/neither/` (calibration only: retraining never ingests it)."""
+    prefix = OPEN_SET_PREFIX if label == NEITHER else FEEDBACK_PREFIX
+    return f"{prefix}/{label}/{PurePosixPath(object_key).name}"
 
 
 class ImageArchive:
@@ -82,7 +88,7 @@ class ImageArchive:
             if label is not None:
                 filed = feedback_key(object_key, label)
                 self.store.put(filed, self.store.get(object_key))
-            for other in LABELS:
+            for other in ANSWERS:
                 if other != label:
                     self.store.delete(feedback_key(object_key, other))
         except (StorageUnavailable, FileNotFoundError) as error:

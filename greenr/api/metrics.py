@@ -18,7 +18,7 @@ from prometheus_client import (
     generate_latest,
 )
 
-from greenr.contracts import LABELS
+from greenr.contracts import ANSWERS
 
 # Resolve 5-500 ms finely (the p99 alert is at 250 ms); the tail up to 30 s shows timeouts.
 # The model server has the same (serving/server_metrics.py; a unit test compares them).
@@ -55,7 +55,8 @@ class ApiMetrics:
         )
         self.predictions = Counter(
             "greenr_api_predictions",
-            "Images classified, by predicted class and model version.",
+            "Images classified, by answer (a class, or neither for a photo the open-set score rejected) "
+            "and model version.",
             ["label", "model_version"],
             registry=self.registry,
         )
@@ -96,7 +97,7 @@ class ApiMetrics:
         )
         for kind in MODEL_SERVER_ERROR_KINDS:
             self.model_server_errors.labels(kind=kind)
-        for label in LABELS:
+        for label in ANSWERS:
             for correct in ("true", "false"):
                 self.feedback.labels(label=label, correct=correct)
         self.model_info = Gauge(

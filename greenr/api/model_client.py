@@ -19,6 +19,7 @@ from typing import Any
 
 import httpx
 
+from greenr.contracts import ANSWERS, Answer
 from greenr.json_logging import REQUEST_ID_HEADER, request_id
 
 logger = logging.getLogger(__name__)
@@ -58,14 +59,51 @@ FeatureValue = float | int | str | None
 
 
 @dataclass(frozen=True)
+class OpenSetVerdict:
+    """A prediction's open-set block (serving/README.md): how unlike the training photos it is."""
+
+    score: float
+    threshold: float | None
+    """None when the model's scorer was never calibrated (it then rejects nothing)."""
+    method: str
+    rejected: bool
+
+
+def _answer(raw: Any) -> Answer:
+    """The answered label as sent; ValueError when it is not a class or "neither"."""
+    for answer in ANSWERS:
+        if raw == answer:
+            return answer
+    raise ValueError(f"label must be one of {list(ANSWERS)}, got {raw!r}")
+
+
+def _open_set(raw: Any) -> OpenSetVerdict | None:
+    """A prediction's open-set block as sent; ValueError when it is not the documented shape."""
+    if raw is None:
+        return None
+    if not isinstance(raw, Mapping) or not isinstance(raw.get("rejected"), bool):
+        raise ValueError(f"open_set must be {{score, threshold, method, rejected}}, got {raw!r}")
+    threshold = raw.get("threshold")
+    return OpenSetVerdict(
+        score=float(raw["score"]),
+        threshold=None if threshold is None else float(threshold),
+        method=str(raw["method"]),
+        rejected=raw["rejected"],
+    )
+
+
+@dataclass(frozen=True)
 class ClassScores:
     """The model's answer for one image, with its feature columns when the server computes them."""
 
-    label: str
+    label: Answer
+    """A class, or "neither" when the open-set score rejected the photo."""
     probabilities: dict[str, float]
     features: dict[str, FeatureValue] | None = None
     """greenr/features/feature_set.yaml's columns; None from a server that predates them."""
     feature_set_version: int | None = None
+    open_set: OpenSetVerdict | None = None
+    """The open-set verdict; None from a model published without open_set.json (or an older server)."""
 
     @property
     def confidence(self) -> float:
@@ -165,10 +203,11 @@ class ModelClient:
             )
             predictions = [
                 ClassScores(
-                    label=str(item["label"]),
+                    label=_answer(item["label"]),
                     probabilities={str(k): float(v) for k, v in item["probabilities"].items()},
                     features=_features(item.get("features")),
                     feature_set_version=_optional_int(item.get("feature_set_version")),
+                    open_set=_open_set(item.get("open_set")),
                 )
                 for item in data["predictions"]
             ]

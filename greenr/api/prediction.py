@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from greenr.api.disconnect import abandoned
 from greenr.api.errors import ApiError, Problem
 from greenr.api.model_client import ClassScores, ModelServerRejected, ModelServerUnavailable, ServedModel
+from greenr.api.open_set_view import open_set_info, reason
 from greenr.api.predictions_store import PredictionRow
 from greenr.api.profiling import ProfileRow, numeric_features
 from greenr.api.schemas import ErrorDetail, ModelRef, PredictionItem, PredictResponse
@@ -190,6 +191,7 @@ def _record(
     batch: _Batch,
     services: ApiServices,
 ) -> None:
+    verdict = scores.open_set
     row = PredictionRow(
         id=str(uuid.uuid4()),
         created_at=datetime.now(UTC),
@@ -204,6 +206,10 @@ def _record(
         object_key=services.archive.keep(image),
         features=scores.features,
         feature_set_version=scores.feature_set_version,
+        open_set_score=None if verdict is None else verdict.score,
+        open_set_threshold=None if verdict is None else verdict.threshold,
+        open_set_method=None if verdict is None else verdict.method,
+        open_set_rejected=None if verdict is None else verdict.rejected,
     )
     batch.rows.append(row)
     batch.profile.append(
@@ -226,5 +232,7 @@ def _record(
         confidence=row.confidence,
         model_version=row.model_version,
         latency_ms=row.latency_ms,
+        open_set=open_set_info(row),
+        reason=reason(row),
         error=None,
     )

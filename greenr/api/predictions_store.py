@@ -44,6 +44,12 @@ class PredictionRow:
     # file's version; None for rows from before them, or from a server that does not send them.
     features: dict[str, float | int | str | None] | None = None
     feature_set_version: int | None = None
+    # The open-set verdict (serving/README.md); None for rows from before it, or from a model
+    # published without open_set.json. `label` is "neither" when `open_set_rejected`.
+    open_set_score: float | None = None
+    open_set_threshold: float | None = None
+    open_set_method: str | None = None
+    open_set_rejected: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -281,4 +287,8 @@ def _prediction(row: schema.Prediction) -> PredictionRow:
         api_key_id=row.api_key_id,
         features=None if row.features is None else dict(row.features),
         feature_set_version=row.feature_set_version,
+        open_set_score=row.open_set_score,
+        open_set_threshold=row.open_set_threshold,
+        open_set_method=row.open_set_method,
+        open_set_rejected=row.open_set_rejected,
     )

@@ -11,7 +11,9 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
-from greenr.contracts import LABELS, Label
+from greenr.api.open_set_answer import neither_reason
+from greenr.contracts import LABELS, Answer
+from greenr.open_set.scorer import NEITHER
 
 # The examples that /docs shows use the project's classes: the first as the prediction, the other
 # as the feedback that corrects it.
@@ -26,7 +28,19 @@ _PREDICTION_EXAMPLE: dict[str, JsonValue] = {
     "confidence": 0.9731,
     "model_version": "3",
     "latency_ms": 18.4,
+    "open_set": {"score": 1.7, "threshold": 2.4, "method": "mahalanobis", "rejected": False},
+    "reason": None,
     "error": None,
+}
+_NEITHER_EXAMPLE: dict[str, JsonValue] = {
+    **_PREDICTION_EXAMPLE,
+    "id": "1d2c3b4a-5e6f-4a7b-8c9d-0e1f2a3b4c5d",
+    "filename": "tulip.jpg",
+    "label": NEITHER,
+    "probabilities": {_PREDICTED: 0.8812, _CORRECTED: 0.1188},
+    "confidence": 0.8812,
+    "open_set": {"score": 3.1, "threshold": 2.4, "method": "mahalanobis", "rejected": True},
+    "reason": neither_reason(NEITHER, 3.1, 2.4),
 }
 _REJECTED_EXAMPLE: dict[str, JsonValue] = {
     "id": None,
@@ -36,6 +50,8 @@ _REJECTED_EXAMPLE: dict[str, JsonValue] = {
     "confidence": None,
     "model_version": None,
     "latency_ms": None,
+    "open_set": None,
+    "reason": None,
     "error": {
         "code": "not_an_image",
         "message": "notes.jpg: the file is not a recognised image format: send a JPEG, PNG or WebP photo",
@@ -73,20 +89,45 @@ class ModelRef(BaseModel):
     version: str
 
 
+class OpenSetInfo(BaseModel):
+    """How unlike the training photos the photo is (open-set rejection)."""
+
+    score: float = Field(description="The open-set score: higher means less like the training photos.")
+    threshold: float | None = Field(
+        description="The model's threshold: a score above it is answered `neither` (null: never calibrated)."
+    )
+    method: str = Field(description="How the score is computed: `mahalanobis`, `knn` or `max_probability`.")
+    rejected: bool = Field(description="True when the photo was answered `neither`.")
+
+
+_LABEL = (
+    "The answer: `dandelion` or `grass`, or `neither` when the photo looks unlike both (its open-set "
+    "score is above the model's threshold; the probabilities are still given)."
+)
+_OPEN_SET = "The open-set verdict; null for a model published without open-set rejection."
+_REASON = "Why the answer is `neither`, in one sentence; null for a class answer."
+
+
 class PredictionItem(BaseModel):
     """One uploaded file: its prediction, or (in a batch) why it was refused."""
 
-    model_config = ConfigDict(json_schema_extra={"examples": [_PREDICTION_EXAMPLE, _REJECTED_EXAMPLE]})
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [_PREDICTION_EXAMPLE, _NEITHER_EXAMPLE, _REJECTED_EXAMPLE]}
+    )
 
     id: str | None = Field(description="Prediction id (for POST /feedback); null for a refused file.")
     filename: str
-    label: str | None
+    label: Answer | None = Field(description=_LABEL)
     probabilities: dict[str, float] | None = Field(description="Probability of each class; they sum to 1.")
-    confidence: float | None = Field(description="Probability of the predicted class.")
+    confidence: float | None = Field(
+        description="Probability of the most probable class (also for `neither`)."
+    )
     model_version: str | None
     latency_ms: float | None = Field(
         description="Round trip of the model-server call that classified the image (shared by a batch)."
     )
+    open_set: OpenSetInfo | None = Field(None, description=_OPEN_SET)
+    reason: str | None = Field(None, description=_REASON)
     error: ErrorDetail | None
 
 
@@ -195,7 +236,10 @@ class FeedbackRequest(BaseModel):
     )
 
     prediction_id: UUID = Field(description="An id returned by POST /predict.")
-    label: Label = Field(description="What the photo really shows.")
+    label: Answer = Field(
+        description="What the photo really shows: `dandelion`, `grass`, or `neither` (something else: the "
+        "photo is kept for calibrating open-set rejection, never as training data for a class)."
+    )
 
 
 class FeedbackResponse(BaseModel):
@@ -215,7 +259,7 @@ class FeedbackResponse(BaseModel):
 
     id: str
     prediction_id: str
-    label: Label
+    label: Answer
     correct: bool = Field(description="Whether the prediction had this label.")
     created_at: datetime
 
@@ -225,12 +269,14 @@ class HistoryItem(BaseModel):
     created_at: datetime
     filename: str
     sha256: str
-    label: str
+    label: Answer = Field(description=_LABEL)
     probabilities: dict[str, float]
     confidence: float
     model_version: str
     latency_ms: float
-    feedback_label: str | None = Field(description="The latest feedback's label, null without feedback.")
+    open_set: OpenSetInfo | None = Field(None, description=_OPEN_SET)
+    reason: str | None = Field(None, description=_REASON)
+    feedback_label: Answer | None = Field(description="The latest feedback's label, null without feedback.")
 
 
 class HistoryResponse(BaseModel):

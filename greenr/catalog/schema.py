@@ -105,6 +105,13 @@ class Prediction(Base):
     # feature set version they follow; None for rows from before monitoring existed.
     features: Mapped[dict[str, Any] | None]
     feature_set_version: Mapped[int | None] = mapped_column(Integer)
+    # The open-set score of the photo, the model's threshold (None when uncalibrated), the scoring
+    # method, and whether the photo was answered "neither" (then `label` is "neither"); all None
+    # for rows from before open-set rejection, or from a model published without it.
+    open_set_score: Mapped[float | None] = mapped_column(Float)
+    open_set_threshold: Mapped[float | None] = mapped_column(Float)
+    open_set_method: Mapped[str | None] = mapped_column(String(32))
+    open_set_rejected: Mapped[bool | None] = mapped_column(Boolean)
 
 
 class Feedback(Base):

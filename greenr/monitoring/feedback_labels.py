@@ -17,10 +17,14 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from greenr.catalog import schema
+from greenr.open_set.scorer import NEITHER
 from greenr.storage.object_store import ObjectStore
 
 FEEDBACK_PREFIX: Final = "feedback"
 """Where the API files the photos that got feedback, one folder per label (its one home)."""
+OPEN_SET_PREFIX: Final = "open-set"
+"""Where the API files the photos whose feedback says "neither" (`open-set/neither/<sha256>.<ext>`):
+kept for calibrating open-set rejection, outside `FEEDBACK_PREFIX`, so never ingested as a class."""
 
 
 def filed_feedback(keys: Collection[str], labels: Collection[str]) -> dict[str, str]:
@@ -31,6 +35,15 @@ def filed_feedback(keys: Collection[str], labels: Collection[str]) -> dict[str, 
         if len(parts) == 3 and parts[0] == FEEDBACK_PREFIX and parts[1] in labels:
             filed[PurePosixPath(parts[2]).stem] = parts[1]
     return filed
+
+
+def filed_neither(keys: Collection[str]) -> set[str]:
+    """sha256 of the photos filed under `open-set/neither/` (answered "neither": decided, not disputed)."""
+    return {
+        PurePosixPath(parts[2]).stem
+        for parts in (PurePosixPath(key).parts for key in keys)
+        if len(parts) == 3 and parts[0] == OPEN_SET_PREFIX and parts[1] == NEITHER
+    }
 
 
 def new_labels(filed: Mapping[str, str], catalogued: Mapping[str, str]) -> dict[str, str]:

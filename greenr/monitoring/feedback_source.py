@@ -11,6 +11,9 @@ never reach training from here:
   nothing is relabelled silently, a person decides (LABEL_CONFLICT);
 - answers that disagree and filed nowhere, so no admin decided (FEEDBACK_DISPUTED).
 
+Photos answered "neither" are filed under `open-set/neither/`, not `feedback/`: never staged, and
+(being decided) never a dispute either.
+
 The last two become rejections: the catalog records them with the reason and the quarantine keeps
 their bytes, staged under `.review/` (hidden, so the scan never offers them as candidates).
 """
@@ -36,7 +39,13 @@ from greenr.ingestion.sources import (
     staging_folder,
     write_origins,
 )
-from greenr.monitoring.feedback_labels import FEEDBACK_PREFIX, catalog_labels, filed_feedback
+from greenr.monitoring.feedback_labels import (
+    FEEDBACK_PREFIX,
+    OPEN_SET_PREFIX,
+    catalog_labels,
+    filed_feedback,
+    filed_neither,
+)
 from greenr.storage.object_store import ObjectStore
 
 REVIEW_FOLDER = ".review"
@@ -71,8 +80,13 @@ def sort_feedback(
     labels: Collection[str],
     catalogued: Mapping[str, str],
     answers: Mapping[str, PhotoAnswers],
+    neither: Collection[str] = (),
 ) -> FeedbackSorting:
-    """Sort the filed photos (sha256 -> key) and the answered ones into ingest, known, conflict, dispute."""
+    """Sort the filed photos (sha256 -> key) and the answered ones into ingest, known, conflict, dispute.
+
+    `neither`: the photos filed under `open-set/neither/` (their answers agreed, or an admin
+    decided, that they show no class): decided, so never a dispute, and never ingested.
+    """
     label_of = filed_feedback(filed.values(), labels)
     sorting = FeedbackSorting()
     for sha, key in sorted(filed.items()):
@@ -85,7 +99,7 @@ def sort_feedback(
             sorting.conflicts[sha] = (key, held)
     for sha, photo in sorted(answers.items()):
         # Filed means agreed or decided by an admin (the API's rule); unfiled and split is a dispute.
-        if sha not in filed and len(+photo.labels) > 1:
+        if sha not in filed and sha not in neither and len(+photo.labels) > 1:
             sorting.disputes[sha] = photo
     return sorting
 
@@ -116,7 +130,8 @@ def stage_feedback(
     """Stage the feedback store's new photos as `<label>/<name>`; conflicts and disputes as rejections."""
     filed = filed_keys(store.existing_keys(FEEDBACK_PREFIX), labels)
     answers = feedback_answers(engine)
-    sorting = sort_feedback(filed, labels, catalog_labels(engine, filed), answers)
+    neither = filed_neither(store.existing_keys(OPEN_SET_PREFIX))
+    sorting = sort_feedback(filed, labels, catalog_labels(engine, filed), answers, neither)
     folder = fresh_folder(staging_folder(staging_root, FEEDBACK_SOURCE))
     origins: dict[str, str] = {}
     for key in sorting.ingest.values():

@@ -342,7 +342,7 @@ def _bad_feedback() -> list[Any]:
             {"prediction_id": unknown, "label": "daisy"},
             422,
             "invalid_request",
-            "label: Input should be 'dandelion' or 'grass'",
+            "label: Input should be 'dandelion', 'grass' or 'neither'",
             id="invalid-label",
         ),
         pytest.param(

@@ -13,6 +13,7 @@ their bodies are built with the real API's models (greenr.monitoring), so they f
 
 The "model" says dandelion when a photo is more red than green on average (yellow flowers),
 grass otherwise: deterministic, no TensorFlow, good enough to tell two test photos apart.
+A mostly blue photo is answered "neither" (open-set rejection), with the real API's reason sentence.
 """
 
 from __future__ import annotations
@@ -34,8 +35,10 @@ from fastapi.responses import JSONResponse, Response
 from PIL import Image, ImageStat, UnidentifiedImageError
 from starlette.datastructures import UploadFile
 
-from greenr.contracts import LABELS
+from greenr.api.open_set_answer import neither_reason
+from greenr.contracts import ANSWERS, LABELS
 from greenr.monitoring.activity import Activity, ConfidenceBin, default_bucket
+from greenr.open_set.scorer import NEITHER
 
 MODEL = {"name": "greenr-classifier", "version": "7"}
 FAKE_API_KEY = "greenr_0123456789ab_fake-key-of-the-web-app-for-tests-only-000000"
@@ -82,10 +85,24 @@ def _model_down() -> JSONResponse:
 
 def classify(data: bytes) -> dict[str, float]:
     """Probabilities of the two classes from the photo's mean colour; raises for non-images."""
-    with Image.open(io.BytesIO(data)) as image:
-        red, green, _blue = ImageStat.Stat(image.convert("RGB").resize((64, 64))).mean
+    red, green, _blue = _mean_colour(data)
     p_dandelion = 1.0 / (1.0 + math.exp(-12.0 * (red / max(green, 1.0) - 0.85)))
     return {"dandelion": p_dandelion, "grass": 1.0 - p_dandelion}
+
+
+def open_set_score(data: bytes) -> float:
+    """The fake open-set score: how blue the photo is (nothing blue was ever a dandelion or grass)."""
+    red, green, blue = _mean_colour(data)
+    return blue / max(red, green, 1.0)
+
+
+OPEN_SET_THRESHOLD = 1.5
+
+
+def _mean_colour(data: bytes) -> tuple[float, float, float]:
+    with Image.open(io.BytesIO(data)) as image:
+        red, green, blue = ImageStat.Stat(image.convert("RGB").resize((64, 64))).mean
+    return red, green, blue
 
 
 def create_app(state: FakeApiState) -> FastAPI:
@@ -162,8 +179,8 @@ def create_app(state: FakeApiState) -> FastAPI:
             return _error(
                 404, "prediction_not_found", f"No prediction with id {body.get('prediction_id')!r}."
             )
-        if body.get("label") not in LABELS:
-            return _error(422, "invalid_label", f"label must be one of {', '.join(LABELS)}.")
+        if body.get("label") not in ANSWERS:
+            return _error(422, "invalid_label", f"label must be one of {', '.join(ANSWERS)}.")
         prediction["feedback_label"] = body["label"]
         record = {
             "id": str(uuid.uuid4()),
@@ -264,7 +281,9 @@ def _predict_one(state: FakeApiState, name: str, data: bytes) -> dict[str, Any]:
             "latency_ms": None,
             "error": {"code": "invalid_image", "message": f"{name} is not an image this model can read."},
         }
-    label = max(probabilities, key=lambda key: probabilities[key])
+    score = open_set_score(data)
+    rejected = score > OPEN_SET_THRESHOLD
+    label = NEITHER if rejected else max(probabilities, key=lambda key: probabilities[key])
     record = {
         "id": str(uuid.uuid4()),  # the real API's ids are UUIDs too
         "created_at": datetime.now(UTC).isoformat(),
@@ -272,9 +291,11 @@ def _predict_one(state: FakeApiState, name: str, data: bytes) -> dict[str, Any]:
         "sha256": "0" * 64,
         "label": label,
         "probabilities": probabilities,
-        "confidence": probabilities[label],
+        "confidence": max(probabilities.values()),
         "model_version": MODEL["version"],
         "latency_ms": 1000 * (time.perf_counter() - started),
+        "open_set": {"score": score, "threshold": OPEN_SET_THRESHOLD, "method": "blue", "rejected": rejected},
+        "reason": neither_reason(label, score, OPEN_SET_THRESHOLD),
         "feedback_label": None,
     }
     state.predictions.append(record)

@@ -1,25 +1,19 @@
-"""Which label feedback records."""
+"""Which answers feedback offers, and what the page says about them."""
 
 from __future__ import annotations
 
-import pytest
-
-from greenr.contracts import LABELS
+from greenr.contracts import ANSWERS, LABELS
 from ui.api_client import FeedbackResult
-from ui.feedback import FeedbackUnclear, feedback_label, feedback_message
+from ui.feedback import NEITHER, answer_choices, feedback_message, neither_title
 
 
-def test_right_records_the_prediction_and_wrong_the_other_class() -> None:
-    assert feedback_label("grass", correct=True, labels=LABELS) == "grass"
-    assert feedback_label("grass", correct=False, labels=LABELS) == "dandelion"
+def test_every_class_then_neither_is_offered() -> None:
+    assert answer_choices(LABELS) == ANSWERS
+    assert NEITHER == "neither"
 
 
-@pytest.mark.parametrize(
-    ("predicted", "labels"), [(None, LABELS), ("grass", ("grass", "clover", "dandelion"))]
-)
-def test_wrong_needs_exactly_one_other_class(predicted: str | None, labels: tuple[str, ...]) -> None:
-    with pytest.raises(FeedbackUnclear):
-        feedback_label(predicted, correct=False, labels=labels)
+def test_neither_is_explained_with_the_model_classes() -> None:
+    assert neither_title(LABELS) == "This doesn't look like a dandelion or grass"
 
 
 def test_message_says_what_was_recorded() -> None:
@@ -30,3 +24,7 @@ def test_message_says_what_was_recorded() -> None:
     )
     unknown = FeedbackResult(id=2, prediction_id=7, label="grass")
     assert feedback_message(unknown, predicted="grass") == "Thanks: recorded as grass (the model was right)."
+    neither = FeedbackResult(id=3, prediction_id=8, label="neither", correct=True)
+    assert (
+        feedback_message(neither, predicted="neither") == "Thanks: recorded as neither (the model was right)."
+    )

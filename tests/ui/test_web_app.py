@@ -55,6 +55,7 @@ def jpeg(color: tuple[int, int, int], seed: int = 0, size: tuple[int, int] = (96
 
 YELLOW = (220, 200, 40)
 GREEN = (60, 150, 50)
+BLUE = (40, 60, 210)  # the fake API answers "neither" for it (open-set rejection)
 
 
 def upload_element(user: User, marker: str) -> ui.upload:
@@ -134,11 +135,11 @@ async def test_one_photo_shows_its_class_and_a_probability_bar_per_class(user: U
 
 
 @pytest.mark.asyncio
-async def test_feedback_right_records_the_predicted_label(user: User, fake_api: FakeApiServer) -> None:
+async def test_feedback_with_the_predicted_class_says_right(user: User, fake_api: FakeApiServer) -> None:
     await upload(user, "single-upload", ("lawn.jpg", jpeg(GREEN)))
-    await user.should_see(marker="feedback-right", retries=RETRIES)
+    await user.should_see(marker="feedback-grass", retries=RETRIES)
 
-    user.find(marker="feedback-right").click()
+    user.find(marker="feedback-grass").click()
 
     await user.should_see("Thanks: recorded as grass (the model was right).", retries=RETRIES)
     prediction_id = fake_api.state.predictions[0]["id"]
@@ -146,11 +147,11 @@ async def test_feedback_right_records_the_predicted_label(user: User, fake_api: 
 
 
 @pytest.mark.asyncio
-async def test_feedback_wrong_records_the_other_label(user: User, fake_api: FakeApiServer) -> None:
+async def test_feedback_with_the_other_class_says_wrong(user: User, fake_api: FakeApiServer) -> None:
     await upload(user, "single-upload", ("lawn.jpg", jpeg(GREEN)))
-    await user.should_see(marker="feedback-wrong", retries=RETRIES)
+    await user.should_see(marker="feedback-dandelion", retries=RETRIES)
 
-    user.find(marker="feedback-wrong").click()
+    user.find(marker="feedback-dandelion").click()
 
     await user.should_see("Thanks: recorded as dandelion (the model was wrong).", retries=RETRIES)
     assert fake_api.state.feedback[0]["label"] == "dandelion"
@@ -158,11 +159,47 @@ async def test_feedback_wrong_records_the_other_label(user: User, fake_api: Fake
 
 
 @pytest.mark.asyncio
+async def test_feedback_neither_on_a_class_answer(user: User, fake_api: FakeApiServer) -> None:
+    await upload(user, "single-upload", ("lawn.jpg", jpeg(GREEN)))
+    await user.should_see(marker="feedback-neither", retries=RETRIES)
+
+    user.find(marker="feedback-neither").click()
+
+    await user.should_see("Thanks: recorded as neither (the model was wrong).", retries=RETRIES)
+    assert fake_api.state.feedback[0]["label"] == "neither"
+
+
+@pytest.mark.asyncio
+async def test_a_neither_answer_is_explained_with_its_probabilities(
+    user: User, fake_api: FakeApiServer
+) -> None:
+    await upload(user, "single-upload", ("sky.jpg", jpeg(BLUE)))
+
+    await user.should_see(marker="neither-title", retries=RETRIES)
+    await user.should_see("This doesn't look like a dandelion or grass")
+    label = user.find(marker="predicted-label").elements.pop()
+    assert isinstance(label, ui.label)
+    assert label.text == "neither"
+    reason = user.find(marker="neither-reason").elements.pop()
+    assert isinstance(reason, ui.label)
+    assert reason.text == fake_api.state.predictions[0]["reason"]
+    assert "its open-set score" in reason.text
+    with user.scope(marker="probabilities"):
+        bars = user.find(ui.linear_progress).elements
+    assert len(bars) == 2
+    assert sum(bar.value for bar in bars) == pytest.approx(1.0)
+
+    user.find(marker="feedback-neither").click()
+
+    await user.should_see("Thanks: recorded as neither (the model was right).", retries=RETRIES)
+
+
+@pytest.mark.asyncio
 async def test_a_file_that_is_not_an_image_shows_the_apis_message(user: User) -> None:
     await upload(user, "single-upload", ("notes.jpg", b"shopping list"))
 
     await user.should_see("notes.jpg is not an image this model can read.", retries=RETRIES)
-    await user.should_not_see(marker="feedback-right")
+    await user.should_not_see(marker="feedback-grass")
 
 
 @pytest.mark.asyncio
@@ -276,8 +313,8 @@ async def test_history_is_paginated_and_takes_feedback(user: User, fake_api: Fak
     user.find(marker="history-table").trigger(
         "selection", {"added": True, "rows": [row], "keys": [row["id"]]}
     )
-    await user.should_see("00.jpg: predicted grass. Is this right?")
-    user.find(marker="history-wrong").click()
+    await user.should_see("00.jpg: predicted grass. What does it show?")
+    user.find(marker="history-dandelion").click()
 
     await user.should_see("Thanks: recorded as dandelion (the model was wrong).", retries=RETRIES)
     assert fake_api.state.feedback[-1]["prediction_id"] == row["id"]
@@ -407,7 +444,7 @@ def test_a_real_photo_in_a_real_browser(
         predicted = fake_api.state.predictions[-1]
         assert predicted["filename"] == photo.name
         wait_for_text(chromium, predicted["label"])
-        chromium.find_element(By.XPATH, '//button[contains(., "Right")]').click()
+        chromium.find_element(By.XPATH, f'//button[contains(., "{predicted["label"].capitalize()}")]').click()
         wait_for_text(chromium, f"Thanks: recorded as {predicted['label']} (the model was right).")
         preview = chromium.find_element(By.CSS_SELECTOR, ".q-img img")
         WebDriverWait(chromium, 10).until(lambda _: preview.get_attribute("naturalWidth") not in (None, "0"))
@@ -425,6 +462,48 @@ def test_a_real_photo_in_a_real_browser(
         stopped = web_app("stop", env)
     assert stopped.returncode == 0, stopped.stderr
     assert web_app("status", env).returncode == 3
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_a_neither_answer_in_a_real_browser(
+    fake_api: FakeApiServer,
+    chromium: webdriver.Chrome,
+    web_app_env: Callable[[str], dict[str, str]],
+    tmp_path: Path,
+) -> None:
+    """A picture the API answers "neither": the page says so, why, still shows the probabilities,
+    and the Neither button records that answer."""
+    picture = tmp_path / "sky.jpg"
+    picture.write_bytes(jpeg(BLUE))
+    env = web_app_env(fake_api.url)
+    started = web_app("start", env)
+    assert started.returncode == 0, started.stderr
+    # The browser is shared: drop what an earlier test's page logged (its server has stopped).
+    chromium.get_log("browser")  # type: ignore[no-untyped-call]
+    try:
+        chromium.get(f"http://127.0.0.1:{env['GREENR_UI_PORT']}/")
+        wait_for_text(chromium, "API ready")
+        file_input = chromium.find_element(By.CSS_SELECTOR, ".q-uploader input[type=file]")
+        file_input.send_keys(str(picture))
+
+        wait_for_text(chromium, "This doesn't look like a dandelion or grass")
+        predicted = fake_api.state.predictions[-1]
+        assert predicted["label"] == "neither"
+        wait_for_text(chromium, predicted["reason"])
+        wait_for_text(chromium, "Confidence")
+        bars = chromium.find_elements(By.CSS_SELECTOR, ".q-linear-progress")
+        assert len(bars) == 2
+        buttons = [button.text.strip() for button in chromium.find_elements(By.CSS_SELECTOR, "button")]
+        assert {"DANDELION", "GRASS", "NEITHER"} <= {text.upper() for text in buttons}
+        chromium.find_element(By.XPATH, '//button[contains(., "Neither")]').click()
+        wait_for_text(chromium, "Thanks: recorded as neither (the model was right).")
+        assert fake_api.state.feedback[-1]["label"] == "neither"
+        console: list[dict[str, str]] = chromium.get_log("browser")  # type: ignore[no-untyped-call]
+        assert not [entry for entry in console if entry.get("level") == "SEVERE"]
+    finally:
+        stopped = web_app("stop", env)
+    assert stopped.returncode == 0, stopped.stderr
 
 
 def test_web_app_script_starts_answers_and_stops(

@@ -25,8 +25,10 @@ router = APIRouter(tags=["feedback"])
         "One answer per prediction and key: 201 for the first, 200 when it replaces the key's "
         "earlier answer (the same answer again changes nothing and returns the first one). "
         "A `predict` key answers on its own predictions only; an admin key on any "
-        "(relabelling). Recorded in the catalog, the image is filed under `feedback/<label>/` in "
-        "the object store for retraining (under one label at most), and the model server is told "
+        "(relabelling). The label is `dandelion`, `grass` or `neither` (the photo shows neither). "
+        "Recorded in the catalog; the image is filed under `feedback/<label>/` in the object store for "
+        "retraining (under one label at most), or, for `neither`, under `open-set/neither/` (kept to "
+        "calibrate open-set rejection, never training data for a class); the model server is told "
         "(best effort, after the answer)."
     ),
     responses={
@@ -38,7 +40,8 @@ router = APIRouter(tags=["feedback"])
                 404: "`prediction_not_found`: no prediction of this key has this id",
                 408: "`request_timeout`: the body did not arrive in time",
                 413: "`request_too_large`: over GREENR_MAX_JSON_BODY_BYTES",
-                422: "`invalid_request`: not a UUID, a label not dandelion / grass, or JSON nested too deep",
+                422: "`invalid_request`: not a UUID, a label not dandelion / grass / neither, or JSON nested "
+                "too deep",
                 429: "`rate_limited`: over the key's rate; `Retry-After` says when to retry",
                 503: "`database_unavailable` (with Retry-After)",
             }

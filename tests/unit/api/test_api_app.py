@@ -21,7 +21,7 @@ from greenr.api.app import create_app
 from greenr.api.body_limit import request_body_limit
 from greenr.api.logging_setup import JsonFormatter, request_id
 from greenr.api.schemas import FeedbackRequest
-from greenr.contracts import LABELS
+from greenr.contracts import ANSWERS
 from greenr.settings import load_settings
 
 
@@ -62,8 +62,8 @@ def assert_error(response: object, status: int, code: str) -> dict[str, str]:
     return error
 
 
-def test_the_feedback_labels_are_the_projects_classes() -> None:
-    assert get_args(FeedbackRequest.model_fields["label"].annotation) == LABELS
+def test_the_feedback_labels_are_the_projects_answers() -> None:
+    assert get_args(FeedbackRequest.model_fields["label"].annotation) == ANSWERS
 
 
 def test_nothing_happens_at_import_or_creation(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

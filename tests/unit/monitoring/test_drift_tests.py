@@ -293,3 +293,14 @@ def test_informational_columns_are_shown_but_never_drift_a_window(
         compare_window(window, reference, features, CONFIG.model_copy(update={"informational_columns": ()}))
     )
     assert strict["width"].drifted
+
+
+def test_neither_answers_in_a_window_are_a_class_share_the_reference_never_had() -> None:
+    """The training reference holds dandelion and grass only; a window where a third of the
+    photos were answered "neither" (open-set rejection) is a drift, tested without an error."""
+    rng = np.random.default_rng(10)
+    window = ["dandelion"] * 35 + ["grass"] * 35 + ["neither"] * 30
+    test, statistic, p_value, _ = class_share_test(window, ["dandelion", "grass"] * 100, rng, 500)
+    assert test == "chi2"  # every expected count is at least 5
+    assert math.isfinite(statistic)
+    assert p_value < 0.01

@@ -9,7 +9,12 @@ from sqlalchemy import insert
 
 from greenr.catalog import schema
 from greenr.catalog.database import create_catalog_engine, migrate
-from greenr.monitoring.feedback_labels import count_new_confirmed_labels, filed_feedback, new_labels
+from greenr.monitoring.feedback_labels import (
+    count_new_confirmed_labels,
+    filed_feedback,
+    filed_neither,
+    new_labels,
+)
 from greenr.settings import Settings
 from greenr.storage.object_store import open_object_store, s3_options
 
@@ -62,3 +67,14 @@ def test_count_reads_the_store_and_the_catalog(tmp_path: Path) -> None:
             ],
         )
     assert count_new_confirmed_labels(store, engine, LABELS) == 2
+
+
+def test_photos_answered_neither_are_not_confirmed_labels(tmp_path: Path) -> None:
+    store = open_object_store(str(tmp_path / "store"), s3_options(Settings()))
+    store.put("feedback/grass/bbb.jpg", b"photo")
+    store.put("open-set/neither/ccc.jpg", b"tulip")
+    engine = create_catalog_engine(f"sqlite:///{tmp_path / 'catalog.db'}")
+    migrate(engine)
+    assert count_new_confirmed_labels(store, engine, LABELS) == 1
+    assert filed_neither(store.existing_keys("open-set")) == {"ccc"}
+    assert filed_feedback(["feedback/neither/ddd.jpg"], LABELS) == {}

@@ -110,3 +110,32 @@ def test_an_empty_feedback_store_is_nothing_to_ingest_not_an_error(tmp_path: Pat
     migrate(engine)
     scan = scan_feedback(store, engine, tmp_path / "staging", LABELS)
     assert (scan.files, scan.rejections) == ([], [])
+
+
+def test_photos_answered_neither_are_never_staged_nor_disputed(tmp_path: Path) -> None:
+    """A photo whose answers say "neither" (all of them, or an admin's) is filed by the API under
+    open-set/neither/: not a class, so never training data, and decided, so not a dispute."""
+    from greenr.api.image_archive import ImageArchive
+
+    store: ObjectStore = open_object_store(str(tmp_path / "store"), s3_options(Settings()))
+    engine = create_catalog_engine(f"sqlite:///{tmp_path / 'catalog.db'}")
+    migrate(engine)
+    archive = ImageArchive(store)
+    photos = {name: jpeg_bytes(photo(seed)) for seed, name in enumerate(("tulip", "decided", "agreed"))}
+    keys = {name: keep_prediction(store, data) for name, data in photos.items()}
+    record_answers(engine, photos["tulip"], "neither", ["neither", "neither"])
+    archive.refile(keys["tulip"], "neither")
+    # Users split between grass and neither; an admin decided "neither".
+    record_answers(engine, photos["decided"], "grass", ["grass", "neither"])
+    archive.refile(keys["decided"], "neither")
+    record_answers(engine, photos["agreed"], "grass", ["dandelion"])
+    archive.refile(keys["agreed"], "dandelion")
+
+    scan = scan_feedback(store, engine, tmp_path / "staging", LABELS)
+
+    assert [(f.label, f.path.name) for f in scan.files] == [("dandelion", f"{sha_of(photos['agreed'])}.jpg")]
+    assert scan.rejections == []
+    assert sorted(store.existing_keys("open-set")) == sorted(
+        f"open-set/neither/{sha_of(photos[name])}.jpg" for name in ("tulip", "decided")
+    )
+    assert not [key for key in store.existing_keys("feedback") if "/neither/" in key]

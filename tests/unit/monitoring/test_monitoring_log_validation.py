@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from prediction_log_kit import logged
 
-from greenr.contracts import LABELS
+from greenr.contracts import ANSWERS, LABELS
 from greenr.dataset.rules import SUITES_DIR, find_expectation, read_suite_json
 from greenr.monitoring.log_validation import COLUMNS, PREDICTION_LOG, log_frame, model_key, validate_log
 from greenr.monitoring.prediction_log import LoggedPrediction
@@ -17,7 +17,7 @@ PUBLISHED = {model_key("greenr-classifier", "1")}
 def test_the_suites_label_sets_are_the_contracts() -> None:
     suite = read_suite_json(SUITES_DIR / f"{PREDICTION_LOG}.json")
     in_set = "expect_column_values_to_be_in_set"
-    assert tuple(find_expectation(suite, in_set, "label")["value_set"]) == LABELS
+    assert tuple(find_expectation(suite, in_set, "label")["value_set"]) == ANSWERS
     assert find_expectation(suite, in_set, "probability_labels")["value_set"] == [",".join(sorted(LABELS))]
 
 
@@ -29,6 +29,13 @@ def test_the_frame_has_the_suites_columns_even_when_empty() -> None:
 @pytest.mark.slow
 def test_a_sound_log_passes() -> None:
     report = validate_log([logged(n) for n in range(5)], PUBLISHED)
+    assert report.success, report.failure_message()
+
+
+@pytest.mark.slow
+def test_a_log_with_neither_answers_passes() -> None:
+    """A photo the open-set score rejected is logged as "neither", with the model's probabilities."""
+    report = validate_log([*(logged(n) for n in range(5)), logged(5, label="neither")], PUBLISHED)
     assert report.success, report.failure_message()
 
 
