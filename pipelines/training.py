@@ -35,7 +35,7 @@ def training_pipeline(
     reference, open_set = feature_reference_step, open_set_step
     if experiment_tracker:
         # The active stack's MLflow tracker opens one run (named after this pipeline run) for
-        # the four steps, in our experiment: training logs into it live, as it happens.
+        # the five steps, in our experiment: training logs into it live, as it happens.
         settings = {"experiment_tracker": MLFlowExperimentTrackerSettings(experiment_name=EXPERIMENT)}
         train, evaluate, register, reference, open_set = (
             s.with_options(experiment_tracker=experiment_tracker, settings=settings)
