@@ -66,7 +66,8 @@ def work_dir() -> Path:
 def cached_keras_model(photos: list[Photo], weights_dir: Path | None = None) -> Path:
     """The folder holding the trained Keras model for these photos, training it if needed."""
     config = load_training_config()
-    folder = work_dir() / cache_key(photos, config.model_dump(mode="json"))
+    # The open-set settings are fitted after training and leave the Keras model unchanged.
+    folder = work_dir() / cache_key(photos, config.model_dump(mode="json", exclude={"open_set"}))
     if (folder / KERAS_FILE).exists() and (folder / SUMMARY_FILE).exists():
         log.info("using the cached model in %s", folder)
         return folder

@@ -13,9 +13,10 @@ import hashlib
 import io
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 import numpy as np
+import numpy.typing as npt
 from PIL import Image
 
 from greenr.contracts import LABELS, SPLIT_FRACTIONS
@@ -60,8 +61,9 @@ class Photo:
     split: str | None
 
 
-def dataset_photos(folder: Path = DATASET_DIR) -> list[Photo]:
-    """Every dataset photo with its label and the ingestion's seeded split."""
+def dataset_photos(folder: Path = DATASET_DIR, seed: int | None = None) -> list[Photo]:
+    """Every dataset photo with its label and the ingestion's seeded split (another `seed` gives
+    another split of the same algorithm, for benchmarks that repeat over splits)."""
     files = [(label, path) for label in LABELS for path in sorted((folder / label).glob("*.jpg"))]
     if not files:
         raise SystemExit(f"no photos under {folder}/<label>/*.jpg: point --dataset at the greenr photos")
@@ -71,7 +73,8 @@ def dataset_photos(folder: Path = DATASET_DIR) -> list[Photo]:
         for (label, _), data in zip(files, blobs, strict=True)
     ]
     ingestion = load_ingestion_config()
-    split = assign_splits(items, {}, SPLIT_FRACTIONS, ingestion.seed, ingestion.group_distance)
+    split_seed = ingestion.seed if seed is None else seed
+    split = assign_splits(items, {}, SPLIT_FRACTIONS, split_seed, ingestion.group_distance)
     return [
         Photo(f"{label}/{path.name}", data, label, split[item.sha256])
         for (label, path), data, item in zip(files, blobs, items, strict=True)
@@ -89,9 +92,13 @@ def out_of_domain_photos(neither: Path = NEITHER_DIR) -> list[Photo]:
     except ImportError:
         return photos
     for name in SKIMAGE_PICTURES:
-        pixels = np.asarray(getattr(skimage_data, name)())
-        image = Image.fromarray(pixels if pixels.dtype == np.uint8 else (pixels * 255).astype(np.uint8))
-        buffer = io.BytesIO()
-        image.convert("RGB").save(buffer, format="JPEG", quality=90)
-        photos.append(Photo(f"skimage/{name}", buffer.getvalue(), None, None))
+        photos.append(picture_photo(f"skimage/{name}", np.asarray(getattr(skimage_data, name)())))
     return photos
+
+
+def picture_photo(name: str, pixels: npt.NDArray[Any]) -> Photo:
+    """An out-of-domain Photo from a picture's pixels (uint8, or floats in 0..1), as a JPEG upload."""
+    image = Image.fromarray(pixels if pixels.dtype == np.uint8 else (pixels * 255).astype(np.uint8))
+    buffer = io.BytesIO()
+    image.convert("RGB").save(buffer, format="JPEG", quality=90)
+    return Photo(name, buffer.getvalue(), None, None)

@@ -1,6 +1,6 @@
 """The serving artifact of a registered version: model.onnx + metadata.json (serving/README.md),
 and the version's feature reference files next to them (feature_reference.json, read by the
-monitoring pipeline; embedding_reduction.json, read by the model server).
+monitoring pipeline; embedding_reduction.json and open_set.json, read by the model server).
 
 metadata.json is `greenr.contracts.ServingMetadata`; its input size is read from the ONNX graph
 itself, so a model trained at any `image_size` is announced at the size it takes.
@@ -22,11 +22,13 @@ from pydantic import BaseModel
 from greenr.contracts import MODEL_CARD_FILE, ServingMetadata, artifact_prefix
 from greenr.features.embedding_reduction import REDUCTION_FILE
 from greenr.features.reference import REFERENCE_FILE
+from greenr.open_set.scorer import OPEN_SET_FILE
 from greenr.registry import model_registry
 from greenr.registry.model_registry import VersionInfo
 from greenr.storage.object_store import ObjectStore
 from greenr.training.feature_reference import REFERENCE_ARTIFACT_PATH
 from greenr.training.model_card import MODEL_CARD_ARTIFACT_PATH
+from greenr.training.open_set import OPEN_SET_ARTIFACT_PATH
 
 log = logging.getLogger(__name__)
 
@@ -110,11 +112,13 @@ COMPANION_FILES = (
     (REFERENCE_ARTIFACT_PATH, REFERENCE_FILE),
     (REFERENCE_ARTIFACT_PATH, REDUCTION_FILE),
     (MODEL_CARD_ARTIFACT_PATH, MODEL_CARD_FILE),
+    (OPEN_SET_ARTIFACT_PATH, OPEN_SET_FILE),
 )
 
 
 def reference_files_of(tracking_uri: str, info: VersionInfo) -> dict[str, bytes]:
-    """The version's companion files (feature reference, embedding reduction, model card) from its
+    """The version's companion files (feature reference, embedding reduction, model card, open-set
+    scorer) from its
     training run's MLflow artifacts (file name -> bytes); those the run lacks are left out (versions
     trained before them), and all of them for a version registered without a run."""
     if info.run_id is None:

@@ -14,6 +14,9 @@ class GateRule(BaseModel):
 
     min_f1_gain: float = Field(0.0, ge=0)
     min_log_loss_drop: float = Field(0.01, ge=0)
+    max_open_set_test_rejection: float | None = Field(0.02, ge=0, le=1)
+    """A challenger whose open-set score refuses more of the test split's (in-domain) photos is
+    never promoted; None: no limit. Versions without an open-set scorer are not judged on it."""
 
 
 class GateDecision(BaseModel):
@@ -25,8 +28,21 @@ class GateDecision(BaseModel):
     champion: Scores | None
 
 
-def decide(challenger: Scores, champion: Scores | None, rule: GateRule) -> GateDecision:
-    """Compare two models scored on the same split; no champion means the challenger wins."""
+def decide(
+    challenger: Scores, champion: Scores | None, rule: GateRule, open_set_test_rejection: float | None = None
+) -> GateDecision:
+    """Compare two models scored on the same split; no champion means the challenger wins.
+
+    `open_set_test_rejection`: the share of the test split the challenger answers "neither" (None
+    when it has no open-set scorer); above the rule's maximum, it is refused whatever its scores.
+    """
+    limit = rule.max_open_set_test_rejection
+    if limit is not None and open_set_test_rejection is not None and open_set_test_rejection > limit:
+        reason = (
+            f"open-set rejection refuses {open_set_test_rejection:.1%} of the test split's photos, above "
+            f"the {limit:.1%} allowed: lower its quantile's refusals (open_set in configs/training.yaml)"
+        )
+        return GateDecision(promote=False, reason=reason, challenger=challenger, champion=champion)
     if champion is None:
         return GateDecision(promote=True, reason="no champion yet", challenger=challenger, champion=None)
     gain = challenger.f1 - champion.f1

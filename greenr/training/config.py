@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -94,6 +94,19 @@ class AugmentationConfig(_Strict):
     mixup: float = Field(0.0, ge=0, le=1)  # MixUp alpha (blend strength); 0 disables it
 
 
+class OpenSetConfig(_Strict):
+    """How the open-set score is fitted and where its threshold sits (greenr/open_set/scorer.py;
+    chosen with benchmarks/open_set_benchmark.py)."""
+
+    method: Literal["mahalanobis", "knn", "max_probability"] = "knn"
+    # The threshold is the validation split's score at this quantile: about 1 - quantile of
+    # in-domain photos are refused.
+    quantile: float = Field(0.975, gt=0, le=1)
+    k: int = Field(1, ge=1)  # knn: distance to the k-th nearest train photo
+    components: int = Field(64, ge=1)  # mahalanobis: principal components kept
+    shrinkage: float = Field(0.1, ge=0, le=1)  # mahalanobis: covariance shrinkage
+
+
 class TrainingConfig(_Strict):
     """Everything that shapes a trained classifier; logged with the model for reproducibility."""
 
@@ -114,6 +127,8 @@ class TrainingConfig(_Strict):
     weight_decay: float = Field(1e-4, ge=0)
     flip_averaging: bool = True
     augmentation: AugmentationConfig = AugmentationConfig()
+    # Fitted after training on the exported model's embeddings; does not change the model.
+    open_set: OpenSetConfig = OpenSetConfig()
 
 
 def _set_dotted(data: dict[str, Any], dotted: str, value: Any) -> None:

@@ -16,6 +16,7 @@ from greenr.registry.scoring import Scores, score_probabilities
 from greenr.settings import Settings
 from greenr.training.data import SplitArrays
 from greenr.training.held_out import load_test_split
+from greenr.training.open_set import OpenSetSummary
 from greenr.training.registration import RegisteredModel
 from greenr.training.trained_model import TrainedModel
 
@@ -26,9 +27,17 @@ def load_gate_rule(path: Path) -> GateRule:
 
 
 def run_gate(
-    settings: Settings, trained: TrainedModel, registered: RegisteredModel, test: SplitArrays, rule: GateRule
+    settings: Settings,
+    trained: TrainedModel,
+    registered: RegisteredModel,
+    test: SplitArrays,
+    rule: GateRule,
+    open_set: OpenSetSummary | None = None,
 ) -> GateDecision:
-    """Decide, record the decision and both scores on the challenger's version, move `champion` if it won."""
+    """Decide, record the decision and both scores on the challenger's version, move `champion` if it won.
+
+    `open_set`: the challenger's open-set scorer summary (None: it has none, not judged on it).
+    """
     uri, name = registered.tracking_uri, registered.name
     images = test.images.astype(np.float32)
     with tempfile.TemporaryDirectory() as tmp:
@@ -45,7 +54,8 @@ def run_gate(
                 version = trained.summary.dataset_version
                 images = load_test_split(settings, version, size).images.astype(np.float32)
             champion = score_probabilities(runner.predict(images), test.labels)
-    decision = decide(challenger, champion, rule)
+    rejection = None if open_set is None else open_set.test_rejection_rate
+    decision = decide(challenger, champion, rule, rejection)
     tags = {
         "gate.decision": "promoted" if decision.promote else "rejected",
         "gate.reason": decision.reason,
@@ -55,6 +65,8 @@ def run_gate(
         "gate.champion_version": champion_info.version if champion_info else "none",
         "gate.champion_f1": f"{champion.f1:.4f}" if champion else "none",
         "gate.champion_log_loss": f"{champion.log_loss:.4f}" if champion else "none",
+        "gate.open_set_test_rejection": "none" if rejection is None else f"{rejection:.4f}",
+        "gate.max_open_set_test_rejection": str(rule.max_open_set_test_rejection),
     }
     model_registry.tag_version(uri, name, registered.version, tags)
     if decision.promote:

@@ -10,6 +10,7 @@ from greenr.settings import get_settings
 from greenr.training.data import SplitArrays
 from greenr.training.expectation import compare_with_benchmark, load_expectation
 from greenr.training.gate import run_gate
+from greenr.training.open_set import OpenSetSummary
 from greenr.training.registration import RegisteredModel
 from greenr.training.trained_model import TrainedModel
 
@@ -18,10 +19,14 @@ log = logging.getLogger(__name__)
 
 @step
 def promotion_gate_step(
-    trained: TrainedModel, registered: RegisteredModel, test: SplitArrays, rule: GateRule
+    trained: TrainedModel,
+    registered: RegisteredModel,
+    test: SplitArrays,
+    rule: GateRule,
+    open_set: OpenSetSummary | None = None,
 ) -> GateDecision:
     """Move `champion` only when the rule says the challenger is better; say where to look."""
-    decision = run_gate(get_settings(), trained, registered, test, rule)
+    decision = run_gate(get_settings(), trained, registered, test, rule, open_set)
     if decision.promote:
         mark_production(registered.name, registered.version)
     verdict = "PROMOTED to champion" if decision.promote else "kept as challenger"

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import json
+import math
 import shutil
 import socket
 import urllib.request
@@ -16,10 +17,14 @@ import pytest
 from cli_runner import run_python
 from conftest import MlflowTarget
 
+from greenr.deployment.artifact import artifact_prefix
 from greenr.features.definitions import feature_set
 from greenr.features.reference import FeatureReference
+from greenr.open_set.scorer import OPEN_SET_FILE, scorer_from_json
 from greenr.registry.model_registry import download_run_file, download_version
-from greenr.settings import DEFAULT_SOURCE
+from greenr.resources import object_store
+from greenr.settings import DEFAULT_SOURCE, get_settings
+from greenr.training.config import load_training_config
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -116,6 +121,9 @@ def test_training_registers_promotes_and_the_gate_rejects_a_worse_model(
     downloaded = download_version(mlflow_tracking.uri, name, "1", tmp_path / "download")
     assert [p.name for p in downloaded.rglob("*.onnx")] == ["model.onnx"]
     assert_feature_reference(mlflow_tracking.uri, run, name)
+    assert_open_set(mlflow_tracking.uri, run, champion.tags)
+    assert "## Open-set rejection" in card.read_text()
+    assert "Method `knn` (k 1)" in card.read_text()
 
     try:
         deployment_scenario(env, port)
@@ -124,6 +132,25 @@ def test_training_registers_promotes_and_the_gate_rejects_a_worse_model(
     finally:
         run_python(["-m", "greenr.deployment", "stop"], env)
     assert run_python(["-m", "greenr.deployment", "status"], env).returncode == 3
+
+
+def assert_open_set(tracking_uri: str, run: Any, gate_tags: dict[str, str]) -> None:
+    """The run holds version 1's open-set scorer (the configured method, a finite threshold from
+    validation) and its rejection rates; the gate recorded what it judged."""
+    data = download_run_file(tracking_uri, run.info.run_id, "open_set/open_set.json")
+    assert data is not None
+    scorer = scorer_from_json(data)
+    assert scorer.method == load_training_config().open_set.method
+    assert math.isfinite(scorer.threshold)
+    assert run.data.metrics["open_set_threshold"] == pytest.approx(scorer.threshold, rel=1e-5)
+    assert (
+        run.data.metrics["open_set_validation_rejection_rate"]
+        == scorer.calibration["validation_rejection_rate"]
+    )
+    rejection = run.data.metrics["open_set_test_rejection_rate"]
+    assert 0 <= rejection <= 1
+    assert float(gate_tags["gate.open_set_test_rejection"]) == pytest.approx(rejection, abs=1e-4)
+    assert gate_tags["gate.max_open_set_test_rejection"] == "0.02"
 
 
 def assert_feature_reference(tracking_uri: str, run: Any, name: str) -> None:
@@ -196,9 +223,14 @@ def lineage_of_version_1(env: dict[str, str], name: str) -> None:
     assert "mlflow-version-1" in lineage["tags"]
     assert lineage["metadata"]["mlflow_version"] == "1"
     assert "trained_model" in lineage["model_artifacts"]
-    assert {"test_split", "evaluation", "registered_model", "model_card", "feature_reference"} <= set(
-        lineage["data_artifacts"]
-    )
+    assert {
+        "test_split",
+        "evaluation",
+        "registered_model",
+        "model_card",
+        "feature_reference",
+        "open_set",
+    } <= set(lineage["data_artifacts"])
     assert lineage["trained_model_metadata"]["input_size"] == "224"
     assert len(lineage["training_runs"]) == 1
     # Both deployments ran in this model version and published its trained_model artifact.
@@ -222,6 +254,11 @@ def deployment_scenario(env: dict[str, str], port: int) -> None:
     features = result["predictions"][0]["features"]
     assert sorted(features) == sorted(feature_set().names())
     assert all(value is not None for value in features.values()), features
+    # Published with its open-set scorer, for the model server to answer "neither".
+    store = object_store(get_settings())
+    name = env["GREENR_MODEL_NAME"]
+    published = scorer_from_json(store.get(f"{artifact_prefix(name, '1')}/{OPEN_SET_FILE}"))
+    assert published.method == load_training_config().open_set.method
 
     again = run_python(["run.py", "--pipeline", "deployment"], env)
     assert again.returncode == 0, again.stderr[-3000:]

@@ -20,6 +20,7 @@ from greenr.deployment.artifact import (
 )
 from greenr.features.embedding_reduction import REDUCTION_FILE
 from greenr.features.reference import REFERENCE_FILE
+from greenr.open_set.scorer import OPEN_SET_FILE
 from greenr.registry.model_registry import VersionInfo
 from greenr.storage.object_store import ObjectStore, S3Options, open_object_store
 
@@ -85,9 +86,16 @@ def _info(run_id: str | None = None) -> VersionInfo:
     return VersionInfo(name="greenr-classifier", version="5", aliases=(), tags={}, run_id=run_id, source="s")
 
 
-def test_the_reference_files_and_the_card_are_published_next_to_the_model(tmp_path: Path) -> None:
+def test_the_reference_files_the_card_and_the_open_set_are_published_next_to_the_model(
+    tmp_path: Path,
+) -> None:
     store = _store(tmp_path)
-    files = {REFERENCE_FILE: b'{"rows": []}', REDUCTION_FILE: b'{"mean": []}', MODEL_CARD_FILE: b"# card"}
+    files = {
+        REFERENCE_FILE: b'{"rows": []}',
+        REDUCTION_FILE: b'{"mean": []}',
+        MODEL_CARD_FILE: b"# card",
+        OPEN_SET_FILE: b'{"format": "greenr-open-set"}',
+    }
     published = publish_version(
         "unused", store, _info(), "champion", LABELS, onnx_file=tiny_onnx_model(8), reference_files=files
     )
@@ -95,9 +103,17 @@ def test_the_reference_files_and_the_card_are_published_next_to_the_model(tmp_pa
     prefix = artifact_prefix("greenr-classifier", "5")
     assert store.existing_keys(prefix) == {
         f"{prefix}/{name}"
-        for name in ("model.onnx", "metadata.json", REFERENCE_FILE, REDUCTION_FILE, MODEL_CARD_FILE)
+        for name in (
+            "model.onnx",
+            "metadata.json",
+            REFERENCE_FILE,
+            REDUCTION_FILE,
+            MODEL_CARD_FILE,
+            OPEN_SET_FILE,
+        )
     }
     assert store.get(f"{prefix}/{REFERENCE_FILE}") == files[REFERENCE_FILE]
+    assert store.get(f"{prefix}/{OPEN_SET_FILE}") == files[OPEN_SET_FILE]
     assert store.get(f"{prefix}/{MODEL_CARD_FILE}") == b"# card"
 
 

@@ -54,3 +54,26 @@ def test_scores_from_probabilities() -> None:
     assert result.log_loss == pytest.approx(-np.log([0.9, 0.8, 0.4, 0.3]).mean(), rel=1e-6)
     with pytest.raises(ValueError, match="empty"):
         score_probabilities(probabilities[:0], labels[:0])
+
+
+def test_a_challenger_refusing_too_many_test_photos_is_never_promoted() -> None:
+    rule = GateRule(max_open_set_test_rejection=0.02)
+    for champion in (None, scores(0.5)):
+        decision = decide(scores(0.99), champion, rule, open_set_test_rejection=0.05)
+        assert not decision.promote
+        assert "refuses 5.0% of the test split's photos, above the 2.0% allowed" in decision.reason
+    # At the limit it is judged on its scores as before.
+    assert decide(scores(0.99), scores(0.5), rule, open_set_test_rejection=0.02).promote
+    assert decide(scores(0.5), None, rule, open_set_test_rejection=0.0).reason == "no champion yet"
+
+
+def test_no_open_set_or_no_limit_is_not_judged_on_rejection() -> None:
+    assert decide(scores(0.9), None, GateRule(max_open_set_test_rejection=0.02), None).promote
+    assert decide(scores(0.9), None, GateRule(max_open_set_test_rejection=None), 0.5).promote
+
+
+def test_the_promotion_config_sets_the_open_set_limit() -> None:
+    from greenr.settings import REPO_ROOT
+    from greenr.training.gate import load_gate_rule
+
+    assert load_gate_rule(REPO_ROOT / "configs" / "promotion.yaml").max_open_set_test_rejection == 0.02

@@ -17,6 +17,7 @@ from greenr.training.model_card import (
     model_card_markdown,
     wilson_interval,
 )
+from greenr.training.open_set import OpenSetSummary
 from greenr.training.registration import RegisteredModel
 from greenr.training.trained_model import TrainingSummary
 
@@ -69,7 +70,8 @@ def test_a_metric_without_cases_is_not_applicable_not_zero() -> None:
     assert table[3] == "| precision | n/a | n/a |"
 
 
-def test_the_card_names_data_training_metrics_calibration_and_limits() -> None:
+def _card(open_set: OpenSetSummary | None = None) -> str:
+    """The card of a 400-photo dataset version, 58 of 60 test photos right."""
     dataset = DatasetVersion(
         id="abc123",
         created_at=datetime(2026, 11, 29, 10, tzinfo=UTC),
@@ -103,13 +105,18 @@ def test_the_card_names_data_training_metrics_calibration_and_limits() -> None:
         run_url="http://mlflow/#/runs/mlflow-run",
         tracking_uri="http://mlflow",
     )
-    card = model_card_markdown(
+    return model_card_markdown(
         dataset,
         training,
         _evaluation(CONFUSION),
         registered,
         {"/data/greenr": 390, "s3://greenr/feedback": 10},
+        open_set,
     )
+
+
+def test_the_card_names_data_training_metrics_calibration_and_limits() -> None:
+    card = _card()
     assert card.startswith("# Model card: greenr-classifier version 7\n")
     for section in (
         "## Intended use",
@@ -128,3 +135,38 @@ def test_the_card_names_data_training_metrics_calibration_and_limits() -> None:
     assert "| dandelion | 29 | 1 |" in card
     assert "Expected calibration error (10 equal-width confidence bins): 0.034" in card
     assert "thumbnails" in card
+
+
+OPEN_SET = OpenSetSummary(
+    method="knn",
+    options={"k": 1.0},
+    quantile=0.975,
+    threshold=0.1234,
+    validation_rejection_rate=1 / 60,
+    test_rejection_rate=2 / 60,
+    validation_photos=60,
+    test_photos=60,
+)
+
+
+def _section(card: str) -> str:
+    return card.split("## Open-set rejection\n", 1)[1].split("\n## ", 1)[0]
+
+
+def test_the_open_set_section_gives_method_threshold_and_rejection_rates() -> None:
+    card = _card(OPEN_SET)
+    section = _section(card)
+    assert 'answered "neither"' in section
+    assert "Method `knn` (k 1)" in section
+    assert "threshold 0.1234, the validation split's score at the 0.975 quantile" in section
+    assert "| validation | 60 | 1.7 % |" in section
+    assert "| test | 60 | 3.3 % |" in section
+    assert "benchmarks/results/open_set.json" in section
+    assert "Open-set rejection is partial" in card
+    assert "No open-set rejection" not in card
+
+
+def test_a_version_without_open_set_says_so() -> None:
+    card = _card(None)
+    assert "Not part of this version" in _section(card)
+    assert "No open-set rejection: a photo of something" in card

@@ -1,0 +1,329 @@
+"""Open-set benchmark: which score tells "neither" photos from dandelions and grass, at what threshold?
+
+    .venv/bin/python -m benchmarks.open_set_benchmark [--split-seeds 1 2] [--onnx MODEL.onnx]
+        [--output benchmarks/results/open_set.json] [--allow-dirty]
+
+For each split of the greenr photos (the ingestion's own algorithm; no seed = the ingestion's
+seed, i.e. the split a quickstart gives; `--split-seeds` adds other splits) the project's
+classifier is trained with configs/training.yaml on train + validation and exported to ONNX with
+its embedding output (benchmarks/drift_model.py, cached under GREENR_HOME/benchmarks/drift/).
+`--onnx` skips training and uses a given model on the ingestion's split (for exploring only: it
+must have been trained on that split). Every picture is decoded like the model server decodes
+an upload and run through the ONNX model: the embeddings and probabilities are what serving sees.
+
+Each method of greenr/open_set/scorer.py (with a few settings) is fitted on the train split's
+embeddings; its threshold is the validation split's score at a quantile. Measured per method:
+AUROC of the in-domain test split against each out-of-domain source, and at each quantile the
+test split's refusal rate, the share of each out-of-domain source flagged and the accuracy on
+accepted test photos vs all (benchmarks/open_set_pictures.py describes the sources).
+
+The choice (method, settings, quantile) uses the validation split and the development half of
+the "neither" flowers only, on every split: of the quantiles whose mean validation refusal rate is
+within the in-domain target, the variant and quantile that flag most development flowers. The
+held-out half, the far and synthetic pictures and the test split are only measured on.
+
+Results describe committed code: the JSON records the commit, and the benchmark refuses a work
+tree with uncommitted changes unless `--allow-dirty` (then the commit is marked "-dirty").
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import platform
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Final
+
+import numpy as np
+import numpy.typing as npt
+
+from greenr.contracts import LABELS
+from greenr.export.onnx_runtime import OnnxClassifier
+from greenr.open_set.scorer import fit_scorer, threshold_at_quantile
+from greenr.provenance import git_commit
+from greenr.settings import REPO_ROOT
+from greenr.training.config import load_training_config
+from greenr.training.evaluation import roc_auc
+
+from .drift_model import cached_keras_model, cached_onnx_model, model_inputs
+from .drift_photos import Photo, dataset_photos
+from .open_set_pictures import far_domain_photos, neither_photos, synthetic_photos
+from .training_benchmark import check_clean_tree
+
+log = logging.getLogger(__name__)
+DEFAULT_OUTPUT: Final = REPO_ROOT / "benchmarks" / "results" / "open_set.json"
+TARGETS: Final = {"max_test_refusal_rate": 0.02, "min_held_out_flag_rate": 0.90}
+QUANTILES: Final = (0.95, 0.975, 0.99, 1.0)
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One method with its settings, as `fit_scorer` takes them."""
+
+    name: str
+    method: str
+    options: dict[str, int]
+
+
+VARIANTS: Final = (
+    Variant("mahalanobis c16", "mahalanobis", {"components": 16}),
+    Variant("mahalanobis c64", "mahalanobis", {"components": 64}),
+    Variant("mahalanobis c128", "mahalanobis", {"components": 128}),
+    Variant("knn k1", "knn", {"k": 1}),
+    Variant("knn k5", "knn", {"k": 5}),
+    Variant("knn k20", "knn", {"k": 20}),
+    Variant("max_probability", "max_probability", {}),
+)
+OUTSIDE_SOURCES: Final = ("neither_development", "neither_held_out", "far", "synthetic")
+HELD_OUT_SOURCES: Final = ("neither_held_out", "far", "synthetic")
+
+
+@dataclass(frozen=True)
+class Outputs:
+    """The served model's outputs on one group of pictures."""
+
+    embeddings: npt.NDArray[np.float32]
+    probabilities: npt.NDArray[np.float32]
+    labels: npt.NDArray[np.int64] | None
+    """Class indices of in-domain photos; None out of domain."""
+
+
+def run_model(runner: OnnxClassifier, photos: Sequence[Photo], size: int) -> Outputs:
+    """The ONNX model's probabilities and embeddings for the photos, decoded like uploads."""
+    outputs = runner.outputs(model_inputs(list(photos), size).astype(np.float32))
+    if len(outputs) < 2:
+        raise SystemExit("the ONNX model has no embedding output: export it with embedding=True")
+    labels = [LABELS.index(p.label) for p in photos if p.label is not None]
+    return Outputs(
+        embeddings=outputs[1],
+        probabilities=outputs[0],
+        labels=np.asarray(labels, dtype=np.int64) if len(labels) == len(photos) else None,
+    )
+
+
+def model_for_split(seed: int | None, onnx: Path | None) -> tuple[Path, list[Photo]]:
+    """The ONNX model trained on this split (trained and cached on first use) and the split's photos."""
+    photos = dataset_photos(seed=seed)
+    if onnx is not None:
+        return onnx, photos
+    folder = cached_keras_model(photos)
+    return cached_onnx_model(folder, photos), photos
+
+
+def measure_variant(variant: Variant, groups: dict[str, Outputs]) -> dict[str, Any]:
+    """AUROCs and, at each quantile, refusal, flag rates and accuracies of one method on one split."""
+    train = groups["train"]
+    if train.labels is None:
+        raise SystemExit("the train photos have no labels")
+    scorer = fit_scorer(
+        variant.method, train.embeddings, [LABELS[i] for i in train.labels], **variant.options
+    )
+    scores = {name: scorer.scores(group.embeddings, group.probabilities) for name, group in groups.items()}
+    test = groups["test"]
+    assert test.labels is not None
+    correct = test.probabilities.argmax(axis=1) == test.labels
+    auroc = {}
+    for source in (*OUTSIDE_SOURCES, "validation"):
+        pooled = np.concatenate([scores["test"], scores[source]])
+        outside = np.arange(len(pooled)) >= len(scores["test"])
+        auroc[source] = roc_auc(outside, pooled)
+    at_quantile = {}
+    for quantile in QUANTILES:
+        threshold = threshold_at_quantile(scores["validation"], quantile)
+        refused = scores["test"] > threshold
+        held_out = np.concatenate([scores[s] for s in HELD_OUT_SOURCES])
+        at_quantile[str(quantile)] = {
+            "threshold": threshold,
+            "validation_refusal_rate": float((scores["validation"] > threshold).mean()),
+            "test_refusal_rate": float(refused.mean()),
+            "flagged": {s: float((scores[s] > threshold).mean()) for s in OUTSIDE_SOURCES},
+            "held_out_flagged": float((held_out > threshold).mean()),
+            "test_accuracy_all": float(correct.mean()),
+            "test_accuracy_accepted": float(correct[~refused].mean()) if (~refused).any() else float("nan"),
+            "missed_held_out": _missed(scores, threshold),
+        }
+    return {"auroc": auroc, "quantiles": at_quantile}
+
+
+def _missed(scores: dict[str, npt.NDArray[np.float64]], threshold: float) -> int:
+    return int(sum((scores[s] <= threshold).sum() for s in HELD_OUT_SOURCES))
+
+
+def choose(runs: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """The variant and quantile flagging most development flowers among those whose mean validation
+    refusal rate is within the in-domain target; ties go to the better development AUROC
+    (validation and development data only)."""
+
+    def mean(variant: Variant, *path: str) -> float:
+        values = []
+        for run in runs:
+            node: Any = run["variants"][variant.name]
+            for key in path:
+                node = node[key]
+            values.append(float(node))
+        return float(np.mean(values))
+
+    candidates = [
+        (
+            mean(v, "quantiles", str(q), "flagged", "neither_development"),
+            mean(v, "auroc", "neither_development"),
+            v,
+            q,
+        )
+        for v in VARIANTS
+        for q in QUANTILES
+        if mean(v, "quantiles", str(q), "validation_refusal_rate") <= TARGETS["max_test_refusal_rate"]
+    ]
+    flagged, auroc, best, quantile = max(candidates, key=lambda c: (c[0], c[1]))
+    return {
+        "variant": best.name,
+        "method": best.method,
+        "options": best.options,
+        "quantile": quantile,
+        "development_flag_rate": flagged,
+        "development_auroc": auroc,
+    }
+
+
+def summarize(runs: Sequence[dict[str, Any]], quantile: float) -> dict[str, dict[str, list[float]]]:
+    """Per variant, at `quantile`: mean, min and max over the splits of each figure."""
+    figures: dict[str, dict[str, list[float]]] = {}
+    for variant in VARIANTS:
+        values: dict[str, list[float]] = {}
+        for run in runs:
+            measured = run["variants"][variant.name]
+            at = measured["quantiles"][str(quantile)]
+            row = {f"auroc_{s}": measured["auroc"][s] for s in OUTSIDE_SOURCES}
+            row |= {f"flagged_{s}": at["flagged"][s] for s in OUTSIDE_SOURCES}
+            row |= {
+                key: at[key]
+                for key in (
+                    "test_refusal_rate",
+                    "held_out_flagged",
+                    "test_accuracy_all",
+                    "test_accuracy_accepted",
+                )
+            }
+            for key, value in row.items():
+                values.setdefault(key, []).append(value)
+        figures[variant.name] = {
+            k: [float(np.mean(v)), float(np.min(v)), float(np.max(v))] for k, v in values.items()
+        }
+    return figures
+
+
+def print_table(summary: dict[str, dict[str, list[float]]], quantile: float) -> None:
+    print(f"\nat the validation quantile {quantile} (mean over splits [min..max])")
+    columns = (
+        "auroc_neither_held_out",
+        "auroc_far",
+        "auroc_synthetic",
+        "test_refusal_rate",
+        "flagged_neither_held_out",
+        "flagged_far",
+        "flagged_synthetic",
+        "held_out_flagged",
+        "test_accuracy_accepted",
+        "test_accuracy_all",
+    )
+    print(f"{'method':18}" + "".join(f"{c[:22]:>24}" for c in columns))
+    for name, figures in summary.items():
+        cells = "".join(
+            f"{f'{m:.3f} [{lo:.2f}..{hi:.2f}]':>24}" for m, lo, hi in (figures[c] for c in columns)
+        )
+        print(f"{name:18}{cells}")
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--split-seeds", type=int, nargs="*", default=[], help="splits besides the ingestion's"
+    )
+    parser.add_argument(
+        "--onnx", type=Path, help="explore with this ONNX model (ingestion split only, no training)"
+    )
+    parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT, help="JSON results file")
+    parser.add_argument(
+        "--allow-dirty", action="store_true", help="run on uncommitted changes (commit marked -dirty)"
+    )
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    commit = git_commit(REPO_ROOT)
+    check_clean_tree(commit, args.allow_dirty)
+    if args.onnx is not None and args.split_seeds:
+        raise SystemExit("--onnx explores one model on the ingestion's split: drop --split-seeds")
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    config = load_training_config()
+    neither = neither_photos()
+    outside = {
+        "neither_development": neither["development"],
+        "neither_held_out": neither["held_out"],
+        "far": far_domain_photos(),
+        "synthetic": synthetic_photos(),
+    }
+    started = time.perf_counter()
+    runs = []
+    for seed in [None, *args.split_seeds]:
+        path, photos = model_for_split(seed, args.onnx)
+        runner = OnnxClassifier(path)
+        groups = {
+            split: run_model(runner, [p for p in photos if p.split == split], config.image_size)
+            for split in ("train", "validation", "test")
+        }
+        groups |= {name: run_model(runner, pictures, config.image_size) for name, pictures in outside.items()}
+        runs.append(
+            {
+                "split_seed": seed,
+                "photos": {name: len(group.probabilities) for name, group in groups.items()},
+                "variants": {v.name: measure_variant(v, groups) for v in VARIANTS},
+            }
+        )
+        log.info("split %s measured", "ingestion" if seed is None else seed)
+    choice = choose(runs)
+    summary = summarize(runs, choice["quantile"])
+    for quantile in QUANTILES:
+        print_table(summarize(runs, quantile), quantile)
+    print(f"\nchosen on validation + development flowers: {json.dumps(choice)}")
+    chosen = summary[choice["variant"]]
+    print(
+        f"chosen, held out: test refusal {chosen['test_refusal_rate'][0]:.1%} (target <= "
+        f"{TARGETS['max_test_refusal_rate']:.0%}), held-out out-of-domain flagged "
+        f"{chosen['held_out_flagged'][0]:.1%} (target >= {TARGETS['min_held_out_flag_rate']:.0%})"
+    )
+    results = {
+        "git_commit": commit,
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        "model": str(args.onnx) if args.onnx else "trained per split with configs/training.yaml",
+        "machine": {
+            "cpus": os.cpu_count(),
+            "platform": platform.platform(),
+            "python": platform.python_version(),
+        },
+        "targets": TARGETS,
+        "quantiles": QUANTILES,
+        "sources": {name: [p.name for p in pictures] for name, pictures in outside.items()},
+        "choice": choice,
+        "chosen_summary": chosen,
+        "summary_at_chosen_quantile": summary,
+        "runs": runs,
+        "seconds": time.perf_counter() - started,
+    }
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(json.dumps(results, indent=2) + "\n")
+    print(f"results written to {args.output}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
