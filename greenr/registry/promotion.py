@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
-from greenr.registry.scoring import Scores
+from greenr.registry.scoring import Scores, wilson_interval
 
 
 class GateRule(BaseModel):
@@ -15,8 +15,27 @@ class GateRule(BaseModel):
     min_f1_gain: float = Field(0.0, ge=0)
     min_log_loss_drop: float = Field(0.01, ge=0)
     max_open_set_test_rejection: float | None = Field(0.02, ge=0, le=1)
-    """A challenger whose open-set score refuses more of the test split's (in-domain) photos is
-    never promoted; None: no limit. Versions without an open-set scorer are not judged on it."""
+    """A challenger shown to refuse more of the test split's (in-domain) photos than this is never
+    promoted: the lower end of the 95 % Wilson interval of its refusal rate is above it. With 60
+    test photos one photo is 1.7 %, so the point estimate alone would refuse or pass a model on
+    the noise of one photo (2 of 60 refused: 3.3 %, interval 0.9-11.4 %, not shown to exceed 2 %;
+    4 of 60: interval 2.6-15.9 %, refused). None: no limit. Versions without an open-set scorer
+    are not judged on it."""
+
+
+class OpenSetRefusals(BaseModel):
+    """How many of the test split's photos the challenger's open-set score answered "neither"."""
+
+    refused: int = Field(ge=0)
+    photos: int = Field(ge=0)
+
+    @property
+    def rate(self) -> float:
+        return self.refused / self.photos if self.photos else 0.0
+
+    def interval(self) -> tuple[float, float]:
+        """The 95 % Wilson interval of the refusal rate."""
+        return wilson_interval(self.refused, self.photos)
 
 
 class GateDecision(BaseModel):
@@ -29,18 +48,20 @@ class GateDecision(BaseModel):
 
 
 def decide(
-    challenger: Scores, champion: Scores | None, rule: GateRule, open_set_test_rejection: float | None = None
+    challenger: Scores, champion: Scores | None, rule: GateRule, open_set: OpenSetRefusals | None = None
 ) -> GateDecision:
     """Compare two models scored on the same split; no champion means the challenger wins.
 
-    `open_set_test_rejection`: the share of the test split the challenger answers "neither" (None
-    when it has no open-set scorer); above the rule's maximum, it is refused whatever its scores.
+    `open_set`: how many test photos the challenger answers "neither" (None when it has no
+    open-set scorer); shown to be above the rule's maximum, it is refused whatever its scores.
     """
     limit = rule.max_open_set_test_rejection
-    if limit is not None and open_set_test_rejection is not None and open_set_test_rejection > limit:
+    if limit is not None and open_set is not None and open_set.photos and open_set.interval()[0] > limit:
+        low, high = open_set.interval()
         reason = (
-            f"open-set rejection refuses {open_set_test_rejection:.1%} of the test split's photos, above "
-            f"the {limit:.1%} allowed: lower its quantile's refusals (open_set in configs/training.yaml)"
+            f"open-set rejection refuses {open_set.refused} of {open_set.photos} test photos "
+            f"({open_set.rate:.1%}, 95 % interval {low:.1%}-{high:.1%}), above the {limit:.1%} allowed: "
+            "raise open_set.quantile or open_set.k in configs/training.yaml"
         )
         return GateDecision(promote=False, reason=reason, challenger=challenger, champion=champion)
     if champion is None:

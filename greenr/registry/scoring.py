@@ -2,11 +2,28 @@
 
 from __future__ import annotations
 
+import math
+from typing import Final
+
 import numpy as np
 import numpy.typing as npt
 from pydantic import BaseModel
 
 from greenr.contracts import POSITIVE_CLASS_INDEX
+
+Z95: Final = 1.959963984540054
+"""The normal quantile of a two-sided 95 % interval."""
+
+
+def wilson_interval(successes: int, trials: int, z: float = Z95) -> tuple[float, float]:
+    """Wilson score interval of a proportion; (nan, nan) without trials."""
+    if trials <= 0:
+        return math.nan, math.nan
+    p = successes / trials
+    denominator = 1 + z * z / trials
+    centre = (p + z * z / (2 * trials)) / denominator
+    half = z * math.sqrt(p * (1 - p) / trials + z * z / (4 * trials * trials)) / denominator
+    return max(0.0, centre - half), min(1.0, centre + half)
 
 
 class Scores(BaseModel):

@@ -54,8 +54,8 @@ def run_gate(
                 version = trained.summary.dataset_version
                 images = load_test_split(settings, version, size).images.astype(np.float32)
             champion = score_probabilities(runner.predict(images), test.labels)
-    rejection = None if open_set is None else open_set.test_rejection_rate
-    decision = decide(challenger, champion, rule, rejection)
+    refusals = None if open_set is None else open_set.test_refusals()
+    decision = decide(challenger, champion, rule, refusals)
     tags = {
         "gate.decision": "promoted" if decision.promote else "rejected",
         "gate.reason": decision.reason,
@@ -65,7 +65,8 @@ def run_gate(
         "gate.champion_version": champion_info.version if champion_info else "none",
         "gate.champion_f1": f"{champion.f1:.4f}" if champion else "none",
         "gate.champion_log_loss": f"{champion.log_loss:.4f}" if champion else "none",
-        "gate.open_set_test_rejection": "none" if rejection is None else f"{rejection:.4f}",
+        "gate.open_set_test_rejection": "none" if refusals is None else f"{refusals.rate:.4f}",
+        "gate.open_set_test_refused": "none" if refusals is None else f"{refusals.refused}/{refusals.photos}",
         "gate.max_open_set_test_rejection": str(rule.max_open_set_test_rejection),
     }
     model_registry.tag_version(uri, name, registered.version, tags)

@@ -27,6 +27,7 @@ from greenr.contracts import MODEL_CARD_FILE, POSITIVE_CLASS_INDEX, SPLITS
 from greenr.ingestion.dataset_version import DatasetVersion
 from greenr.open_set.scorer import NEITHER
 from greenr.registry import tracking
+from greenr.registry.scoring import wilson_interval
 from greenr.settings import Settings
 from greenr.training.evaluate_export import EvaluationSummary
 from greenr.training.open_set import OpenSetSummary
@@ -36,7 +37,6 @@ from greenr.training.trained_model import TrainingSummary
 
 MODEL_CARD_ARTIFACT_PATH: Final = "model_card"
 """The card's folder among the training run's MLflow artifacts."""
-_Z95: Final = 1.959963984540054
 _BOOTSTRAP_RESAMPLES: Final = 2000
 
 # Measured on the reference dataset (../shared/data/greenr/README.md); they hold for any version
@@ -73,17 +73,6 @@ LIMITATIONS: Final = (
     "Trained on 400 photos: the test split has about 60, so each test error moves accuracy by ~1.7 "
     "points; read the intervals, not the point estimates.",
 )
-
-
-def wilson_interval(successes: int, trials: int, z: float = _Z95) -> tuple[float, float]:
-    """Wilson score interval of a proportion; (nan, nan) without trials."""
-    if trials <= 0:
-        return math.nan, math.nan
-    p = successes / trials
-    denominator = 1 + z * z / trials
-    centre = (p + z * z / (2 * trials)) / denominator
-    half = z * math.sqrt(p * (1 - p) / trials + z * z / (4 * trials * trials)) / denominator
-    return max(0.0, centre - half), min(1.0, centre + half)
 
 
 def f1_from_cells(tp: float, fp: float, fn: float) -> float:

@@ -27,6 +27,7 @@ from greenr.open_set.scorer import (
     scorer_to_json,
     threshold_at_quantile,
 )
+from greenr.registry.promotion import OpenSetRefusals
 from greenr.resources import object_store
 from greenr.settings import Settings
 from greenr.training.config import OpenSetConfig
@@ -53,6 +54,12 @@ class OpenSetSummary(BaseModel):
     test_rejection_rate: float
     validation_photos: int
     test_photos: int
+
+    def test_refusals(self) -> OpenSetRefusals:
+        """The test photos answered "neither", as the promotion gate judges them (the rate is a
+        count over `test_photos`, so rounding gives the count back exactly)."""
+        refused = round(self.test_rejection_rate * self.test_photos)
+        return OpenSetRefusals(refused=refused, photos=self.test_photos)
 
 
 def calibrate_scorer(

@@ -17,7 +17,7 @@ import pytest
 from cli_runner import run_python
 from conftest import MlflowTarget
 
-from greenr.deployment.artifact import artifact_prefix
+from greenr.contracts import artifact_prefix
 from greenr.features.definitions import feature_set
 from greenr.features.reference import FeatureReference
 from greenr.open_set.scorer import OPEN_SET_FILE, scorer_from_json

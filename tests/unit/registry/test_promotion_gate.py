@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from greenr.registry.promotion import GateRule, decide
+from greenr.registry.promotion import GateRule, OpenSetRefusals, decide
 from greenr.registry.scoring import Scores, score_probabilities
 
 RULE = GateRule(min_f1_gain=0.0, min_log_loss_drop=0.01)
@@ -56,20 +56,26 @@ def test_scores_from_probabilities() -> None:
         score_probabilities(probabilities[:0], labels[:0])
 
 
-def test_a_challenger_refusing_too_many_test_photos_is_never_promoted() -> None:
+def test_a_challenger_shown_to_refuse_too_many_test_photos_is_never_promoted() -> None:
     rule = GateRule(max_open_set_test_rejection=0.02)
     for champion in (None, scores(0.5)):
-        decision = decide(scores(0.99), champion, rule, open_set_test_rejection=0.05)
+        decision = decide(scores(0.99), champion, rule, OpenSetRefusals(refused=4, photos=60))
         assert not decision.promote
-        assert "refuses 5.0% of the test split's photos, above the 2.0% allowed" in decision.reason
-    # At the limit it is judged on its scores as before.
-    assert decide(scores(0.99), scores(0.5), rule, open_set_test_rejection=0.02).promote
-    assert decide(scores(0.5), None, rule, open_set_test_rejection=0.0).reason == "no champion yet"
+        assert "refuses 4 of 60 test photos (6.7%, 95 % interval 2.6%-15.9%), above the 2.0% allowed" in (
+            decision.reason
+        )
+    # 2 of 60 (3.3 %) is not shown to exceed 2 %: judged on its scores as before.
+    assert decide(scores(0.99), scores(0.5), rule, OpenSetRefusals(refused=2, photos=60)).promote
+    assert decide(scores(0.5), None, rule, OpenSetRefusals(refused=0, photos=60)).reason == "no champion yet"
+    # Few photos prove little: 1 of 12 passes, 2 of 12 (interval 4.7-44.8 %) does not.
+    assert decide(scores(0.9), None, rule, OpenSetRefusals(refused=1, photos=12)).promote
+    assert not decide(scores(0.9), None, rule, OpenSetRefusals(refused=2, photos=12)).promote
 
 
 def test_no_open_set_or_no_limit_is_not_judged_on_rejection() -> None:
     assert decide(scores(0.9), None, GateRule(max_open_set_test_rejection=0.02), None).promote
-    assert decide(scores(0.9), None, GateRule(max_open_set_test_rejection=None), 0.5).promote
+    half = OpenSetRefusals(refused=30, photos=60)
+    assert decide(scores(0.9), None, GateRule(max_open_set_test_rejection=None), half).promote
 
 
 def test_the_promotion_config_sets_the_open_set_limit() -> None:

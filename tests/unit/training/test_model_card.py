@@ -9,13 +9,13 @@ import pytest
 
 from greenr.contracts import LABELS
 from greenr.ingestion.dataset_version import DatasetVersion
+from greenr.registry.scoring import wilson_interval
 from greenr.training.evaluate_export import EvaluationSummary
 from greenr.training.model_card import (
     f1_from_cells,
     f1_interval,
     metrics_table,
     model_card_markdown,
-    wilson_interval,
 )
 from greenr.training.open_set import OpenSetSummary
 from greenr.training.registration import RegisteredModel
