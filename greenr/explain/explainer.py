@@ -51,7 +51,7 @@ class Explainer:
         if not self._slot.acquire(blocking=False):
             raise ExplainerBusy("an explanation is already being computed")
         try:
-            model = self._model(name, version)
+            model = self.model(name, version)
             kept = read_photo(photo, self._max_pixels, model.input_size)
             explanation = explain(model, kept.pixels, class_index)
             heatmap = resized(explanation.heatmap, kept.picture.width, kept.picture.height)
@@ -63,7 +63,8 @@ class Explainer:
         """(name, version) of the models in memory, least recently used first."""
         return list(self._models)
 
-    def _model(self, name: str, version: str) -> CamModel:
+    def model(self, name: str, version: str) -> CamModel:
+        """The prepared model of a version, fetched and loaded when not in memory (outside the slot)."""
         key = (name, version)
         if key in self._models:
             self._models.move_to_end(key)
