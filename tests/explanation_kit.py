@@ -12,13 +12,27 @@ from greenr.training.trained_model import KERAS_ARTIFACT_PATH, KERAS_FILE
 
 def tiny_keras_bytes(size: int = 64, seed: int = 1) -> bytes:
     """The bytes of a `model.keras` as training saves it (flip-averaged inference model), untrained."""
+    return tiny_model_files(size, seed, onnx=False)[0]
+
+
+def tiny_model_files(size: int = 64, seed: int = 1, onnx: bool = True) -> tuple[bytes, bytes | None]:
+    """`model.keras` and (with `onnx`) the `model.onnx` served for it, both as training writes
+    them, from one small untrained classifier."""
+    import numpy as np
+
+    from greenr.export.onnx_export import export_and_check
     from greenr.training.model import build_classifier, inference_model
 
     classifier = build_classifier(TrainingConfig(image_size=size, seed=seed), backbone_weights=None)
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / KERAS_FILE
         inference_model(classifier, flip_averaging=True).save(path)
-        return path.read_bytes()
+        if not onnx:
+            return path.read_bytes(), None
+        check = np.random.default_rng(seed).integers(0, 256, size=(2, size, size, 3), dtype=np.uint8)
+        served = inference_model(classifier, flip_averaging=True, embedding=True)
+        exported = export_and_check(served, Path(tmp) / "model.onnx", check)
+        return path.read_bytes(), exported.path.read_bytes()
 
 
 def register_run_version(

@@ -27,7 +27,7 @@ class ExplanationToggle:
         self.switch = ui.switch(TOGGLE_TEXT, on_change=self._on_change).mark("explanation-toggle")
         self.note = ui.label("").classes("text-caption text-grey-8").mark("explanation-note")
 
-    async def _on_change(self, event: events.ValueChangeEventArguments) -> None:
+    async def _on_change(self, event: events.ValueChangeEventArguments[bool | None]) -> None:
         if not event.value:
             self.image.set_source(self.photo_source)
             return
