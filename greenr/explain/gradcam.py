@@ -72,9 +72,14 @@ def cam_model(model: Any) -> CamModel:
         with tf.GradientTape(persistent=True) as tape:
             maps, pooled = maps_and_pooled(images, training=False)
             logits = tf.matmul(pooled, kernel) + bias
-            log_p = tf.nn.log_softmax(logits)
-            # log-odds of class c: log p_c - log(1 - p_c)
-            scores = [log_p[:, c] - tf.math.log1p(-tf.exp(log_p[:, c]) + 1e-12) for c in range(classes)]
+            # Log-odds of class c, log p_c - log(1 - p_c), from the logits: the logit minus the
+            # log-sum-exp of the others (through the probabilities, 1 - p_c is 0 in float32 once
+            # the model is sure, and the gradient infinite).
+            scores = [
+                logits[:, c]
+                - tf.reduce_logsumexp(tf.concat([logits[:, :c], logits[:, c + 1 :]], axis=1), axis=1)
+                for c in range(classes)
+            ]
         cams = []
         for score in scores:
             gradients = tape.gradient(score, maps)

@@ -115,3 +115,19 @@ def test_a_sideways_phone_photo_is_explained_upright(tmp_path: Path) -> None:
     stored.save(data, format="JPEG", exif=exif)
     kept = read_photo(data.read_bytes(), 40_000_000, SIZE)
     assert kept.picture.size == (100, 200)
+
+
+def test_a_model_that_is_sure_still_gets_a_heatmap() -> None:
+    """p = 1.0 in float32: through the probabilities, log(1 - p) would be -inf and the map NaN."""
+    from greenr.training.model import build_classifier, inference_model
+
+    classifier = build_classifier(TrainingConfig(image_size=SIZE, seed=4), backbone_weights=None)
+    head = classifier.get_layer("probabilities")
+    kernel, _ = head.get_weights()
+    kernel[:, 0], kernel[:, 1] = 1.0, 0.0  # every feature speaks for class 0
+    head.set_weights([kernel, np.array([100.0, -100.0], dtype=np.float32)])
+    sure = cam_model(inference_model(classifier, flip_averaging=True))
+    result = explain(sure, model_input(11), class_index=0)
+    assert float(result.probabilities[0]) == 1.0
+    assert np.isfinite(result.heatmap).all()
+    assert float(result.heatmap.max()) == pytest.approx(1.0)
