@@ -141,6 +141,14 @@ class Settings(BaseSettings):
         float, Field(gt=0, validation_alias=_env("GREENR_DECODE_WAIT_SECONDS"))
     ] = 10.0
     retry_after_seconds: Annotated[int, Field(gt=0, validation_alias=_env("GREENR_RETRY_AFTER_SECONDS"))] = 2
+    # GET /predictions/{id}/explanation: TensorFlow threads (the rest of the cores stay with the
+    # predictions) and how many versions' Keras models stay in memory.
+    explanation_threads: Annotated[
+        int, Field(gt=0, le=64, validation_alias=_env("GREENR_EXPLANATION_THREADS"))
+    ] = 1
+    explanation_models: Annotated[
+        int, Field(gt=0, le=8, validation_alias=_env("GREENR_EXPLANATION_MODELS"))
+    ] = 2
     ui_host: Annotated[str, Field(validation_alias=_env("GREENR_UI_HOST"))] = "127.0.0.1"
     ui_port: Annotated[int, Field(gt=0, lt=65536, validation_alias=_env("GREENR_UI_PORT"))] = 8080
 

@@ -9,10 +9,9 @@ from typing import Any, ClassVar
 from zenml.enums import ArtifactType, VisualizationType
 from zenml.materializers.base_materializer import BaseMaterializer
 
-from greenr.training.trained_model import TrainedModel, TrainingSummary
+from greenr.training.trained_model import KERAS_FILE, TrainedModel, TrainingSummary
 
 ONNX_FILE = "model.onnx"
-KERAS_FILE = "model.keras"
 SUMMARY_FILE = "training.json"
 _CARD_FILE = "model_card.md"
 

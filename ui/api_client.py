@@ -35,6 +35,10 @@ _UNAVAILABLE_STATUSES = frozenset({429, 502, 503, 504})
 BodyT = TypeVar("BodyT", bound=BaseModel)
 _PREDICTING = "classify photos"
 _MONITORING = "show the monitoring data"
+_EXPLAINING = "show what the model looked at"
+# The first explanation after the API starts loads TensorFlow and the version's Keras model
+# (tens of seconds on a busy 2-core machine); later ones take about a second.
+EXPLANATION_READ_SECONDS = 90.0
 
 # A file the API could not classify may carry `"probabilities": null`.
 Probabilities = Annotated[dict[str, float], BeforeValidator(lambda value: {} if value is None else value)]
@@ -248,6 +252,23 @@ class ApiClient:
             response.content,
             self.base_url,
             doing="show the model card",
+            key_setting=self.key_setting,
+        )
+
+    async def explanation(self, prediction_id: str) -> bytes:
+        """The prediction's photo with the model's heatmap over it (PNG)."""
+        response = await self._send(
+            "GET",
+            f"/predictions/{quote(prediction_id, safe='')}/explanation",
+            read_timeout=max(self.timeouts.read, EXPLANATION_READ_SECONDS),
+        )
+        if response.is_success:
+            return response.content
+        raise failure_from_response(
+            response.status_code,
+            response.content,
+            self.base_url,
+            doing=_EXPLAINING,
             key_setting=self.key_setting,
         )
 

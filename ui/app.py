@@ -32,6 +32,7 @@ from ui.api_client import (
 from ui.batch_table import COLUMNS as BATCH_COLUMNS
 from ui.batch_table import batch_csv, batch_rows, batch_summary, csv_filename
 from ui.config import WebAppConfig
+from ui.explanation_toggle import ExplanationToggle
 from ui.feedback import NEITHER, answer_choices, feedback_message, neither_title
 from ui.history_table import COLUMNS as HISTORY_COLUMNS
 from ui.history_table import Pager, history_rows
@@ -278,7 +279,10 @@ class WebPage:
             if preview is None:
                 ui.icon("broken_image", size="xl", color="grey-6")
             else:
-                ui.image(preview).classes("w-64 rounded-borders shadow-2").props("fit=contain")
+                with ui.column().classes("gap-1"):
+                    image = ui.image(preview).classes("w-64 rounded-borders shadow-2").props("fit=contain")
+                    if prediction.id is not None and prediction.error is None:
+                        ExplanationToggle(self.api, image, str(prediction.id), preview)
             with ui.column().classes("grow gap-2"):
                 ui.label(prediction.filename).classes("text-caption text-grey-8")
                 if prediction.error is not None:

@@ -21,7 +21,7 @@ from greenr.api.limits import install_limits
 from greenr.api.metrics import ApiMetrics
 from greenr.api.middleware import RequestObservation
 from greenr.api.rate_limit import RateLimiter
-from greenr.api.routes import feedback, health, history, metrics, model_info, monitoring, predict
+from greenr.api.routes import explanation, feedback, health, history, metrics, model_info, monitoring, predict
 from greenr.api.services import ApiServices, close_services, open_services
 from greenr.images.decoding import warm_up_decoders
 from greenr.settings import Settings
@@ -88,6 +88,6 @@ def create_app(settings: Settings) -> FastAPI:
     app.add_middleware(TrustedHosts, allowed_hosts=settings.trusted_hosts)
     # Added last, so outermost: it sees (and ids) every answer, the 413s and 500s included.
     app.add_middleware(RequestObservation, metrics=api_metrics)
-    for module in (predict, history, feedback, model_info, monitoring, health, metrics):
+    for module in (predict, history, explanation, feedback, model_info, monitoring, health, metrics):
         app.include_router(module.router)
     return app

@@ -16,6 +16,8 @@ from greenr.api.model_client import ModelClient
 from greenr.api.predictions_store import PredictionsStore
 from greenr.api.profiling import PredictionProfiler
 from greenr.catalog.database import CatalogUnavailable, create_catalog_engine
+from greenr.explain.explainer import Explainer
+from greenr.explain.keras_source import keras_file_of
 from greenr.settings import Settings
 from greenr.storage.object_store import ObjectStore, open_object_store, s3_options
 
@@ -36,6 +38,8 @@ class ApiServices:
     metrics: ApiMetrics
     keys: KeyStore
     decodes: DecodeSlots
+    # Grad-CAM explanations, off the prediction path (TensorFlow loaded on the first one).
+    explainer: Explainer
 
 
 def open_services(settings: Settings, metrics: ApiMetrics) -> ApiServices:
@@ -56,6 +60,12 @@ def open_services(settings: Settings, metrics: ApiMetrics) -> ApiServices:
         metrics=metrics,
         keys=KeyStore(store.session),
         decodes=DecodeSlots(settings.max_concurrent_decodes, settings.decode_wait_seconds),
+        explainer=Explainer(
+            lambda name, version: keras_file_of(settings.tracking_uri, name, version),
+            max_models=settings.explanation_models,
+            threads=settings.explanation_threads,
+            max_pixels=settings.max_image_pixels,
+        ),
     )
 
 

@@ -21,7 +21,7 @@ from greenr.training.held_out import load_splits
 from greenr.training.model import inference_model
 from greenr.training.run_tracking import EXPERIMENT, training_run
 from greenr.training.train import train_classifier
-from greenr.training.trained_model import TrainedModel, TrainingSummary
+from greenr.training.trained_model import KERAS_ARTIFACT_PATH, KERAS_FILE, TrainedModel, TrainingSummary
 
 log = logging.getLogger(__name__)
 
@@ -55,8 +55,10 @@ def train_and_export(
         # The served graph also returns the pooled features (the embedding feature columns).
         serving_graph = inference_model(result.model, flip_averaging=config.flip_averaging, embedding=True)
         exported = export_and_check(serving_graph, Path(tmp) / "model.onnx", test.images)
-        keras_path = Path(tmp) / "model.keras"
+        keras_path = Path(tmp) / KERAS_FILE
         result.model.save(keras_path)
+        # In the run's artifacts so that any registered version leads to it (the explanations).
+        tracking.log_files([keras_path], artifact_path=KERAS_ARTIFACT_PATH)
         history = [dataclasses.asdict(record) for record in result.history]
         mlflow.log_metrics(
             {

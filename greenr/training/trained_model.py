@@ -7,11 +7,16 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 from pydantic import BaseModel
 
 from greenr.export.onnx_runtime import OnnxClassifier
+
+# The Keras model's file name, and the folder of the training run's MLflow artifacts that holds it
+# (what the API's explanation fetches for a registered version: version -> run -> this file).
+KERAS_FILE: Final = "model.keras"
+KERAS_ARTIFACT_PATH: Final = "keras"
 
 
 class TrainingSummary(BaseModel):

@@ -25,6 +25,7 @@ from greenr.registry.model_registry import download_run_file, download_version
 from greenr.resources import object_store
 from greenr.settings import DEFAULT_SOURCE, get_settings
 from greenr.training.config import load_training_config
+from greenr.training.trained_model import KERAS_ARTIFACT_PATH, KERAS_FILE
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -108,6 +109,10 @@ def test_training_registers_promotes_and_the_gate_rejects_a_worse_model(
     assert run.info.status == "FINISHED"
     training = {Path(f.path).name for f in client.list_artifacts(run.info.run_id, "training")}
     assert {"config.yaml", "history.json"} <= training
+    # The Keras model, for the API's explanations (version -> run -> keras/model.keras).
+    keras = download_run_file(mlflow_tracking.uri, champion.run_id, f"{KERAS_ARTIFACT_PATH}/{KERAS_FILE}")
+    assert keras is not None
+    assert keras[:2] == b"PK"  # a .keras file is a zip archive
     evaluation = {Path(f.path).name for f in client.list_artifacts(run.info.run_id, "evaluation")}
     assert {
         "confusion_matrix.png",

@@ -69,6 +69,9 @@ class FakeApiState:
     monitoring_calls: int = 0
     # GET /model/card's markdown (None: the served version has no card, a 404).
     model_card: str | None = "# Model card: greenr-classifier version 7\n\n## Intended use\n\nLawns."
+    # GET /predictions/{id}/explanation: calls, and the error to answer instead (status, code, message).
+    explanation_calls: int = 0
+    explanation_error: tuple[int, str, str] | None = None
 
 
 def _error(status: int, code: str, message: str) -> JSONResponse:
@@ -221,6 +224,17 @@ def create_app(state: FakeApiState) -> FastAPI:
             "database": {"status": "ok"},
         }
         return JSONResponse(body, status_code=200 if ready else 503)
+
+    @app.get("/predictions/{prediction_id}/explanation")
+    async def explanation(prediction_id: str) -> Response:
+        state.explanation_calls += 1
+        if state.explanation_error is not None:
+            return _error(*state.explanation_error)
+        if not any(p["id"] == prediction_id for p in state.predictions):
+            return _error(404, "prediction_not_found", f"no prediction has the id {prediction_id}")
+        buffer = io.BytesIO()
+        Image.new("RGB", (96, 72), (220, 0, 0)).save(buffer, format="PNG")  # all "hot"
+        return Response(buffer.getvalue(), media_type="image/png")
 
     @app.get("/model/card")
     async def model_card() -> Response:

@@ -203,6 +203,25 @@ async def test_a_file_that_is_not_an_image_shows_the_apis_message(user: User) ->
 
 
 @pytest.mark.asyncio
+async def test_the_explanation_toggle_shows_the_apis_refusal(user: User, fake_api: FakeApiServer) -> None:
+    fake_api.state.explanation_error = (
+        409,
+        "no_explainable_model",
+        "greenr-classifier version 7 has no Keras model in its training run: train and deploy a new one",
+    )
+    await upload(user, "single-upload", ("flower.jpg", jpeg(YELLOW)))
+    await user.should_see(marker="explanation-toggle", retries=RETRIES)
+
+    user.find(marker="explanation-toggle").click()
+
+    await user.should_see("has no Keras model in its training run", retries=RETRIES)
+    assert fake_api.state.explanation_calls == 1
+    toggle = user.find(marker="explanation-toggle").elements.pop()
+    assert isinstance(toggle, ui.switch)
+    assert toggle.value is False
+
+
+@pytest.mark.asyncio
 async def test_a_web_app_without_a_valid_key_tells_the_operator(
     fake_api: FakeApiServer, open_user: OpenUser
 ) -> None:
@@ -501,6 +520,52 @@ def test_a_neither_answer_in_a_real_browser(
         assert fake_api.state.feedback[-1]["label"] == "neither"
         console: list[dict[str, str]] = chromium.get_log("browser")  # type: ignore[no-untyped-call]
         assert not [entry for entry in console if entry.get("level") == "SEVERE"]
+    finally:
+        stopped = web_app("stop", env)
+    assert stopped.returncode == 0, stopped.stderr
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_what_the_model_looked_at_in_a_real_browser(
+    fake_api: FakeApiServer,
+    chromium: webdriver.Chrome,
+    web_app_env: Callable[[str], dict[str, str]],
+) -> None:
+    photo = sorted((load_settings().source_dir / "dandelion").glob("*.jpg"))[0]
+    env = web_app_env(fake_api.url)
+    started = web_app("start", env)
+    assert started.returncode == 0, started.stderr
+    try:
+        chromium.get(f"http://127.0.0.1:{env['GREENR_UI_PORT']}/")
+        wait_for_text(chromium, "API ready")
+        chromium.find_element(By.CSS_SELECTOR, ".q-uploader input[type=file]").send_keys(str(photo))
+        wait_for_text(chromium, "Show what the model looked at")
+        preview = chromium.find_element(By.CSS_SELECTOR, ".q-img img")
+        WebDriverWait(chromium, 10).until(lambda _: preview.get_attribute("naturalWidth") not in (None, "0"))
+        photo_source = preview.get_attribute("src")
+
+        chromium.find_element(By.XPATH, '//*[contains(@class, "q-toggle")]').click()
+        wait_for_text(chromium, "Red: where the model saw")
+        WebDriverWait(chromium, 10).until(
+            lambda d: d.find_element(By.CSS_SELECTOR, ".q-img img").get_attribute("src") != photo_source
+        )
+        assert fake_api.state.explanation_calls == 1
+
+        chromium.find_element(By.XPATH, '//*[contains(@class, "q-toggle")]').click()
+        WebDriverWait(chromium, 10).until(
+            lambda d: d.find_element(By.CSS_SELECTOR, ".q-img img").get_attribute("src") == photo_source
+        )
+        chromium.find_element(By.XPATH, '//*[contains(@class, "q-toggle")]').click()  # on again: kept
+        WebDriverWait(chromium, 10).until(
+            lambda d: d.find_element(By.CSS_SELECTOR, ".q-img img").get_attribute("src") != photo_source
+        )
+        assert fake_api.state.explanation_calls == 1
+        console: list[dict[str, str]] = chromium.get_log("browser")  # type: ignore[no-untyped-call]
+        # This page's errors only: the shared browser may still log an earlier test's stopped app.
+        ours = f"127.0.0.1:{env['GREENR_UI_PORT']}"
+        severe = [e for e in console if e.get("level") == "SEVERE" and ours in e.get("message", "")]
+        assert not severe, severe
     finally:
         stopped = web_app("stop", env)
     assert stopped.returncode == 0, stopped.stderr

@@ -59,7 +59,9 @@ FLOORS: dict[str, int] = {
     # Production windows against the references, feedback, the retrain policy; the API reads it.
     "greenr.monitoring": 5,
     "greenr.deployment": 6,
-    "greenr.api": 6,
+    # Explanations (Grad-CAM of the Keras model that training saved); the API serves them.
+    "greenr.explain": 6,
+    "greenr.api": 7,
     # What the entry points need: user errors from every stage, ZenML set-up, run failures.
     "greenr.errors": 7,
     "greenr.zenml_environment": 7,
