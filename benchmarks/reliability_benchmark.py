@@ -95,10 +95,24 @@ class CaseResult:
     notes: list[str] = field(default_factory=list)
 
 
+Upload = tuple[str, bytes, str]
+
+
+def post_photos(client: httpx.Client, api: str, uploads: list[Upload]) -> tuple[int | None, tuple[str, ...]]:
+    """POST /predict; the status (None: no HTTP answer) and the prediction ids of a 200."""
+    try:
+        response = client.post(f"{api}/predict", files=[("files", upload) for upload in uploads])
+    except httpx.TransportError:
+        return None, ()
+    if response.status_code != 200:
+        return response.status_code, ()
+    return 200, tuple(item["id"] for item in response.json()["predictions"] if item["id"])
+
+
 class Clients:
     """`count` threads posting one photo per request until stopped; every answer is kept."""
 
-    def __init__(self, api: str, key: str, count: int, payloads: list[tuple[str, bytes, str]]) -> None:
+    def __init__(self, api: str, key: str, count: int, payloads: list[Upload]) -> None:
         self.api, self.key, self.count, self.payloads = api, key, count, payloads
         self.answers: list[Answer] = []
         self._lock = threading.Lock()
@@ -111,18 +125,9 @@ class Clients:
         with httpx.Client(timeout=httpx.Timeout(30.0, connect=2.0), headers=headers) as client:
             turn = index
             while not self._stop.is_set():
-                files = [("files", self.payloads[turn % len(self.payloads)])]
+                status, ids = post_photos(client, self.api, [self.payloads[turn % len(self.payloads)]])
                 turn += self.count
-                try:
-                    response = client.post(f"{self.api}/predict", files=files)
-                    status: int | None = response.status_code
-                    ids = (
-                        tuple(item["id"] for item in response.json()["predictions"] if item["id"])
-                        if status == 200
-                        else ()
-                    )
-                except httpx.TransportError:
-                    status, ids = None, ()
+                if status is None:
                     time.sleep(0.1)  # the API is down: do not spin
                 with self._lock:
                     self.answers.append(Answer(time.monotonic() - self.started, status, ids))
@@ -270,7 +275,7 @@ def with_load(
     name: str,
     clients: int,
     seconds: float,
-    payloads: list[tuple[str, bytes, str]],
+    payloads: list[Upload],
     fault: Callable[[Clients], float | None] | None = None,
 ) -> CaseResult:
     """Run `clients` for `seconds` (the fault, if any, runs meanwhile and returns when its
@@ -340,18 +345,9 @@ def amplification(settings: Settings, key: str) -> CaseResult:
     started = time.monotonic()
 
     def send(index: int) -> None:
-        files = [("files", (f"big-{index}-{i}.png", png, "image/png")) for i, png in enumerate(pngs)]
-        headers = {"Authorization": f"Bearer {key}"}
-        try:
-            response = httpx.post(f"{settings.api}/predict", files=files, headers=headers, timeout=300)
-            status: int | None = response.status_code
-            ids = (
-                tuple(item["id"] for item in response.json()["predictions"] if item["id"])
-                if status == 200
-                else ()
-            )
-        except httpx.TransportError:
-            status, ids = None, ()
+        uploads = [(f"big-{index}-{i}.png", png, "image/png") for i, png in enumerate(pngs)]
+        with httpx.Client(timeout=300, headers={"Authorization": f"Bearer {key}"}) as client:
+            status, ids = post_photos(client, settings.api, uploads)
         with lock:
             answers.append(Answer(time.monotonic() - started, status, ids))
 

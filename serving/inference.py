@@ -30,7 +30,7 @@ from greenr.images.preprocess import SizedModelInput, decode_sized_model_input
 from greenr.open_set.scorer import OpenSetScorer
 from serving.config import DEFAULT_INTRA_OP_SPINNING
 from serving.deadline import Deadline
-from serving.model_store import MODEL_FILE, ArtifactError, ArtifactMetadata
+from serving.model_store import MODEL_FILE, ArtifactError, ArtifactMetadata, read_companion
 from serving.open_set_scoring import OpenSetVerdict, check_open_set, open_set_verdicts, read_open_set
 
 NO_DEADLINE = Deadline()
@@ -103,13 +103,9 @@ def read_reduction(directory: Path) -> EmbeddingReduction | None:
     Raises:
         ArtifactError: the file is there but unreadable.
     """
-    path = directory / REDUCTION_FILE
-    try:
-        text = path.read_bytes()
-    except FileNotFoundError:
+    text = read_companion(directory, REDUCTION_FILE)
+    if text is None:
         return None
-    except OSError as error:
-        raise ArtifactError(f"cannot read {path} ({error.strerror or error})") from None
     try:
         return reduction_from_json(text)
     except EmbeddingReductionError as error:

@@ -54,6 +54,22 @@ class ArtifactError(RuntimeError):
     """The artifact cannot be fetched, or it is incomplete, inconsistent or unloadable."""
 
 
+def read_companion(directory: Path, name: str) -> bytes | None:
+    """The bytes of a companion file next to model.onnx; None when the artifact was published
+    without it (a version trained before that file existed).
+
+    Raises:
+        ArtifactError: the file is there but cannot be read.
+    """
+    path = directory / name
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        return None
+    except OSError as error:
+        raise ArtifactError(f"cannot read {path} ({error.strerror or error})") from None
+
+
 class ModelUnavailableError(RuntimeError):
     """Neither MODEL_URI nor the local cache gives a usable model: the server cannot start."""
 

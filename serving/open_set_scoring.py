@@ -16,7 +16,7 @@ import numpy as np
 import numpy.typing as npt
 
 from greenr.open_set.scorer import NEITHER, OPEN_SET_FILE, OpenSetError, OpenSetScorer, scorer_from_json
-from serving.model_store import ArtifactError
+from serving.model_store import ArtifactError, read_companion
 
 
 @dataclass(frozen=True)
@@ -44,13 +44,9 @@ def read_open_set(directory: Path) -> OpenSetScorer | None:
     Raises:
         ArtifactError: the file is there but unreadable.
     """
-    path = directory / OPEN_SET_FILE
-    try:
-        text = path.read_bytes()
-    except FileNotFoundError:
+    text = read_companion(directory, OPEN_SET_FILE)
+    if text is None:
         return None
-    except OSError as error:
-        raise ArtifactError(f"cannot read {path} ({error.strerror or error})") from None
     try:
         return scorer_from_json(text)
     except OpenSetError as error:

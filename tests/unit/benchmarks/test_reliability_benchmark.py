@@ -4,7 +4,11 @@ and the near-limit upload it amplifies with."""
 from __future__ import annotations
 
 import io
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+import httpx
 from PIL import Image
 
 from benchmarks.reliability_benchmark import (
@@ -13,6 +17,7 @@ from benchmarks.reliability_benchmark import (
     check_targets,
     first_ok_after,
     near_limit_png,
+    post_photos,
     summarise,
 )
 
@@ -94,3 +99,35 @@ def test_the_amplifying_upload_is_just_under_the_pixel_limit_and_small() -> None
         width, height = image.size
     assert 0.9 * 2_000_000 < width * height <= 2_000_000
     assert len(data) < width * height  # far fewer bytes than pixels: the decoder does the work
+
+
+class _Predict(BaseHTTPRequestHandler):
+    """A stand-in API: 200 with two predictions (one refused) for /predict, 503 elsewhere."""
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers["Content-Length"]))
+        status = 200 if self.path == "/predict" else 503
+        body = json.dumps({"predictions": [{"id": "p1"}, {"id": None}]}).encode()
+        self.send_response(status)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *_: object) -> None:
+        pass
+
+
+def test_a_post_reports_the_status_and_the_ids_of_a_200() -> None:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Predict)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    upload = ("a.jpg", b"jpeg", "image/jpeg")
+    try:
+        with httpx.Client(timeout=5) as client:
+            assert post_photos(client, base, [upload]) == (200, ("p1",))
+            assert post_photos(client, f"{base}/elsewhere", [upload]) == (503, ())
+    finally:
+        server.shutdown()
+        server.server_close()
+    with httpx.Client(timeout=5) as client:
+        assert post_photos(client, base, [upload]) == (None, ())  # nobody answers any more
