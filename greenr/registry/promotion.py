@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TypeGuard
+
 from pydantic import BaseModel, Field
 
 from greenr.registry.scoring import Scores, wilson_interval
@@ -21,6 +23,9 @@ class GateRule(BaseModel):
     the noise of one photo (2 of 60 refused: 3.3 %, interval 0.9-11.4 %, not shown to exceed 2 %;
     4 of 60: interval 2.6-15.9 %, refused). None: no limit. Versions without an open-set scorer
     are not judged on it."""
+    min_open_set_test_photos: int = Field(50, ge=1)
+    """Below this many test photos the open-set rule is not applied (recorded as such): one photo
+    is then over 2 % by itself, so the limit can be neither met with room nor judged."""
 
 
 class OpenSetRefusals(BaseModel):
@@ -47,6 +52,15 @@ class GateDecision(BaseModel):
     champion: Scores | None
 
 
+def judged_on_open_set(open_set: OpenSetRefusals | None, rule: GateRule) -> TypeGuard[OpenSetRefusals]:
+    """Whether the open-set rule applies: a scorer, a limit, and enough test photos to judge it."""
+    return (
+        open_set is not None
+        and rule.max_open_set_test_rejection is not None
+        and open_set.photos >= rule.min_open_set_test_photos
+    )
+
+
 def decide(
     challenger: Scores, champion: Scores | None, rule: GateRule, open_set: OpenSetRefusals | None = None
 ) -> GateDecision:
@@ -56,7 +70,7 @@ def decide(
     open-set scorer); shown to be above the rule's maximum, it is refused whatever its scores.
     """
     limit = rule.max_open_set_test_rejection
-    if limit is not None and open_set is not None and open_set.photos and open_set.interval()[0] > limit:
+    if limit is not None and judged_on_open_set(open_set, rule) and open_set.interval()[0] > limit:
         low, high = open_set.interval()
         reason = (
             f"open-set rejection refuses {open_set.refused} of {open_set.photos} test photos "

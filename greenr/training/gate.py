@@ -11,7 +11,7 @@ import yaml
 
 from greenr.export.onnx_runtime import OnnxClassifier
 from greenr.registry import model_registry
-from greenr.registry.promotion import GateDecision, GateRule, decide
+from greenr.registry.promotion import GateDecision, GateRule, decide, judged_on_open_set
 from greenr.registry.scoring import Scores, score_probabilities
 from greenr.settings import Settings
 from greenr.training.data import SplitArrays
@@ -67,6 +67,7 @@ def run_gate(
         "gate.champion_log_loss": f"{champion.log_loss:.4f}" if champion else "none",
         "gate.open_set_test_rejection": "none" if refusals is None else f"{refusals.rate:.4f}",
         "gate.open_set_test_refused": "none" if refusals is None else f"{refusals.refused}/{refusals.photos}",
+        "gate.open_set_judged": "yes" if judged_on_open_set(refusals, rule) else "no",
         "gate.max_open_set_test_rejection": str(rule.max_open_set_test_rejection),
     }
     model_registry.tag_version(uri, name, registered.version, tags)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from greenr.registry.promotion import GateRule, OpenSetRefusals, decide
+from greenr.registry.promotion import GateRule, OpenSetRefusals, decide, judged_on_open_set
 from greenr.registry.scoring import Scores, score_probabilities
 
 RULE = GateRule(min_f1_gain=0.0, min_log_loss_drop=0.01)
@@ -67,9 +67,20 @@ def test_a_challenger_shown_to_refuse_too_many_test_photos_is_never_promoted() -
     # 2 of 60 (3.3 %) is not shown to exceed 2 %: judged on its scores as before.
     assert decide(scores(0.99), scores(0.5), rule, OpenSetRefusals(refused=2, photos=60)).promote
     assert decide(scores(0.5), None, rule, OpenSetRefusals(refused=0, photos=60)).reason == "no champion yet"
-    # Few photos prove little: 1 of 12 passes, 2 of 12 (interval 4.7-44.8 %) does not.
-    assert decide(scores(0.9), None, rule, OpenSetRefusals(refused=1, photos=12)).promote
-    assert not decide(scores(0.9), None, rule, OpenSetRefusals(refused=2, photos=12)).promote
+    # 2 of 50 (interval 1.1-13.5 %) passes, 4 of 50 (3.2-18.8 %) does not.
+    assert decide(scores(0.9), None, rule, OpenSetRefusals(refused=2, photos=50)).promote
+    assert not decide(scores(0.9), None, rule, OpenSetRefusals(refused=4, photos=50)).promote
+
+
+def test_too_few_test_photos_are_not_judged_on_rejection() -> None:
+    rule = GateRule(max_open_set_test_rejection=0.02, min_open_set_test_photos=50)
+    few = OpenSetRefusals(refused=6, photos=12)  # the integration tests' small datasets
+    assert not judged_on_open_set(few, rule)
+    assert decide(scores(0.9), None, rule, few).promote
+    assert judged_on_open_set(OpenSetRefusals(refused=0, photos=60), rule)
+    assert not judged_on_open_set(None, rule)
+    no_limit = GateRule(max_open_set_test_rejection=None)
+    assert not judged_on_open_set(OpenSetRefusals(refused=0, photos=60), no_limit)
 
 
 def test_no_open_set_or_no_limit_is_not_judged_on_rejection() -> None:
