@@ -78,6 +78,8 @@ class GreenrModel:
             intra_op_spinning=intra_op_spinning,
         )
         self._lock = threading.Lock()
+        # One large image decoded at a time across the request threads (serving.inference).
+        self._large_decodes = threading.Lock()
         self._artifact: ResolvedArtifact | None = None
         self._classifier: OnnxClassifier | None = None
         self._features: FeatureSet | None = None
@@ -180,7 +182,9 @@ class GreenrModel:
         artifact, classifier = self._ready()
         try:
             images = images_from_request(X, self._config.max_batch_size)
-            decoded = decode_images(images, self._config.max_image_pixels, classifier.input_size, deadline)
+            decoded = decode_images(
+                images, self._config.max_image_pixels, classifier.input_size, deadline, self._large_decodes
+            )
             outputs = classifier.run(decoded.batch, deadline)
         except (BadRequestError, BadImageError) as error:
             logger.info("bad prediction request: %s", error)

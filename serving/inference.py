@@ -10,9 +10,10 @@ computed by the same `greenr.features` code that computed the model version's tr
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 import numpy as np
 import numpy.typing as npt
@@ -25,7 +26,7 @@ from greenr.features.embedding_reduction import (
     reduction_from_json,
 )
 from greenr.features.prediction_features import ColumnValue, prediction_features
-from greenr.images.decoding import ImageDecodeError, format_samples
+from greenr.images.decoding import ImageDecodeError, format_samples, stored_pixels
 from greenr.images.preprocess import SizedModelInput, decode_sized_model_input
 from greenr.open_set.scorer import OpenSetScorer
 from serving.config import DEFAULT_INTRA_OP_SPINNING
@@ -34,6 +35,8 @@ from serving.model_store import MODEL_FILE, ArtifactError, ArtifactMetadata, rea
 from serving.open_set_scoring import OpenSetVerdict, check_open_set, open_set_verdicts, read_open_set
 
 NO_DEADLINE = Deadline()
+LARGE_IMAGE_PIXELS: Final = 8_000_000
+"""Stored pixels above which an image is decoded under the server's large-decode lock (one at a time)."""
 # Rows of a probability output sum to 1; anything further off means logits or a wrong head.
 _PROBABILITY_TOLERANCE = 1e-3
 
@@ -58,9 +61,18 @@ class DecodedImages:
 
 
 def decode_images(
-    payloads: Sequence[bytes], max_pixels: int, size: int, deadline: Deadline = NO_DEADLINE
+    payloads: Sequence[bytes],
+    max_pixels: int,
+    size: int,
+    deadline: Deadline = NO_DEADLINE,
+    large_decodes: AbstractContextManager[object] | None = None,
 ) -> DecodedImages:
     """Decode every image fully; the model's batch and what the feature columns need.
+
+    `large_decodes` (a lock the server shares between its request threads) is held while an image
+    of more than `LARGE_IMAGE_PIXELS` stored pixels is decoded: a 40-megapixel PNG is ~120 MB
+    decoded plus its RGB copy, and two at once took the server to 829 MB (issue 12's
+    amplification case); one at a time bounds that, and small photos never wait.
 
     Raises:
         BadImageError: for the first image that is empty, not an image, corrupt or too large.
@@ -69,10 +81,15 @@ def decode_images(
     inputs = []
     for index, data in enumerate(payloads):
         deadline.check(f"decoding image {index}")
-        try:
-            inputs.append(decode_sized_model_input(data, max_pixels, size))
-        except ImageDecodeError as error:
-            raise BadImageError(index, error.reason, str(error)) from None
+        large = (stored_pixels(data) or 0) > LARGE_IMAGE_PIXELS
+        gate = large_decodes if large and large_decodes is not None else None
+        with gate if gate is not None else nullcontext():
+            if gate is not None:
+                deadline.check(f"waiting to decode large image {index}")
+            try:
+                inputs.append(decode_sized_model_input(data, max_pixels, size))
+            except ImageDecodeError as error:
+                raise BadImageError(index, error.reason, str(error)) from None
     return DecodedImages(batch=np.stack([item.pixels for item in inputs]).astype(np.float32), inputs=inputs)
 
 
