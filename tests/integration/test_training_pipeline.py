@@ -128,7 +128,7 @@ def test_training_registers_promotes_and_the_gate_rejects_a_worse_model(
     assert_feature_reference(mlflow_tracking.uri, run, name)
     assert_open_set(mlflow_tracking.uri, run, champion.tags)
     assert "## Open-set rejection" in card.read_text()
-    assert "Method `knn` (k 1)" in card.read_text()
+    assert f"Method `knn` (k {load_training_config().open_set.k})" in card.read_text()
 
     try:
         deployment_scenario(env, port)
@@ -156,6 +156,8 @@ def assert_open_set(tracking_uri: str, run: Any, gate_tags: dict[str, str]) -> N
     assert 0 <= rejection <= 1
     assert float(gate_tags["gate.open_set_test_rejection"]) == pytest.approx(rejection, abs=1e-4)
     assert gate_tags["gate.max_open_set_test_rejection"] == "0.02"
+    # 12 test photos: too few to judge a 2 % rate (configs/promotion.yaml, min_open_set_test_photos).
+    assert gate_tags["gate.open_set_judged"] == "no"
 
 
 def assert_feature_reference(tracking_uri: str, run: Any, name: str) -> None:
