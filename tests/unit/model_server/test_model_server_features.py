@@ -3,33 +3,22 @@
 from __future__ import annotations
 
 import dataclasses
-import io
 from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image
+from tiny_server_kit import TINY_METADATA, TINY_SIZE, flat_png
 from trained_model_kit import tiny_onnx_model
 
 from greenr.contracts import LABELS
 from greenr.features.definitions import feature_set
 from greenr.features.embedding_reduction import REDUCTION_FILE, fit_reduction, reduction_to_json
 from serving.inference import OnnxClassifier, check_model, decode_images, feature_rows, read_reduction
-from serving.model_store import ArtifactError, ArtifactMetadata, LocalSource
+from serving.model_store import ArtifactError, LocalSource
 from serving.payload import predictions_body
 
-SIZE = 8
-METADATA = ArtifactMetadata(
-    model_name="greenr-classifier",
-    version="1",
-    alias="champion",
-    labels=LABELS,
-    input_size=SIZE,
-    metrics={},
-    dataset_version="ds-test",
-    exported_at="2026-11-27T00:00:00Z",
-    sha256="0" * 64,
-)
+SIZE = TINY_SIZE
+METADATA = TINY_METADATA
 # Fitted on mean colours (the tiny model's "embedding"): reddish and greenish photos.
 REDUCTION = fit_reduction(
     np.array([[200, 40, 30], [180, 60, 20], [220, 30, 50], [40, 180, 30], [60, 200, 40], [30, 170, 60]]),
@@ -46,12 +35,6 @@ def _folder(tmp_path: Path, embedding: bool, reduction: str | None = None) -> Pa
     return folder
 
 
-def _png(colour: tuple[int, int, int], size: tuple[int, int] = (40, 20)) -> bytes:
-    buffer = io.BytesIO()
-    Image.new("RGB", size, colour).save(buffer, format="PNG")
-    return buffer.getvalue()
-
-
 def _classifier(folder: Path) -> OnnxClassifier:
     return OnnxClassifier(
         folder / "model.onnx", METADATA, intra_op_threads=1, reduction=read_reduction(folder)
@@ -61,7 +44,7 @@ def _classifier(folder: Path) -> OnnxClassifier:
 def test_a_two_output_model_with_its_reduction_fills_every_column(tmp_path: Path) -> None:
     classifier = _classifier(_folder(tmp_path, embedding=True, reduction=reduction_to_json(REDUCTION)))
     assert classifier.embedding_size == 3
-    images = decode_images([_png((250, 200, 0)), _png((0, 90, 0), (30, 60))], 10_000, SIZE)
+    images = decode_images([flat_png((250, 200, 0)), flat_png((0, 90, 0), (30, 60))], 10_000, SIZE)
     outputs = classifier.run(images.batch)
     assert outputs.embeddings is not None
     np.testing.assert_allclose(outputs.embeddings, images.batch.mean(axis=(1, 2)), atol=1e-4)
@@ -81,7 +64,7 @@ def test_without_embedding_or_reduction_the_embedding_columns_are_none(
     classifier = _classifier(
         _folder(tmp_path, embedding, reduction_to_json(REDUCTION) if reduction else None)
     )
-    images = decode_images([_png((10, 200, 10))], 10_000, SIZE)
+    images = decode_images([flat_png((10, 200, 10))], 10_000, SIZE)
     outputs = classifier.run(images.batch)
     assert (outputs.embeddings is None) is not embedding
     (row,) = feature_rows(feature_set(), images, outputs, classifier)

@@ -2,33 +2,22 @@
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image
+from tiny_server_kit import TINY_METADATA, TINY_SIZE, flat_png
 from trained_model_kit import tiny_onnx_model
 
 from greenr.contracts import LABELS
 from greenr.open_set.scorer import NEITHER, OPEN_SET_FILE, OpenSetScorer, fit_scorer, scorer_to_json
 from serving.inference import OnnxClassifier, check_model, decode_images, verdicts
-from serving.model_store import ArtifactError, ArtifactMetadata
+from serving.model_store import ArtifactError
 from serving.open_set_scoring import read_open_set
 from serving.payload import feedback_records, predictions_body
 
-SIZE = 8
-METADATA = ArtifactMetadata(
-    model_name="greenr-classifier",
-    version="1",
-    alias="champion",
-    labels=LABELS,
-    input_size=SIZE,
-    metrics={},
-    dataset_version="ds-test",
-    exported_at="2026-11-27T00:00:00Z",
-    sha256="0" * 64,
-)
+SIZE = TINY_SIZE
+METADATA = TINY_METADATA
 MODEL = {"name": "greenr-classifier", "version": "1", "alias": "champion", "fallback": False}
 # The tiny model's "embedding" is the mean colour: reddish photos (dandelion) and greenish (grass).
 TRAIN_COLOURS = np.array(
@@ -50,12 +39,6 @@ def _folder(tmp_path: Path, embedding: bool = True, open_set: str | None = None)
     return folder
 
 
-def _png(colour: tuple[int, int, int]) -> bytes:
-    buffer = io.BytesIO()
-    Image.new("RGB", (20, 20), colour).save(buffer, format="PNG")
-    return buffer.getvalue()
-
-
 def _classifier(folder: Path) -> OnnxClassifier:
     return OnnxClassifier(folder / "model.onnx", METADATA, intra_op_threads=1, open_set=read_open_set(folder))
 
@@ -64,7 +47,7 @@ def test_a_far_photo_is_answered_neither_with_its_probabilities_and_a_near_one_k
     tmp_path: Path,
 ) -> None:
     classifier = _classifier(_folder(tmp_path, open_set=scorer_to_json(_knn(0.01))))
-    images = decode_images([_png((210, 45, 35)), _png((20, 30, 220))], 10_000, SIZE)
+    images = decode_images([flat_png((210, 45, 35)), flat_png((20, 30, 220))], 10_000, SIZE)
     outputs = classifier.run(images.batch)
     found = verdicts(outputs, classifier)
     assert found is not None
@@ -91,7 +74,7 @@ def test_an_artifact_without_open_set_rejects_nothing_and_adds_no_block(tmp_path
     folder = _folder(tmp_path)
     assert read_open_set(folder) is None
     classifier = _classifier(folder)
-    outputs = classifier.run(decode_images([_png((20, 30, 220))], 10_000, SIZE).batch)
+    outputs = classifier.run(decode_images([flat_png((20, 30, 220))], 10_000, SIZE).batch)
     assert verdicts(outputs, classifier) is None
     (prediction,) = predictions_body(outputs.probabilities, LABELS, MODEL)["predictions"]
     assert set(prediction) == {"label", "probabilities"}
@@ -101,7 +84,7 @@ def test_an_artifact_without_open_set_rejects_nothing_and_adds_no_block(tmp_path
 def test_an_uncalibrated_scorer_rejects_nothing_and_reports_a_null_threshold(tmp_path: Path) -> None:
     uncalibrated = fit_scorer("knn", TRAIN_COLOURS, TRAIN_LABELS, k=1)
     classifier = _classifier(_folder(tmp_path, open_set=scorer_to_json(uncalibrated)))
-    outputs = classifier.run(decode_images([_png((20, 30, 220))], 10_000, SIZE).batch)
+    outputs = classifier.run(decode_images([flat_png((20, 30, 220))], 10_000, SIZE).batch)
     (verdict,) = verdicts(outputs, classifier) or []
     assert verdict.rejected is False
     assert verdict.as_json()["threshold"] is None
@@ -110,7 +93,7 @@ def test_an_uncalibrated_scorer_rejects_nothing_and_reports_a_null_threshold(tmp
 def test_max_probability_needs_no_embedding_output(tmp_path: Path) -> None:
     scorer = fit_scorer("max_probability", TRAIN_COLOURS, TRAIN_LABELS).with_threshold(0.0, {})
     classifier = _classifier(_folder(tmp_path, embedding=False, open_set=scorer_to_json(scorer)))
-    outputs = classifier.run(decode_images([_png((120, 120, 120))], 10_000, SIZE).batch)
+    outputs = classifier.run(decode_images([flat_png((120, 120, 120))], 10_000, SIZE).batch)
     (verdict,) = verdicts(outputs, classifier) or []
     assert verdict.method == "max_probability"
     assert verdict.score == pytest.approx(1.0 - float(outputs.probabilities.max()))
