@@ -245,15 +245,8 @@ class ApiClient:
     async def model_card(self) -> str:
         """The served version's model card (markdown)."""
         response = await self._send("GET", "/model/card")
-        if response.is_success:
-            return response.text
-        raise failure_from_response(
-            response.status_code,
-            response.content,
-            self.base_url,
-            doing="show the model card",
-            key_setting=self.key_setting,
-        )
+        self._content(response, doing="show the model card")  # raises the API's error
+        return response.text
 
     async def explanation(self, prediction_id: str) -> bytes:
         """The prediction's photo with the model's heatmap over it (PNG)."""
@@ -262,15 +255,7 @@ class ApiClient:
             f"/predictions/{quote(prediction_id, safe='')}/explanation",
             read_timeout=max(self.timeouts.read, EXPLANATION_READ_SECONDS),
         )
-        if response.is_success:
-            return response.content
-        raise failure_from_response(
-            response.status_code,
-            response.content,
-            self.base_url,
-            doing=_EXPLAINING,
-            key_setting=self.key_setting,
-        )
+        return self._content(response, doing=_EXPLAINING)
 
     async def monitoring_summary(self, *, days: int) -> MonitoringSummary:
         """Predictions, confidence, feedback of the last `days` days, and the monitoring runs."""
@@ -285,15 +270,7 @@ class ApiClient:
     async def drift_report_html(self, run_id: str) -> bytes:
         """The whylogs HTML drift report of one monitoring run."""
         response = await self._send("GET", f"/monitoring/reports/{quote(run_id, safe='')}/drift.html")
-        if response.is_success:
-            return response.content
-        raise failure_from_response(
-            response.status_code,
-            response.content,
-            self.base_url,
-            doing=_MONITORING,
-            key_setting=self.key_setting,
-        )
+        return self._content(response, doing=_MONITORING)
 
     async def _send(
         self, method: str, path: str, *, read_timeout: float | None = None, **kwargs: Any
@@ -348,6 +325,14 @@ class ApiClient:
             ) from None
         finally:
             request_id.reset(token)
+
+    def _content(self, response: httpx.Response, *, doing: str) -> bytes:
+        """The body of a successful answer; the API's error, worded for a person, otherwise."""
+        if response.is_success:
+            return response.content
+        raise failure_from_response(
+            response.status_code, response.content, self.base_url, doing=doing, key_setting=self.key_setting
+        )
 
     def _parse(self, response: httpx.Response, model: type[BodyT], *, doing: str = _PREDICTING) -> BodyT:
         if response.is_success:
