@@ -2,9 +2,11 @@
 
     bash scripts/quickstart.sh                     # the API, the model server, a champion
     .venv/bin/python -m benchmarks.reliability_benchmark [--clients 32] [--seconds 60]
-                                                         [--settle 60] [--cases load,...]
+                                                         [--settle 60] [--cases load,...] [--repeats 3]
 
-Cases, one after the other, each with its own clients posting one real photo per request:
+Cases, one after the other, each with its own clients posting one real photo per request, the
+whole sequence `--repeats` times (3) so the table shows each figure's spread and a target counts
+only when every run meets it:
 - `load`: `--clients` clients for `--seconds`;
 - `model_server_restart`: 8 clients; the model server is stopped (`python -m greenr.deployment
   stop`) and started again under load;
@@ -93,6 +95,7 @@ class CaseResult:
     idle_api_mb: float | None = None
     idle_model_server_mb: float | None = None
     notes: list[str] = field(default_factory=list)
+    run: int = 1  # which repeat of the benchmark (--repeats)
 
 
 Upload = tuple[str, bytes, str]
@@ -367,12 +370,12 @@ def amplification(settings: Settings, key: str) -> CaseResult:
 
 
 def check_targets(cases: list[CaseResult]) -> dict[str, bool | None]:
-    by_name = {case.name: case for case in cases}
+    """Every target over every case of every run: a target is met only when each repeat meets it."""
     recoveries = [case.recovery_s for case in cases if case.name in ("model_server_restart", "database_lock")]
-    amplified = by_name.get("amplification")
+    amplified = [case for case in cases if case.name == "amplification"]
 
-    def settled_within(case: CaseResult | None) -> bool | None:
-        if case is None or None in (case.settled_api_mb, case.idle_api_mb):
+    def settled_within(case: CaseResult) -> bool | None:
+        if None in (case.settled_api_mb, case.idle_api_mb):
             return None
         pairs = [
             (case.settled_api_mb, case.idle_api_mb),
@@ -380,43 +383,91 @@ def check_targets(cases: list[CaseResult]) -> dict[str, bool | None]:
         ]
         return all(s is not None and i is not None and s <= 1.2 * i for s, i in pairs)
 
+    def each(verdicts: list[bool | None]) -> bool | None:
+        if False in verdicts:
+            return False
+        return None if not verdicts or None in verdicts else True
+
     return {
         "no_5xx_but_honest_503": all(case.bad_5xx == 0 for case in cases),
         "no_lost_rows": all(case.lost_rows == 0 for case in cases),
         "recovery_within_2_s": (
             None if not recoveries else all(r is not None and r <= 2.0 for r in recoveries)
         ),
-        "amplification_api_under_1_gb": (
-            None if amplified is None or amplified.peak_api_mb is None else amplified.peak_api_mb < 1000
+        "amplification_api_under_1_gb": each(
+            [None if case.peak_api_mb is None else case.peak_api_mb < 1000 for case in amplified]
         ),
-        "amplification_model_server_under_600_mb": (
-            None
-            if amplified is None or amplified.peak_model_server_mb is None
-            else amplified.peak_model_server_mb < 600
+        "amplification_model_server_under_600_mb": each(
+            [
+                None if case.peak_model_server_mb is None else case.peak_model_server_mb < 600
+                for case in amplified
+            ]
         ),
-        "memory_back_within_20_percent_after_load": settled_within(by_name.get("load")),
-        "memory_back_within_20_percent_after_amplification": settled_within(amplified),
+        "memory_back_within_20_percent_after_load": each(
+            [settled_within(case) for case in cases if case.name == "load"]
+        ),
+        "memory_back_within_20_percent_after_amplification": each(
+            [settled_within(case) for case in amplified]
+        ),
     }
+
+
+def spread(cases: list[CaseResult]) -> list[dict[str, Any]]:
+    """Per case name, over the repeats: min and max of the figures a rerun should reproduce."""
+    rows = []
+    for name in dict.fromkeys(case.name for case in cases):
+        same = [case for case in cases if case.name == name]
+        row: dict[str, Any] = {"name": name, "runs": len(same)}
+        for figure in (
+            "requests",
+            "bad_5xx",
+            "lost_rows",
+            "recovery_s",
+            "peak_api_mb",
+            "peak_model_server_mb",
+        ):
+            values = [getattr(case, figure) for case in same if getattr(case, figure) is not None]
+            row[figure] = [min(values), max(values)] if values else None
+        rows.append(row)
+    return rows
 
 
 def render(result: dict[str, Any]) -> str:
     def mb(value: float | None) -> str:
         return "-" if value is None else f"{value:.0f}"
 
+    def span(pair: list[float] | None, digits: int = 0) -> str:
+        return "-" if pair is None else f"{pair[0]:.{digits}f}-{pair[1]:.{digits}f}"
+
     lines = [
-        "| case | requests | answers by status | 5xx (not 503) | rows lost | rows unanswered "
+        "| run | case | requests | answers by status | 5xx (not 503) | rows lost | rows unanswered "
         "| peak API MB | peak model server MB | recovery s | idle -> settled API MB "
         "| idle -> settled model server MB |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for case in result["cases"]:
         statuses = ", ".join(f"{k}: {v}" for k, v in case["statuses"].items())
         recovery = "-" if case["recovery_s"] is None else f"{case['recovery_s']:.2f}"
         lines.append(
-            f"| {case['name']} | {case['requests']} | {statuses} | {case['bad_5xx']} | {case['lost_rows']} "
+            f"| {case['run']} | {case['name']} | {case['requests']} | {statuses} | {case['bad_5xx']} "
+            f"| {case['lost_rows']} "
             f"| {case['unanswered_rows']} | {mb(case['peak_api_mb'])} | {mb(case['peak_model_server_mb'])} "
             f"| {recovery} | {mb(case['idle_api_mb'])} -> {mb(case['settled_api_mb'])} "
             f"| {mb(case['idle_model_server_mb'])} -> {mb(case['settled_model_server_mb'])} |"
+        )
+    lines += [
+        "",
+        "Spread over the runs (min-max):",
+        "",
+        "| case | runs | requests | 5xx (not 503) | rows lost "
+        "| recovery s | peak API MB | peak model server MB |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for row in result["spread"]:
+        lines.append(
+            f"| {row['name']} | {row['runs']} | {span(row['requests'])} | {span(row['bad_5xx'])} "
+            f"| {span(row['lost_rows'])} | {span(row['recovery_s'], 2)} | {span(row['peak_api_mb'])} "
+            f"| {span(row['peak_model_server_mb'])} |"
         )
     lines.append("")
     lines += [
@@ -424,6 +475,25 @@ def render(result: dict[str, Any]) -> str:
         for name, ok in result["targets"].items()
     ]
     return "\n".join(lines)
+
+
+def run_case(
+    case: str, settings: Settings, key: str, args: argparse.Namespace, payloads: list[Upload]
+) -> CaseResult:
+    idle = MemoryWatch(settings).sample()
+    if case == "load":
+        result = with_load(settings, key, case, args.clients, args.seconds, payloads)
+        settle(result, settings, idle, args.settle)
+    elif case == "model_server_restart":
+        result = with_load(settings, key, case, 8, 30, payloads, model_server_restart)
+    elif case == "database_lock":
+        result = with_load(settings, key, case, 8, 20, payloads, database_lock(settings))
+    elif case == "api_kill":
+        result = with_load(settings, key, case, 8, 30, payloads, api_kill(settings))
+    else:
+        result = amplification(settings, key)
+        settle(result, settings, idle, args.settle)
+    return result
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -435,6 +505,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--settle", type=float, default=60.0, help="idle seconds before the settled memory")
     parser.add_argument("--cases", default=",".join(CASES), help=f"comma-separated, of {', '.join(CASES)}")
     parser.add_argument("--output", type=Path, default=RESULTS)
+    parser.add_argument("--repeats", type=int, default=3, help="runs of every case, for the spread")
     parser.add_argument("--allow-dirty", action="store_true", help="exploratory run of uncommitted code")
     args = parser.parse_args(argv)
     commit = git_commit(REPO_ROOT)
@@ -457,28 +528,19 @@ def main(argv: list[str] | None = None) -> int:
     payloads = [(path.name, path.read_bytes(), "image/jpeg") for path in photos(40)]
     started = datetime.now(UTC)
     results: list[CaseResult] = []
-    for case in cases:
-        print(f"reliability: {case} ...", flush=True)
-        idle = MemoryWatch(settings).sample()
-        if case == "load":
-            result = with_load(settings, key, case, args.clients, args.seconds, payloads)
-            settle(result, settings, idle, args.settle)
-        elif case == "model_server_restart":
-            result = with_load(settings, key, case, 8, 30, payloads, model_server_restart)
-        elif case == "database_lock":
-            result = with_load(settings, key, case, 8, 20, payloads, database_lock(settings))
-        elif case == "api_kill":
-            result = with_load(settings, key, case, 8, 30, payloads, api_kill(settings))
-        else:
-            result = amplification(settings, key)
-            settle(result, settings, idle, args.settle)
-        results.append(result)
+    for run in range(1, args.repeats + 1):
+        for case in cases:
+            print(f"reliability: run {run}/{args.repeats}: {case} ...", flush=True)
+            result = run_case(case, settings, key, args, payloads)
+            result.run = run
+            results.append(result)
     document = {
         "benchmark": "reliability",
         "started": started.isoformat(),
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform()},
         "git_commit": commit,
         "settings": {
+            "repeats": args.repeats,
             "clients": args.clients,
             "seconds": args.seconds,
             "settle_seconds": args.settle,
@@ -488,6 +550,7 @@ def main(argv: list[str] | None = None) -> int:
         },
         "cases": [asdict(result) for result in results],
     }
+    document["spread"] = spread(results)
     document["targets"] = check_targets(results)
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(document, indent=1) + "\n")

@@ -18,6 +18,7 @@ from benchmarks.reliability_benchmark import (
     first_ok_after,
     near_limit_png,
     post_photos,
+    spread,
     summarise,
 )
 
@@ -131,3 +132,18 @@ def test_a_post_reports_the_status_and_the_ids_of_a_200() -> None:
         server.server_close()
     with httpx.Client(timeout=5) as client:
         assert post_photos(client, base, [upload]) == (None, ())  # nobody answers any more
+
+
+def test_a_target_holds_only_when_every_run_meets_it_and_the_spread_spans_the_runs() -> None:
+    first = case("amplification", peak_api_mb=600.0, peak_model_server_mb=500.0, run=1)
+    second = case("amplification", peak_api_mb=700.0, peak_model_server_mb=650.0, run=2)
+    assert check_targets([first])["amplification_model_server_under_600_mb"] is True
+    assert check_targets([first, second])["amplification_model_server_under_600_mb"] is False
+    unmeasured = case("amplification", peak_api_mb=None, run=3)
+    assert check_targets([first, unmeasured])["amplification_api_under_1_gb"] is None
+
+    rows = spread([first, second, case("load", requests=5)])
+    assert [row["name"] for row in rows] == ["amplification", "load"]
+    assert rows[0]["runs"] == 2
+    assert rows[0]["peak_api_mb"] == [600.0, 700.0]
+    assert rows[0]["recovery_s"] is None
