@@ -10,7 +10,7 @@
 # Everything binds 127.0.0.1: the UI/API on GREENR_AIRFLOW_PORT (default 8090); the scheduler runs
 # with --skip-serve-logs (its log server would bind every interface; the UI reads the task logs
 # from the local log folder instead). No `airflow standalone`, for the same reason.
-# State lives in ${GREENR_HOME:-<repo>/.greenr}/airflow/ (AIRFLOW_HOME): airflow.db (SQLite),
+# State lives in <GREENR_HOME>/airflow/ (AIRFLOW_HOME; GREENR_HOME as greenr/settings.py resolves it): airflow.db (SQLite),
 # logs/, the generated UI password (simple_auth_manager_passwords.json.generated, user admin),
 # jwt_secret (shared by the three processes), and <component>.pid/.log/.env.
 # The DAGs' tasks run the project's pipelines with .venv/bin/python and this shell's environment
@@ -24,7 +24,9 @@ source "$REPO/scripts/lib/daemon.sh"
 
 VENV="${GREENR_AIRFLOW_VENV:-$REPO/.venv-airflow}"
 AIRFLOW="$VENV/bin/airflow"
-STATE="$(realpath -m "${GREENR_HOME:-$REPO/.greenr}/airflow")"
+[[ -x "$REPO/.venv/bin/python" ]] || { echo "airflow: error: $REPO/.venv is missing: run scripts/setup.sh" >&2; exit 1; }
+HOME_DIR="$(cd "$REPO" && .venv/bin/python -m greenr.settings_cli home)"
+STATE="$HOME_DIR/airflow"
 DAEMON_NAME=airflow
 GRACE_SECONDS=30
 PORT="${GREENR_AIRFLOW_PORT:-8090}"

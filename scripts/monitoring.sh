@@ -10,7 +10,8 @@
 # (GREENR_PROMETHEUS_PORT, GREENR_ALERTMANAGER_PORT, GREENR_PUSHGATEWAY_PORT, GREENR_API_PORT,
 # GREENR_MODEL_SERVER_PORT, GREENR_MONITORING_INTERVAL, GREENR_ALERT_PAGER_URL,
 # GREENR_ALERT_TICKET_URL): `python -m greenr.observability render` writes the configs and
-# monitoring.env, which this script reads. State lives in ${GREENR_HOME:-<repo>/.greenr}/monitoring/:
+# monitoring.env, which this script reads. State lives in <GREENR_HOME>/monitoring/ (GREENR_HOME as
+# greenr/settings.py resolves it, read through `python -m greenr.settings_cli home`):
 #   prometheus.yml, alertmanager.yml, monitoring.env   rendered configs
 #   <server>.pid, <server>.log, <server>.env           each server's process, output, port
 #   prometheus-data/, alertmanager-data/, pushgateway.metrics   their data
@@ -21,7 +22,9 @@ REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 source "$REPO/scripts/lib/daemon.sh"
 
 PYTHON="$REPO/.venv/bin/python"
-STATE="$(realpath -m "${GREENR_HOME:-$REPO/.greenr}/monitoring")"
+[[ -x "$PYTHON" ]] || { echo "monitoring: error: $REPO/.venv is missing: run scripts/setup.sh" >&2; exit 1; }
+HOME_DIR="$("$PYTHON" -m greenr.settings_cli home)"
+STATE="$HOME_DIR/monitoring"
 GRACE_SECONDS=20
 START_TIMEOUT=60
 SERVERS=(pushgateway alertmanager prometheus)

@@ -16,14 +16,17 @@ REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$REPO"
 stage() { printf '\n==> %s\n' "$*"; }
 
-# Locally, every service (pipelines, model server, API, web app) writes its JSON log lines to a
-# size-bounded, rotated file under the state folder (docs/observability.md); unset, to stderr.
-GREENR_LOG_DIR="${GREENR_LOG_DIR:-$(realpath -m "${GREENR_HOME:-$REPO/.greenr}")/logs}"
-export GREENR_LOG_DIR
-
 stage "environments (scripts/setup.sh, scripts/serving_setup.sh)"
 bash scripts/setup.sh
 bash scripts/serving_setup.sh
+
+# Locally, every service (pipelines, model server, API, web app) writes its JSON log lines to a
+# size-bounded, rotated file under the state folder (docs/observability.md) unless GREENR_LOG_DIR
+# says where; the state folder is the one greenr/settings.py resolves.
+if [[ -z "$(.venv/bin/python -m greenr.settings_cli log_dir)" ]]; then
+    GREENR_LOG_DIR="$(.venv/bin/python -m greenr.settings_cli home)/logs"
+    export GREENR_LOG_DIR
+fi
 
 stage "ZenML stacks: register 'local' (with its model deployer) and activate it"
 .venv/bin/python -m stacks register --stack local --activate local

@@ -47,6 +47,8 @@ FLOORS: dict[str, int] = {
     "greenr.supervision": 1,
     # The quickstart's closing summary (settings only).
     "greenr.quickstart_summary": 1,
+    # One resolved setting for the shell scripts (settings only).
+    "greenr.settings_cli": 1,
     # Pushed metric names, pushing, and the monitoring servers' configs (settings only).
     "greenr.observability": 1,
     # The catalog stores the dataset's records.
