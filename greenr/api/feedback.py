@@ -38,7 +38,8 @@ def record_feedback(
 
     A prediction the key may not label is "not found", like an unknown id, so other keys' ids do
     not leak. The same answer sent again (a retry, a double click, a flood) changes nothing: the
-    key's first answer, with its time, stands, and it is neither counted nor forwarded again.
+    key's first answer, with its time, stands, and it is neither counted nor forwarded again; the
+    database decides which write was first, so this holds across API replicas too.
     """
     prediction_id = str(request.prediction_id)
     try:
@@ -61,10 +62,10 @@ def record_feedback(
             api_key_id=principal.key_id,
         )
         with services.archive.photo_lock(prediction.sha256):
-            earlier = services.store.feedback_of(prediction.id, principal.key_id)
-            if earlier is not None and earlier.label == row.label:
-                return RecordedFeedback(_response(earlier), prediction, replaced=True, changed=False)
             stored_id = services.store.record_feedback(row)
+            if stored_id is None:  # the key's answer already said this: the first one stands
+                earlier = services.store.feedback_of(prediction.id, principal.key_id)
+                return RecordedFeedback(_response(earlier or row), prediction, replaced=True, changed=False)
             filed = filed_label(services.store.feedback_votes(prediction.sha256))
             services.archive.refile(prediction.object_key, filed)
     except CatalogUnavailable as error:

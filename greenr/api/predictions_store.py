@@ -139,11 +139,14 @@ class PredictionsStore:
             row = session.get(schema.Prediction, prediction_id)
             return None if row is None else _prediction(row)
 
-    def record_feedback(self, row: FeedbackRow) -> str:
-        """Insert the key's answer on the prediction, or replace its earlier one; returns the row's id.
+    def record_feedback(self, row: FeedbackRow) -> str | None:
+        """Insert the key's answer on the prediction, or replace its earlier one; returns the row's id,
+        or None when the key's stored answer already has this label (nothing written).
 
-        One statement (INSERT ... ON CONFLICT DO UPDATE on the unique (prediction, key)), so two
-        concurrent answers of one key can never make two rows. A replaced row keeps its first id.
+        One statement (INSERT ... ON CONFLICT DO UPDATE WHERE the label differs, on the unique
+        (prediction, key)), so concurrent answers of one key can never make two rows, and of several
+        writers sending the same answer at once (API replicas, retries) exactly one is told it wrote
+        it: the decision is the database's, not a lock in one process. A replaced row keeps its id.
         """
         dialect = self.engine.dialect.name
         insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
@@ -153,11 +156,13 @@ class PredictionsStore:
             .on_conflict_do_update(
                 index_elements=[schema.Feedback.prediction_id, schema.Feedback.api_key_id],
                 set_={"label": row.label, "correct": row.correct, "created_at": row.created_at},
+                where=schema.Feedback.label != row.label,
             )
             .returning(schema.Feedback.id)
         )
         with self._session() as session, session.begin():
-            return str(session.execute(statement).scalar_one())
+            stored = session.execute(statement).scalar_one_or_none()
+            return None if stored is None else str(stored)
 
     def feedback_of(self, prediction_id: str, api_key_id: str) -> FeedbackRow | None:
         """The key's current answer on the prediction, if it gave one."""

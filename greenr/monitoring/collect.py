@@ -29,6 +29,9 @@ class CollectedLog(BaseModel):
     pending: list[LoggedPrediction]  # rows read but left for the next run (validated all the same)
     without_features: int  # consumed rows logged before the server computed features: skipped
     windowing: Windowing
+    # Feedback given after this (the previous run's start) is scored by this run even when its
+    # prediction belonged to an earlier period; None on a first run, which consumes the whole log.
+    feedback_since: datetime | None = None
 
 
 def consumed_rows(predictions: Sequence[LoggedPrediction], windowing: Windowing) -> list[LoggedPrediction]:
@@ -54,7 +57,12 @@ def period_of(
 
 
 def collect_log(
-    engine: Engine, since: datetime | None, size: int, run_id: str, now: datetime
+    engine: Engine,
+    since: datetime | None,
+    size: int,
+    run_id: str,
+    now: datetime,
+    feedback_since: datetime | None = None,
 ) -> CollectedLog:
     """Read the log after `since` and keep what this run consumes (see greenr.monitoring.windows)."""
     read = load_predictions(engine, since)
@@ -68,4 +76,5 @@ def collect_log(
         pending=read[len(consumed) :],
         without_features=len(consumed) - len(with_features(consumed)),
         windowing=windowing,
+        feedback_since=feedback_since,
     )

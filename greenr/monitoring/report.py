@@ -55,6 +55,7 @@ class FeedbackScore(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     labelled: int
+    late: int = Field(0, description="of them, predictions of earlier periods answered since the last run")
     accuracy: float | None
     f1: float | None
     confusion: dict[str, dict[str, int]] = Field(description="true label -> predicted label -> count")

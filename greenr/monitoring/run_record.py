@@ -27,6 +27,7 @@ class PastRuns(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     last_until: datetime | None  # end of the latest run's period: where this run starts
+    last_started_at: datetime | None  # feedback given after this is new to this run
     drift_verdicts: list[bool]  # oldest first, runs that compared at least one window
 
 
@@ -37,6 +38,7 @@ def past_runs(engine: Engine) -> PastRuns:
         runs = list(session.scalars(query))
     return PastRuns(
         last_until=as_utc(runs[-1].until) if runs else None,
+        last_started_at=as_utc(runs[-1].started_at) if runs else None,
         drift_verdicts=[run.drifted for run in runs if run.windows > 0],
     )
 

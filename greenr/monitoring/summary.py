@@ -38,8 +38,9 @@ def render_summary(report: DriftReport, collected: CollectedLog, report_uri: str
         def number(value: float | None) -> str:
             return "n/a" if value is None else f"{value:.3f}"
 
+        late = f" ({feedback.late} on earlier periods' predictions, answered late)" if feedback.late else ""
         lines.append(
-            f"  feedback: {feedback.labelled} labelled, accuracy {number(feedback.accuracy)}, "
+            f"  feedback: {feedback.labelled} labelled{late}, accuracy {number(feedback.accuracy)}, "
             f"F1 {number(feedback.f1)} (test F1 {number(feedback.test_f1)})"
         )
     verdict = "RETRAIN" if report.decision.retrain else "keep the model"

@@ -15,5 +15,6 @@ from greenr.settings import get_settings
 def collect_predictions_step(window: int, since: datetime | None = None) -> CollectedLog:
     """The period after `since` (default: the last run's end; the whole log on the first run)."""
     engine = catalog_engine(get_settings())
-    start = since if since is not None else past_runs(engine).last_until
-    return collect_log(engine, start, window, str(uuid.uuid4()), datetime.now(UTC))
+    past = past_runs(engine)
+    start = since if since is not None else past.last_until
+    return collect_log(engine, start, window, str(uuid.uuid4()), datetime.now(UTC), past.last_started_at)

@@ -1,9 +1,10 @@
-"""Step: score the period's predictions that got feedback against the serving version's test F1."""
+"""Step: score the predictions that got feedback (the period's, and earlier ones answered since
+the last run) against the serving version's test F1."""
 
 from zenml import step
 
 from greenr.monitoring.collect import CollectedLog
-from greenr.monitoring.feedback_score import score_feedback, true_labels
+from greenr.monitoring.feedback_score import labelled_pairs, score_feedback
 from greenr.monitoring.published import published_metadata, version_test_f1
 from greenr.monitoring.report import FeedbackScore
 from greenr.resources import catalog_engine, object_store
@@ -14,10 +15,13 @@ from greenr.settings import get_settings
 def score_feedback_step(collected: CollectedLog) -> FeedbackScore | None:
     """Accuracy, confusion and F1 of the labelled predictions; None when none got feedback."""
     settings = get_settings()
-    truth = true_labels(catalog_engine(settings), [p.id for p in collected.consumed])
-    pairs = [(truth[p.id], p.label) for p in collected.consumed if p.id in truth]
+    period = [(p.id, p.label) for p in collected.consumed]
+    pairs, late = labelled_pairs(catalog_engine(settings), period, collected.feedback_since)
     if not pairs:
         return None
-    serving = collected.consumed[-1]
-    metadata = published_metadata(object_store(settings), serving.model_name, serving.model_version)
-    return score_feedback(pairs, version_test_f1(metadata))
+    test_f1 = None  # a period without predictions names no serving version to compare with
+    if collected.consumed:
+        serving = collected.consumed[-1]
+        metadata = published_metadata(object_store(settings), serving.model_name, serving.model_version)
+        test_f1 = version_test_f1(metadata)
+    return score_feedback(pairs, test_f1, late)

@@ -831,7 +831,17 @@ def test_access_on_postgres_and_s3(
         token = parse_token(user_key)
         assert token is not None
 
-        def upsert(index: int) -> str:
+        # The same first answer from 8 writers at once (replicas, retries): exactly one wrote it,
+        # so it is counted, refiled and forwarded once.
+        def same_answer(_: int) -> str | None:
+            row = FeedbackRow(str(uuid.uuid4()), mine["id"], "grass", False, datetime.now(UTC), token.key_id)
+            return api.services.store.record_feedback(row)
+
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            written = [stored for stored in pool.map(same_answer, range(8)) if stored is not None]
+        assert len(written) == 1
+
+        def upsert(index: int) -> str | None:
             row = FeedbackRow(
                 str(uuid.uuid4()),
                 mine["id"],
@@ -843,7 +853,8 @@ def test_access_on_postgres_and_s3(
             return api.services.store.record_feedback(row)
 
         with ThreadPoolExecutor(max_workers=8) as pool:
-            assert len(set(pool.map(upsert, range(32)))) == 1  # every writer got the one row's id
+            ids = set(pool.map(upsert, range(32)))
+        assert ids - {None} == set(written)  # every writer that changed the answer got the one row's id
 
         # 16 answers of one key at once, alternating labels: the unique (prediction, key) holds.
         def answer(index: int) -> int:

@@ -76,7 +76,19 @@ def test_a_keys_current_answer(store: PredictionsStore) -> None:
     store.record_feedback(first)
     store.record_feedback(FeedbackRow("f2", target, "dandelion", True, T0, "key-b"))
     assert store.feedback_of(target, "key-a") == first
-    store.record_feedback(FeedbackRow("f3", target, "dandelion", True, T0 + timedelta(minutes=1), "key-a"))
+    assert (
+        store.record_feedback(
+            FeedbackRow("f3", target, "dandelion", True, T0 + timedelta(minutes=1), "key-a")
+        )
+        == "f1"
+    )
+    # The same answer again writes nothing and says so; the first time stands.
+    assert (
+        store.record_feedback(
+            FeedbackRow("f4", target, "dandelion", True, T0 + timedelta(minutes=5), "key-a")
+        )
+        is None
+    )
     changed = store.feedback_of(target, "key-a")
     assert changed is not None
     assert (changed.id, changed.label, changed.created_at) == ("f1", "dandelion", T0 + timedelta(minutes=1))

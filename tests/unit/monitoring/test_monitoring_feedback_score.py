@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -11,7 +11,13 @@ from sqlalchemy.orm import Session
 from greenr.catalog import schema
 from greenr.catalog.database import open_catalog
 from greenr.contracts import LABELS, POSITIVE_LABEL
-from greenr.monitoring.feedback_score import f1_score, score_feedback, true_labels
+from greenr.monitoring.feedback_score import (
+    f1_score,
+    labelled_pairs,
+    late_answered,
+    score_feedback,
+    true_labels,
+)
 
 NEGATIVE = next(label for label in LABELS if label != POSITIVE_LABEL)
 
@@ -70,3 +76,50 @@ def test_true_labels_leave_disputed_predictions_out(tmp_path: Path) -> None:
                 )
             )
     assert true_labels(engine, ["agreed", "disputed", "silent"]) == {"agreed": NEGATIVE}
+
+
+def test_an_answer_given_after_its_period_was_monitored_is_scored_by_the_next_run(tmp_path: Path) -> None:
+    engine = open_catalog(f"sqlite:///{tmp_path / 'catalog.db'}")
+    day = datetime(2026, 11, 1, tzinfo=UTC)
+    with Session(engine) as session, session.begin():
+        for pid, made in (("old-late", day), ("old-early", day), ("new", day + timedelta(days=2))):
+            session.add(
+                schema.Prediction(
+                    id=pid,
+                    created_at=made,
+                    filename="a.jpg",
+                    sha256="0" * 64,
+                    label=POSITIVE_LABEL,
+                    probabilities={POSITIVE_LABEL: 0.9, NEGATIVE: 0.1},
+                    confidence=0.9,
+                    model_name="m",
+                    model_version="1",
+                    latency_ms=5.0,
+                )
+            )
+        session.flush()
+        # old-early was answered before the previous run started (that run scored it);
+        # old-late after it; new belongs to this run's period.
+        answers = [("old-early", NEGATIVE, 0.5), ("old-late", NEGATIVE, 3), ("new", POSITIVE_LABEL, 3)]
+        for n, (pid, label, days) in enumerate(answers):
+            session.add(
+                schema.Feedback(
+                    id=f"f{n}",
+                    prediction_id=pid,
+                    label=label,
+                    correct=label == POSITIVE_LABEL,
+                    created_at=day + timedelta(days=days),
+                    api_key_id="k",
+                )
+            )
+    previous_run_started = day + timedelta(days=1)
+    period = [("new", POSITIVE_LABEL)]
+    pairs, late = labelled_pairs(engine, period, previous_run_started)
+    assert sorted(pairs) == sorted([(POSITIVE_LABEL, POSITIVE_LABEL), (NEGATIVE, POSITIVE_LABEL)])
+    assert late == 1
+    assert late_answered(engine, previous_run_started, exclude={"new"}) == [("old-late", POSITIVE_LABEL)]
+    # A first run consumes the whole log: nothing is late.
+    assert labelled_pairs(engine, period, None) == ([(POSITIVE_LABEL, POSITIVE_LABEL)], 0)
+    score = score_feedback(pairs, test_f1=None, late=late)
+    assert score is not None
+    assert (score.labelled, score.late) == (2, 1)
