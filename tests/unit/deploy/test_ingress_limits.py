@@ -53,6 +53,13 @@ def pod_settings(environment: dict[str, str], monkeypatch: pytest.MonkeyPatch) -
     return Settings()
 
 
+def annotations_of(documents: list[dict[str, Any]], name: str) -> dict[str, str]:
+    """The ingress-nginx annotations of the Ingress `name`, without their prefix."""
+    (ingress,) = [d for d in documents if d["kind"] == "Ingress" and d["metadata"]["name"] == name]
+    annotations: dict[str, str] = ingress["metadata"]["annotations"]
+    return {key.removeprefix(PREFIX): value for key, value in annotations.items()}
+
+
 def expected_annotations(settings: Settings) -> dict[str, str]:
     """The Ingress annotations that repeat the API's limits, computed from its settings."""
     return {
@@ -69,13 +76,12 @@ def test_the_ingress_repeats_the_api_limits_of_each_overlay(
 ) -> None:
     for overlay, documents in built.items():
         settings = pod_settings(api_environment(documents), monkeypatch)
-        (ingress,) = [d for d in documents if d["kind"] == "Ingress"]
-        annotations = {
-            name.removeprefix(PREFIX): value for name, value in ingress["metadata"]["annotations"].items()
-        }
+        api, web = annotations_of(documents, "greenr-api"), annotations_of(documents, "greenr-web")
         expected = expected_annotations(settings)
-        actual = {name: annotations.get(name) for name in expected}
-        assert actual == expected, f"{overlay}: the Ingress disagrees with the API's settings"
+        actual = {name: api.get(name) for name in expected}
+        assert actual == expected, f"{overlay}: the API's Ingress disagrees with the API's settings"
+        # The web app's uploads are bounded by the same settings; its Ingress passes the same bodies.
+        assert web.get("proxy-body-size") == expected["proxy-body-size"], overlay
 
 
 def test_the_comparison_sees_a_changed_setting(
@@ -83,8 +89,7 @@ def test_the_comparison_sees_a_changed_setting(
 ) -> None:
     # A pod given a larger upload limit than the Ingress passes would be refused at the edge first.
     environment = api_environment(built["staging"]) | {"GREENR_MAX_UPLOAD_BYTES": "20000000"}
-    (ingress,) = [d for d in built["staging"] if d["kind"] == "Ingress"]
-    body_size = ingress["metadata"]["annotations"][PREFIX + "proxy-body-size"]
+    body_size = annotations_of(built["staging"], "greenr-api")["proxy-body-size"]
     assert expected_annotations(pod_settings(environment, monkeypatch))["proxy-body-size"] != body_size
 
 
