@@ -56,6 +56,8 @@ with DAG(
         poke_interval=60,
         # Training's own timeout is 2 h and deployment's 20 min, with retries.
         execution_timeout=timedelta(hours=6),
+        # Not retried: the triggered run's own tasks retry with backoff, and a retry here would
+        # start a second training run on top of the first.
         retries=0,
     )
     keep = EmptyOperator(task_id=KEEP)

@@ -141,6 +141,23 @@ class Settings(BaseSettings):
         float, Field(gt=0, validation_alias=_env("GREENR_DECODE_WAIT_SECONDS"))
     ] = 10.0
     retry_after_seconds: Annotated[int, Field(gt=0, validation_alias=_env("GREENR_RETRY_AFTER_SECONDS"))] = 2
+    # GET /predictions: the largest `offset`. SQLite overflows past 2**63 - 1 (issue 12: a 500); at
+    # most 2**53 - 1, so the bound stays exact in every client's number type (JavaScript's too).
+    max_history_offset: Annotated[
+        int, Field(ge=0, le=2**53 - 1, validation_alias=_env("GREENR_MAX_HISTORY_OFFSET"))
+    ] = 2**31 - 1
+    # Decoding (greenr/images; the model server reads the same variables in serving/config.py, and
+    # training must use the model server's values: both feed the model the same pixels). A JPEG is
+    # decoded at a reduced DCT scale only while both sides stay this many times the model input
+    # (greenr/images/preprocess.py says what was measured). After an image of at least
+    # GREENR_LARGE_IMAGE_PIXELS pixels, freed heap memory is returned to the system (malloc_trim),
+    # and the model server decodes images that large one at a time.
+    jpeg_draft_margin: Annotated[
+        int, Field(ge=1, le=64, validation_alias=_env("GREENR_JPEG_DRAFT_MARGIN"))
+    ] = 4
+    large_image_pixels: Annotated[int, Field(gt=0, validation_alias=_env("GREENR_LARGE_IMAGE_PIXELS"))] = (
+        8_000_000
+    )
     # GET /predictions/{id}/explanation: TensorFlow threads (the rest of the cores stay with the
     # predictions) and how many versions' Keras models stay in memory.
     explanation_threads: Annotated[

@@ -12,6 +12,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from greenr.images.memory import LARGE_IMAGE_PIXELS
+from greenr.images.preprocess import DRAFT_MARGIN
+
 # Same default as greenr.settings (GREENR_MAX_IMAGE_PIXELS): training screened images with it.
 DEFAULT_MAX_IMAGE_PIXELS = 40_000_000
 # One request holds at most this many images: bounds memory (64 x 224 x 224 x 3 float32 = 38 MB).
@@ -26,6 +29,9 @@ DEFAULT_INTRA_OP_THREADS = 2
 # for one photo is the local stack's main use. Turn it off for sustained concurrent load.
 DEFAULT_INTRA_OP_SPINNING = True
 DEFAULT_S3_TIMEOUT_SECONDS = 5.0
+# GREENR_JPEG_DRAFT_MARGIN must be training's (greenr.settings) for the model to see the pixels it was
+# trained on; its bounds are those of greenr.settings.
+MAX_JPEG_DRAFT_MARGIN = 64
 # What a switch accepts, like `distutils.util.strtobool` (Seldon's reader of BOOL parameters).
 _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"0", "false", "no", "off"})
@@ -55,6 +61,10 @@ class ServerConfig:
     intra_op_threads: int
     intra_op_spinning: bool
     s3: S3Config
+    # JPEGs decode at a reduced scale while both sides stay this many times the model input.
+    jpeg_draft_margin: int = DRAFT_MARGIN
+    # Images this large are decoded one at a time, and their freed memory returned to the system.
+    large_image_pixels: int = LARGE_IMAGE_PIXELS
 
 
 def default_cache_dir(environ: Mapping[str, str]) -> Path:
@@ -76,8 +86,8 @@ def load_config(
     """Build the configuration; explicit arguments (Seldon `parameters`) win over the environment.
 
     Raises:
-        ConfigError: MODEL_URI is missing, a number is not a positive integer, or a switch is
-            not one of 1/0, true/false, yes/no, on/off.
+        ConfigError: MODEL_URI is missing, a number is not a positive integer (GREENR_JPEG_DRAFT_MARGIN:
+            not in 1..64), or a switch is not one of 1/0, true/false, yes/no, on/off.
     """
     env = os.environ if environ is None else environ
     uri = (model_uri or env.get("MODEL_URI", "")).strip()
@@ -105,7 +115,19 @@ def load_config(
             region=_first(env, "AWS_DEFAULT_REGION", "AWS_REGION") or "us-east-1",
             timeout_seconds=_positive_float(env, "GREENR_S3_TIMEOUT_SECONDS", DEFAULT_S3_TIMEOUT_SECONDS),
         ),
+        jpeg_draft_margin=_draft_margin(env),
+        large_image_pixels=_positive_int(None, env, "GREENR_LARGE_IMAGE_PIXELS", LARGE_IMAGE_PIXELS),
     )
+
+
+def _draft_margin(env: Mapping[str, str]) -> int:
+    margin = _positive_int(None, env, "GREENR_JPEG_DRAFT_MARGIN", DRAFT_MARGIN)
+    if margin > MAX_JPEG_DRAFT_MARGIN:
+        raise ConfigError(
+            f"GREENR_JPEG_DRAFT_MARGIN: must be at most {MAX_JPEG_DRAFT_MARGIN}, got {margin}: "
+            "use the value training used"
+        )
+    return margin
 
 
 def log_settings(env: Mapping[str, str]) -> tuple[Path | None, int, int]:

@@ -56,7 +56,8 @@ class GreenrModel:
     Parameters (Seldon `parameters`, else the environment): `model_uri` (MODEL_URI),
     `model_cache_dir` (MODEL_CACHE_DIR), `max_image_pixels` (GREENR_MAX_IMAGE_PIXELS),
     `max_batch_size` (GREENR_MAX_BATCH_SIZE), `intra_op_threads` (GREENR_INTRA_OP_THREADS),
-    `intra_op_spinning` (GREENR_INTRA_OP_SPINNING).
+    `intra_op_spinning` (GREENR_INTRA_OP_SPINNING); from the environment only:
+    GREENR_JPEG_DRAFT_MARGIN and GREENR_LARGE_IMAGE_PIXELS (`serving.config`).
     """
 
     def __init__(
@@ -183,7 +184,13 @@ class GreenrModel:
         try:
             images = images_from_request(X, self._config.max_batch_size)
             decoded = decode_images(
-                images, self._config.max_image_pixels, classifier.input_size, deadline, self._large_decodes
+                images,
+                self._config.max_image_pixels,
+                classifier.input_size,
+                deadline,
+                self._large_decodes,
+                draft_margin=self._config.jpeg_draft_margin,
+                large_image_pixels=self._config.large_image_pixels,
             )
             outputs = classifier.run(decoded.batch, deadline)
         except (BadRequestError, BadImageError) as error:

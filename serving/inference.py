@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Final
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -27,7 +27,8 @@ from greenr.features.embedding_reduction import (
 )
 from greenr.features.prediction_features import ColumnValue, prediction_features
 from greenr.images.decoding import ImageDecodeError, format_samples, stored_pixels
-from greenr.images.preprocess import SizedModelInput, decode_sized_model_input
+from greenr.images.memory import LARGE_IMAGE_PIXELS
+from greenr.images.preprocess import DRAFT_MARGIN, SizedModelInput, decode_sized_model_input
 from greenr.open_set.scorer import OpenSetScorer
 from serving.config import DEFAULT_INTRA_OP_SPINNING
 from serving.deadline import Deadline
@@ -35,8 +36,6 @@ from serving.model_store import MODEL_FILE, ArtifactError, ArtifactMetadata, rea
 from serving.open_set_scoring import OpenSetVerdict, check_open_set, open_set_verdicts, read_open_set
 
 NO_DEADLINE = Deadline()
-LARGE_IMAGE_PIXELS: Final = 8_000_000
-"""Stored pixels above which an image is decoded under the server's large-decode lock (one at a time)."""
 # Rows of a probability output sum to 1; anything further off means logits or a wrong head.
 _PROBABILITY_TOLERANCE = 1e-3
 
@@ -66,11 +65,15 @@ def decode_images(
     size: int,
     deadline: Deadline = NO_DEADLINE,
     large_decodes: AbstractContextManager[object] | None = None,
+    *,
+    draft_margin: int = DRAFT_MARGIN,
+    large_image_pixels: int = LARGE_IMAGE_PIXELS,
 ) -> DecodedImages:
     """Decode every image fully; the model's batch and what the feature columns need.
 
-    `large_decodes` (a lock the server shares between its request threads) is held while an image
-    of more than `LARGE_IMAGE_PIXELS` stored pixels is decoded: a 40-megapixel PNG is ~120 MB
+    `draft_margin` is training's (`decode_sized_model_input`). `large_decodes` (a lock the server
+    shares between its request threads) is held while an image of more than `large_image_pixels`
+    stored pixels is decoded: a 40-megapixel PNG is ~120 MB
     decoded plus its RGB copy, and two at once took the server to 829 MB (issue 12's
     amplification case); one at a time bounds that, and small photos never wait.
 
@@ -81,13 +84,17 @@ def decode_images(
     inputs = []
     for index, data in enumerate(payloads):
         deadline.check(f"decoding image {index}")
-        large = (stored_pixels(data) or 0) > LARGE_IMAGE_PIXELS
+        large = (stored_pixels(data) or 0) > large_image_pixels
         gate = large_decodes if large and large_decodes is not None else None
         with gate if gate is not None else nullcontext():
             if gate is not None:
                 deadline.check(f"waiting to decode large image {index}")
             try:
-                inputs.append(decode_sized_model_input(data, max_pixels, size))
+                inputs.append(
+                    decode_sized_model_input(
+                        data, max_pixels, size, draft_margin=draft_margin, trim_pixels=large_image_pixels
+                    )
+                )
             except ImageDecodeError as error:
                 raise BadImageError(index, error.reason, str(error)) from None
     return DecodedImages(batch=np.stack([item.pixels for item in inputs]).astype(np.float32), inputs=inputs)

@@ -88,6 +88,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.add_middleware(TrustedHosts, allowed_hosts=settings.trusted_hosts)
     # Added last, so outermost: it sees (and ids) every answer, the 413s and 500s included.
     app.add_middleware(RequestObservation, metrics=api_metrics)
-    for module in (predict, history, explanation, feedback, model_info, monitoring, health, metrics):
+    app.include_router(predict.router)
+    app.include_router(history.router_for(settings.max_history_offset))
+    for module in (explanation, feedback, model_info, monitoring, health, metrics):
         app.include_router(module.router)
     return app

@@ -15,12 +15,9 @@ from greenr.api.errors import Problem, error_response
 from greenr.api.read_timeout import BodyReadTimeout
 from greenr.settings import Settings
 
-# GET /predictions: a page holds at most this many items.
+# GET /predictions: a page holds at most this many items (part of the API's contract, not a
+# setting). The largest offset is GREENR_MAX_HISTORY_OFFSET.
 MAX_PAGE_SIZE = 200
-# GET /predictions: the largest offset. Databases count rows in signed 64-bit integers, and
-# SQLite fails with an overflow on 2**63; two thousand million rows is far beyond any history
-# this API keeps, and stays exact in every client's number type (JavaScript's included).
-MAX_OFFSET = 2**31 - 1
 
 
 async def refuse_and_close(problem: Problem, scope: Scope, receive: Receive, send: Send) -> None:

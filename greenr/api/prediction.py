@@ -115,7 +115,12 @@ def predict_files(
         if caller_gone():
             raise abandoned()
         checked = check_file(
-            upload, settings.max_upload_bytes, settings.max_image_pixels, pixels_left, services.decodes
+            upload,
+            settings.max_upload_bytes,
+            settings.max_image_pixels,
+            pixels_left,
+            services.decodes,
+            settings.large_image_pixels,
         )
         if isinstance(checked, RejectedFile):
             services.metrics.observe_rejected_file(checked.problem.code)

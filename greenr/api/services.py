@@ -65,6 +65,7 @@ def open_services(settings: Settings, metrics: ApiMetrics) -> ApiServices:
             max_models=settings.explanation_models,
             threads=settings.explanation_threads,
             max_pixels=settings.max_image_pixels,
+            draft_margin=settings.jpeg_draft_margin,
         ),
     )
 

@@ -18,7 +18,7 @@ from typing import Protocol
 from greenr.api.decode_slots import DecodeSlots
 from greenr.api.errors import Problem
 from greenr.images.decoding import SUPPORTED_FORMATS, ImageDecodeError, decode_image, stored_pixels
-from greenr.images.memory import release_after
+from greenr.images.memory import LARGE_IMAGE_PIXELS, release_after
 from greenr.images.names import clean_upload_name
 
 READ_CHUNK_BYTES = 64 * 1024
@@ -105,11 +105,13 @@ def check_file(
     max_pixels: int,
     pixels_left: int | None = None,
     slots: DecodeSlots | None = None,
+    large_image_pixels: int = LARGE_IMAGE_PIXELS,
 ) -> AcceptedImage | RejectedFile:
     """Accept a file that is a JPEG, PNG or WebP image within the limits, or say why not.
 
     `pixels_left` is what the request's pixel budget still allows (None: no budget); `slots`
-    bounds concurrent decodes in the process (ApiError 503 `busy` when none frees up).
+    bounds concurrent decodes in the process (ApiError 503 `busy` when none frees up); after an
+    image of `large_image_pixels` or more, freed memory is returned to the system.
     """
     name = upload.filename
     declared = (upload.content_type or "").split(";", 1)[0].strip().lower()
@@ -169,7 +171,7 @@ def check_file(
     width, height, fmt = decoded.width, decoded.height, decoded.format
     decoded_pixels = decoded.image.width * decoded.image.height
     decoded.image.close()  # the pixels were only needed to prove the file decodes
-    release_after(decoded_pixels)
+    release_after(decoded_pixels, large_image_pixels)
     return AcceptedImage(
         filename=name,
         data=data,

@@ -17,6 +17,7 @@ from greenr.explain.gradcam import CamModel, cam_model, explain, resized
 from greenr.explain.keras_source import load_keras_model
 from greenr.explain.overlay import overlaid, png_bytes
 from greenr.explain.photo import read_photo
+from greenr.images.preprocess import DRAFT_MARGIN
 
 logger = logging.getLogger(__name__)
 
@@ -29,13 +30,19 @@ class Explainer:
     """Explanations as PNG overlays, by model version (thread-safe)."""
 
     def __init__(
-        self, fetch_keras: Callable[[str, str], bytes], max_models: int, threads: int, max_pixels: int
+        self,
+        fetch_keras: Callable[[str, str], bytes],
+        max_models: int,
+        threads: int,
+        max_pixels: int,
+        draft_margin: int = DRAFT_MARGIN,
     ) -> None:
         """`fetch_keras(name, version)` returns the version's `model.keras` bytes (or raises)."""
         self._fetch = fetch_keras
         self._max_models = max_models
         self._threads = threads
         self._max_pixels = max_pixels
+        self._draft_margin = draft_margin
         self._slot = threading.Lock()
         self._models: OrderedDict[tuple[str, str], CamModel] = OrderedDict()
         self._tensorflow_ready = False
@@ -52,7 +59,7 @@ class Explainer:
             raise ExplainerBusy("an explanation is already being computed")
         try:
             model = self.model(name, version)
-            kept = read_photo(photo, self._max_pixels, model.input_size)
+            kept = read_photo(photo, self._max_pixels, model.input_size, self._draft_margin)
             explanation = explain(model, kept.pixels, class_index)
             heatmap = resized(explanation.heatmap, kept.picture.width, kept.picture.height)
             return png_bytes(overlaid(kept.picture, heatmap))

@@ -9,7 +9,7 @@ import numpy.typing as npt
 from PIL import Image
 
 from greenr.images.decoding import decode_image
-from greenr.images.preprocess import as_rgb, decode_model_input, upright
+from greenr.images.preprocess import DRAFT_MARGIN, as_rgb, decode_model_input, upright
 
 
 @dataclass(frozen=True)
@@ -20,14 +20,15 @@ class ExplainedPhoto:
     picture: Image.Image
 
 
-def read_photo(data: bytes, max_pixels: int, size: int) -> ExplainedPhoto:
+def read_photo(data: bytes, max_pixels: int, size: int, draft_margin: int = DRAFT_MARGIN) -> ExplainedPhoto:
     """Decode photo bytes: the model input through `decode_model_input`, the model server's own
-    path (same reduced JPEG decode, same resize), and the upright picture at its full size.
+    path (same reduced JPEG decode with the server's `draft_margin`, same resize), and the upright
+    picture at its full size.
 
     Raises:
         ImageDecodeError: see `greenr.images.decoding.decode_image`.
     """
-    pixels = decode_model_input(data, max_pixels, size)
+    pixels = decode_model_input(data, max_pixels, size, draft_margin=draft_margin)
     decoded = decode_image(data, max_pixels)
     try:
         picture = as_rgb(upright(decoded.image))  # always a new image (a conversion)

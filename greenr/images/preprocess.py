@@ -16,7 +16,7 @@ import numpy.typing as npt
 from PIL import ExifTags, Image
 
 from greenr.images.decoding import decode_image
-from greenr.images.memory import release_after
+from greenr.images.memory import LARGE_IMAGE_PIXELS, release_after
 
 logger = logging.getLogger(__name__)
 
@@ -104,18 +104,29 @@ def to_model_input(image: Image.Image, size: int) -> npt.NDArray[np.uint8]:
 # at 4032x3024 (textured JPEGs, and 20 dataset photos upscaled), 6/255 at 1800x1800 with 3-pixel
 # detail (mean 0.35 and 0.65); a margin of 2 gave up to 18 on 1000x900 fine texture. A 12-megapixel photo
 # decodes at 1/2 scale (a quarter of the pixels, ~4x faster), a 40-megapixel one at 1/4.
+# The default of GREENR_JPEG_DRAFT_MARGIN (greenr/settings.py, serving/config.py; a test keeps them equal).
 DRAFT_MARGIN = 4
 
 
-def decode_model_input(data: bytes, max_pixels: int, size: int) -> npt.NDArray[np.uint8]:
+def decode_model_input(
+    data: bytes,
+    max_pixels: int,
+    size: int,
+    *,
+    draft_margin: int = DRAFT_MARGIN,
+    trim_pixels: int = LARGE_IMAGE_PIXELS,
+) -> npt.NDArray[np.uint8]:
     """Image bytes to the model's input: `decode_image` (JPEGs at a reduced scale), then `to_model_input`.
 
-    Training and the model server both call this, so both see the same pixels.
+    Training and the model server both call this, so both see the same pixels (with the same
+    `draft_margin`); `trim_pixels` is `release_after`'s threshold.
 
     Raises:
         ImageDecodeError: see `decode_image`.
     """
-    return decode_sized_model_input(data, max_pixels, size).pixels
+    return decode_sized_model_input(
+        data, max_pixels, size, draft_margin=draft_margin, trim_pixels=trim_pixels
+    ).pixels
 
 
 @dataclass(frozen=True)
@@ -127,20 +138,27 @@ class SizedModelInput:
     height: int
 
 
-def decode_sized_model_input(data: bytes, max_pixels: int, size: int) -> SizedModelInput:
+def decode_sized_model_input(
+    data: bytes,
+    max_pixels: int,
+    size: int,
+    *,
+    draft_margin: int = DRAFT_MARGIN,
+    trim_pixels: int = LARGE_IMAGE_PIXELS,
+) -> SizedModelInput:
     """`decode_model_input`, plus the upload's upright width and height (the feature columns' size).
 
     Raises:
         ImageDecodeError: see `decode_image`.
     """
-    decoded = decode_image(data, max_pixels, reduce_to=size * DRAFT_MARGIN)
+    decoded = decode_image(data, max_pixels, reduce_to=size * draft_margin)
     width, height = decoded.image.size
     try:
         sideways = _upright_method(decoded.image) in _SIDEWAYS
         pixels = to_model_input(decoded.image, size)
     finally:
         decoded.image.close()
-        release_after(width * height)
+        release_after(width * height, trim_pixels)
     if sideways:
         return SizedModelInput(pixels=pixels, width=decoded.height, height=decoded.width)
     return SizedModelInput(pixels=pixels, width=decoded.width, height=decoded.height)

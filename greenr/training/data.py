@@ -16,7 +16,7 @@ import numpy.typing as npt
 from pydantic import BaseModel, ConfigDict
 
 from greenr.contracts import LABELS, MODEL_INPUT_SIZE, SPLITS, Split
-from greenr.images.preprocess import decode_model_input
+from greenr.images.preprocess import DRAFT_MARGIN, decode_model_input
 from greenr.storage.object_store import ObjectStore
 
 log = logging.getLogger(__name__)
@@ -104,13 +104,14 @@ def decode_to_arrays(
     *,
     size: int = MODEL_INPUT_SIZE,
     max_pixels: int = DEFAULT_MAX_PIXELS,
+    draft_margin: int = DRAFT_MARGIN,
     what: str = "images",
 ) -> SplitArrays:
     """Read and preprocess images one by one (`read(key) -> bytes`), logging progress every ~10%."""
     images = np.empty((len(keys), size, size, 3), dtype=np.uint8)
     step = max(1, len(keys) // 10)
     for index, key in enumerate(keys):
-        images[index] = decode_model_input(read(key), max_pixels, size)
+        images[index] = decode_model_input(read(key), max_pixels, size, draft_margin=draft_margin)
         if (index + 1) % step == 0 or index + 1 == len(keys):
             log.info("loaded %d/%d %s", index + 1, len(keys), what)
     return SplitArrays(images=images, labels=np.asarray(labels, dtype=np.int64), sha256=list(sha256))
@@ -123,6 +124,7 @@ def load_split_arrays(
     *,
     labels: Sequence[str] = LABELS,
     max_pixels: int = DEFAULT_MAX_PIXELS,
+    draft_margin: int = DRAFT_MARGIN,
 ) -> dict[str, SplitArrays]:
     """Every split of a dataset version as arrays; class index = position of the label in `labels`.
 
@@ -143,6 +145,7 @@ def load_split_arrays(
             [m.sha256 for m in members],
             size=size,
             max_pixels=max_pixels,
+            draft_margin=draft_margin,
             what=f"{split} images of {manifest.id}",
         )
     return result

@@ -30,7 +30,7 @@ from greenr.features.embedding_reduction import (
 )
 from greenr.features.prediction_features import prediction_features
 from greenr.features.reference import REFERENCE_FILE, FeatureReference, ReferenceRow
-from greenr.images.preprocess import SizedModelInput, decode_sized_model_input
+from greenr.images.preprocess import DRAFT_MARGIN, SizedModelInput, decode_sized_model_input
 from greenr.resources import object_store
 from greenr.settings import Settings
 from greenr.storage.object_store import ObjectStore
@@ -75,7 +75,7 @@ class ModelIdentity:
 
 
 def load_reference_photos(
-    store: ObjectStore, manifest: Manifest, size: int, max_pixels: int
+    store: ObjectStore, manifest: Manifest, size: int, max_pixels: int, draft_margin: int = DRAFT_MARGIN
 ) -> list[ReferencePhoto]:
     """The dataset version's train and validation photos, decoded as the model server decodes uploads
     (sorted by split, then sha256: the order never depends on the manifest's)."""
@@ -85,7 +85,7 @@ def load_reference_photos(
     photos = []
     for member in members:
         split: ReferenceSplit = "train" if member.split == "train" else "validation"
-        image = decode_sized_model_input(store.get(member.key), max_pixels, size)
+        image = decode_sized_model_input(store.get(member.key), max_pixels, size, draft_margin=draft_margin)
         photos.append(ReferencePhoto(split=split, label=member.label, image=image))
     log.info("reference: %d train and validation photos of %s", len(photos), manifest.id)
     return photos
@@ -190,7 +190,9 @@ def compute_reference(
 
     store = object_store(settings)
     manifest = read_manifest(store, trained.summary.dataset_version)
-    photos = load_reference_photos(store, manifest, trained.summary.input_size, settings.max_image_pixels)
+    photos = load_reference_photos(
+        store, manifest, trained.summary.input_size, settings.max_image_pixels, settings.jpeg_draft_margin
+    )
     with tempfile.TemporaryDirectory() as tmp:
         outputs = run_exported_model(trained.onnx_classifier(Path(tmp)), photos)
     identity = ModelIdentity(

@@ -17,7 +17,14 @@ def load_splits(
     manifest = read_manifest(store, version_id)
     members = [member for member in manifest.members if member.split in splits]
     manifest = manifest.model_copy(update={"members": members})
-    return load_split_arrays(store, manifest, size, labels=LABELS, max_pixels=settings.max_image_pixels)
+    return load_split_arrays(
+        store,
+        manifest,
+        size,
+        labels=LABELS,
+        max_pixels=settings.max_image_pixels,
+        draft_margin=settings.jpeg_draft_margin,
+    )
 
 
 def load_test_split(settings: Settings, version_id: str, size: int) -> SplitArrays:

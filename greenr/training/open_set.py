@@ -149,7 +149,9 @@ def compute_open_set(
 
     store = object_store(settings)
     manifest = read_manifest(store, trained.summary.dataset_version)
-    photos = load_reference_photos(store, manifest, trained.summary.input_size, settings.max_image_pixels)
+    photos = load_reference_photos(
+        store, manifest, trained.summary.input_size, settings.max_image_pixels, settings.jpeg_draft_margin
+    )
     with tempfile.TemporaryDirectory() as tmp:
         runner = trained.onnx_classifier(Path(tmp))
         outputs = run_exported_model(runner, photos)

@@ -129,6 +129,12 @@ def test_every_dag_imports_and_has_the_documented_structure(airflow_home: Airflo
     dags = report["dags"]
     assert sorted(dags) == ["greenr_ingestion", "greenr_monitoring", "greenr_training"]
 
+    # The schedules and params the README's table documents.
+    assert "seconds=1800" in dags["greenr_ingestion"]["schedule_text"]  # every 30 minutes
+    assert dags["greenr_ingestion"]["params"] == ["source"]
+    assert dags["greenr_training"]["params"] == ["config", "deploy", "overrides"]
+    assert "0 4 * * *" in dags["greenr_monitoring"]["schedule_text"]  # daily at 04:00 UTC
+
     ingestion = dags["greenr_ingestion"]["tasks"]
     assert ingestion["detect_new_photos"]["downstream"] == ["ingest"]
     assert ingestion["ingest"]["downstream"] == ["announce_training_photos"]

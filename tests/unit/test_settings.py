@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from greenr.images.memory import LARGE_IMAGE_PIXELS
+from greenr.images.preprocess import DRAFT_MARGIN
 from greenr.settings import SettingsError, load_settings
 
 
@@ -45,6 +47,28 @@ def test_standard_variable_names_are_read(monkeypatch: pytest.MonkeyPatch) -> No
         ("GREENR_API_RATE_PER_SECOND", "0", "GREENR_API_RATE_PER_SECOND: Input should be greater than 0"),
         ("GREENR_API_RATE_BURST", "0", "GREENR_API_RATE_BURST: Input should be greater than 0"),
         ("GREENR_API_TRUSTED_HOSTS", "localhost,a*.b", "GREENR_API_TRUSTED_HOSTS: a wildcard must be like"),
+        (
+            "GREENR_MAX_HISTORY_OFFSET",
+            "-1",
+            "GREENR_MAX_HISTORY_OFFSET: Input should be greater than or equal to 0",
+        ),
+        (
+            "GREENR_MAX_HISTORY_OFFSET",
+            str(2**63),
+            "GREENR_MAX_HISTORY_OFFSET: Input should be less than or equal to 9007199254740991",
+        ),
+        (
+            "GREENR_JPEG_DRAFT_MARGIN",
+            "0",
+            "GREENR_JPEG_DRAFT_MARGIN: Input should be greater than or equal to 1",
+        ),
+        (
+            "GREENR_JPEG_DRAFT_MARGIN",
+            "65",
+            "GREENR_JPEG_DRAFT_MARGIN: Input should be less than or equal to 64",
+        ),
+        ("GREENR_LARGE_IMAGE_PIXELS", "0", "GREENR_LARGE_IMAGE_PIXELS: Input should be greater than 0"),
+        ("GREENR_LARGE_IMAGE_PIXELS", "8M", "GREENR_LARGE_IMAGE_PIXELS: Input should be a valid integer"),
     ],
 )
 def test_wrong_value_fails_fast_with_one_line(
@@ -61,3 +85,22 @@ def test_s3_lake_without_keys_is_refused(monkeypatch: pytest.MonkeyPatch) -> Non
     monkeypatch.setenv("GREENR_LAKE_URI", "s3://bucket/lake")
     with pytest.raises(SettingsError, match="AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"):
         load_settings()
+
+
+def test_limits_that_were_constants_keep_their_defaults_and_read_the_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    defaults = load_settings()
+    # The defaults of the libraries' own parameters are these settings' defaults.
+    assert defaults.jpeg_draft_margin == DRAFT_MARGIN == 4
+    assert defaults.large_image_pixels == LARGE_IMAGE_PIXELS == 8_000_000
+    assert defaults.max_history_offset == 2**31 - 1
+    monkeypatch.setenv("GREENR_MAX_HISTORY_OFFSET", "100")
+    monkeypatch.setenv("GREENR_JPEG_DRAFT_MARGIN", "8")
+    monkeypatch.setenv("GREENR_LARGE_IMAGE_PIXELS", "1000000")
+    settings = load_settings()
+    assert (settings.max_history_offset, settings.jpeg_draft_margin, settings.large_image_pixels) == (
+        100,
+        8,
+        1_000_000,
+    )

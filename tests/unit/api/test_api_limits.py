@@ -21,7 +21,7 @@ from photo_factory import photo, png_bytes
 from greenr.api.app import create_app
 from greenr.api.decode_slots import DecodeSlots
 from greenr.api.errors import ApiError
-from greenr.api.limits import MAX_OFFSET, json_depth
+from greenr.api.limits import json_depth
 from greenr.settings import load_settings
 
 
@@ -47,10 +47,23 @@ def error_of(response: httpx.Response, status: int, code: str) -> str:
 
 
 def test_offsets_past_the_bound_are_refused_not_a_500(client: TestClient) -> None:
-    assert client.get("/predictions", params={"offset": MAX_OFFSET}).status_code == 200
-    for offset in (MAX_OFFSET + 1, 2**63, 10**30):
+    bound = load_settings().max_history_offset
+    assert client.get("/predictions", params={"offset": bound}).status_code == 200
+    for offset in (bound + 1, 2**63, 10**30):
         message = error_of(client.get("/predictions", params={"offset": offset}), 422, "invalid_request")
         assert "query.offset" in message
+
+
+def test_the_offset_bound_is_the_setting(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GREENR_MAX_HISTORY_OFFSET", "100")
+    monkeypatch.setenv("GREENR_MODEL_SERVER_URL", f"http://127.0.0.1:{closed_port()}")
+    headers = bearer(admin_key())
+    with TestClient(create_app(load_settings()), base_url=TRUSTED_BASE_URL, headers=headers) as client:
+        assert client.get("/predictions", params={"offset": 100}).status_code == 200
+        error_of(client.get("/predictions", params={"offset": 101}), 422, "invalid_request")
+        parameters = client.get("/openapi.json").json()["paths"]["/predictions"]["get"]["parameters"]
+        (offset,) = [p for p in parameters if p["name"] == "offset"]
+        assert offset["schema"]["maximum"] == 100
 
 
 def test_a_large_json_body_is_refused_unread(client: TestClient) -> None:

@@ -88,6 +88,15 @@ def test_ports_are_published_on_loopback_only(resolved: dict[str, Any]) -> None:
     assert published >= 10
 
 
+def test_no_proxy_stands_before_the_api(resolved: dict[str, Any]) -> None:
+    # README "Security and limits": in compose the API's own server limits are the only ones. A
+    # reverse proxy added here must repeat them (and be tested like the Ingress is).
+    proxies = ("nginx", "traefik", "caddy", "haproxy", "envoy")
+    images = {name: str(service.get("image", "")) for name, service in resolved["services"].items()}
+    assert not [name for name, image in images.items() if any(proxy in image for proxy in proxies)]
+    assert [port["target"] for port in resolved["services"]["api"]["ports"]] == [8000]
+
+
 def _has_healthcheck(service: dict[str, Any]) -> bool:
     if service.get("healthcheck", {}).get("test"):
         return True

@@ -210,13 +210,18 @@ def test_autoscaling_and_disruption_budgets(built: dict[str, list[dict[str, Any]
 
 def test_the_ingress_serves_the_web_app_and_the_api_over_tls(built: dict[str, list[dict[str, Any]]]) -> None:
     for overlay, documents in built.items():
-        (ingress,) = of_kind(documents, "Ingress")
-        hosts = {
-            rule["host"]: rule["http"]["paths"][0]["backend"]["service"]["name"]
-            for rule in ingress["spec"]["rules"]
-        }
-        assert set(hosts.values()) == {"greenr-web", "greenr-api"}, overlay
-        assert set(hosts) <= set(ingress["spec"]["tls"][0]["hosts"])
+        hosts = {}
+        for ingress in of_kind(documents, "Ingress"):
+            served = {
+                rule["host"]: rule["http"]["paths"][0]["backend"]["service"]["name"]
+                for rule in ingress["spec"]["rules"]
+            }
+            # One Ingress a service, so each host has its own limits (test_ingress_limits.py).
+            assert list(served.values()) == [ingress["metadata"]["name"]], overlay
+            assert set(served) <= set(ingress["spec"]["tls"][0]["hosts"])
+            hosts.update(served)
+        assert sorted(hosts.values()) == ["greenr-api", "greenr-web"], overlay
+        assert len(set(hosts)) == 2, overlay
         api = next(d for d in of_kind(documents, "Deployment") if d["metadata"]["name"] == "greenr-api")
         env = {e["name"]: e.get("value") for e in api["spec"]["template"]["spec"]["containers"][0]["env"]}
         api_host = next(host for host, service in hosts.items() if service == "greenr-api")

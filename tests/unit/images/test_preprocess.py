@@ -9,6 +9,7 @@ import pytest
 from PIL import ExifTags, Image
 
 from greenr.images.decoding import decode_image
+from greenr.images.memory import LARGE_IMAGE_PIXELS, release_after
 from greenr.images.preprocess import (
     DRAFT_MARGIN,
     as_rgb,
@@ -166,3 +167,23 @@ def test_reduced_jpeg_decoding_gives_the_model_nearly_the_same_input(
     difference = np.abs(full - reduced)
     assert difference.max() <= 8
     assert difference.mean() <= 1.0
+
+
+def test_the_draft_margin_decides_how_far_a_jpeg_is_reduced() -> None:
+    """GREENR_JPEG_DRAFT_MARGIN is honoured: a margin too large for the photo means a full decode."""
+    buffer = io.BytesIO()
+    _textured_photo(600, (1800, 1800)).save(buffer, format="JPEG", quality=90)
+    data = buffer.getvalue()
+    full = to_model_input(decode_image(data, LIMIT).image, 224)
+    # 1800 px < 9 x 224: no reduction at all, the very pixels of a full decode.
+    assert np.array_equal(decode_model_input(data, LIMIT, 224, draft_margin=9), full)
+    # The default (4) decodes at 1/2 scale: close to, but not, the full decode's pixels.
+    assert not np.array_equal(decode_model_input(data, LIMIT, 224), full)
+
+
+def test_memory_is_returned_from_the_configured_size_on() -> None:
+    """GREENR_LARGE_IMAGE_PIXELS is honoured: malloc_trim runs from the threshold on, not below it."""
+    assert release_after(999, threshold=1000) is False
+    # glibc on every machine of the project (and in the images); elsewhere it is a no-op.
+    assert release_after(1000, threshold=1000) is True
+    assert release_after(LARGE_IMAGE_PIXELS - 1) is False

@@ -13,6 +13,7 @@ from greenr.dataset.records import RejectReason
 from greenr.ingestion.downloads import Downloaded, DownloadFailed, DownloadPolicy, download_all
 from greenr.ingestion.scan import SourceError
 from greenr.ingestion.sources import read_url_list, source_kind, stage_urls
+from greenr.settings import DEFAULT_SOURCE
 
 LABELS = ("dandelion", "grass")
 POLICY = DownloadPolicy(max_bytes=1_000_000, total_seconds=1.0, retries=1, workers=4, backoff_seconds=0.05)
@@ -104,6 +105,16 @@ def test_a_class_named_file_needs_no_label_column(tmp_path: Path) -> None:
         ("https://example.org/a.jpg", "dandelion"),
         ("https://example.org/b.jpg", "dandelion"),
     ]
+
+
+@pytest.mark.parametrize("label", LABELS)
+def test_the_reference_datasets_own_url_lists_are_read(label: str) -> None:
+    # ../shared/data/greenr/<class>.csv, the lists the reference dataset was built from: one URL a
+    # line with blank lines between, the class in the file name.
+    entries = read_url_list(DEFAULT_SOURCE / f"{label}.csv", LABELS)
+    assert len(entries) > 500
+    assert {entry.label for entry in entries} == {label}
+    assert all(entry.url.startswith(("http://", "https://")) for entry in entries)
 
 
 @pytest.mark.parametrize(

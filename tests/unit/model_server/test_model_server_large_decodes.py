@@ -7,7 +7,8 @@ import threading
 
 from PIL import Image
 
-from serving.inference import LARGE_IMAGE_PIXELS, decode_images
+from greenr.images.memory import LARGE_IMAGE_PIXELS
+from serving.inference import decode_images
 
 
 def png(side: int) -> bytes:
@@ -46,3 +47,23 @@ def test_a_large_image_waits_for_the_gate_and_a_small_one_does_not() -> None:
 def test_without_a_gate_large_images_still_decode() -> None:
     side = int(LARGE_IMAGE_PIXELS**0.5) + 100
     assert decode_images([png(side)], 40_000_000, 64).batch.shape == (1, 64, 64, 3)
+
+
+def test_the_large_image_size_is_the_setting() -> None:
+    """GREENR_LARGE_IMAGE_PIXELS (serving/config.py) is honoured: with a threshold of 250 000
+    pixels, a 500 x 500 photo waits for the gate like a 40-megapixel one."""
+    gate = threading.Lock()
+    gate.acquire()
+    try:
+        thread = threading.Thread(
+            target=decode_images,
+            args=([png(500)], 40_000_000, 64),
+            kwargs={"large_decodes": gate, "large_image_pixels": 250_000 - 1},
+        )
+        thread.start()
+        thread.join(timeout=1.0)
+        assert thread.is_alive(), "the photo did not wait although it is over the configured size"
+    finally:
+        gate.release()
+    thread.join(timeout=30)
+    assert not thread.is_alive()

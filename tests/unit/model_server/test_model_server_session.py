@@ -12,6 +12,8 @@ from onnx import TensorProto, helper
 
 from greenr.contracts import LABELS, MODEL_INPUT_SIZE
 from greenr.features.definitions import feature_set
+from greenr.images.memory import LARGE_IMAGE_PIXELS
+from greenr.images.preprocess import DRAFT_MARGIN
 from serving.config import ConfigError, load_config
 from serving.deadline import Deadline
 from serving.inference import NO_DEADLINE, ModelOutputs, OnnxClassifier, warm_up
@@ -25,6 +27,27 @@ def test_defaults_work_on_one_machine() -> None:
     assert config.intra_op_threads == 2
     assert config.intra_op_spinning is True  # onnxruntime's own default
     assert config.max_batch_size == 64
+
+
+def test_decoding_limits_default_to_the_libraries_and_read_the_environment() -> None:
+    config = load_config(BASE)
+    assert (config.jpeg_draft_margin, config.large_image_pixels) == (DRAFT_MARGIN, LARGE_IMAGE_PIXELS)
+    config = load_config({**BASE, "GREENR_JPEG_DRAFT_MARGIN": "8", "GREENR_LARGE_IMAGE_PIXELS": "1000000"})
+    assert (config.jpeg_draft_margin, config.large_image_pixels) == (8, 1_000_000)
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("GREENR_JPEG_DRAFT_MARGIN", "0"),
+        ("GREENR_JPEG_DRAFT_MARGIN", "65"),
+        ("GREENR_LARGE_IMAGE_PIXELS", "0"),
+        ("GREENR_LARGE_IMAGE_PIXELS", "8M"),
+    ],
+)
+def test_a_bad_decoding_limit_names_the_variable(variable: str, value: str) -> None:
+    with pytest.raises(ConfigError, match=f"^{variable}: "):
+        load_config({**BASE, variable: value})
 
 
 @pytest.mark.parametrize(("raw", "expected"), [("1", True), ("TRUE", True), ("on", True), ("no", False)])
