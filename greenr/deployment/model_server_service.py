@@ -42,6 +42,7 @@ from greenr.supervision.process_group import command_line, group_members, stop_g
 
 HOST = "127.0.0.1"
 SERVING_APP = "serving.wsgi:create_app()"
+GUNICORN_LOGGER = "serving.gunicorn_logging.JsonLogger"
 PREDICTION_PATH = "api/v1.0/predictions"
 HEALTH_PATH = "health/ping"
 # What the model's own one-line reason for refusing to start contains (serving/wsgi.py).
@@ -236,9 +237,9 @@ class ModelServerService(LocalDaemonService, BaseDeploymentService):
             # --chdir also puts the repository first on sys.path: serving/ and greenr.images.
             "--chdir",
             str(REPO_ROOT),
-            "--error-logfile",
-            "-",
-            "--capture-output",
+            # gunicorn's own lines as JSON, like every other line of the server.
+            "--logger-class",
+            GUNICORN_LOGGER,
             SERVING_APP,
         ]
 
