@@ -250,6 +250,10 @@ class ModelServerService(LocalDaemonService, BaseDeploymentService):
         # glibc gives each allocating thread its own arena and keeps freed memory there: with 2
         # arenas the server stays at ~245 MB under load instead of growing to ~380 MB.
         env.setdefault("MALLOC_ARENA_MAX", "2")
+        # gunicorn 20 imports pkg_resources before any logging is set up: its deprecation warning
+        # (setuptools<81 is pinned for it, serving/requirements.txt) would be the one plain-text
+        # line of the server's log.
+        env.setdefault("PYTHONWARNINGS", "ignore:pkg_resources is deprecated:UserWarning")
         return env
 
     def _get_daemon_cmd(self) -> tuple[list[str], dict[str, str]]:

@@ -109,3 +109,26 @@ def test_one_request_id_in_all_three_services_logs(
     assert model_access["model_version"] == version
     # Other requests have other ids: the id is per request, not per process.
     assert len({line["request_id"] for line in read_lines(log_dir / "model-server.log")}) > 1
+
+
+def test_every_line_in_the_services_log_files_is_json(
+    api_url: str, model_server: ModelServer, log_dir: Path, tmp_path: Path
+) -> None:
+    # Their own lines, uvicorn's (API) and gunicorn's (model server) among them; and the API's
+    # stdout and stderr file (the daemon's server.log), which it rotates itself.
+    status = run_script(API_SCRIPT, "status", isolated_env(tmp_path / "home", {}))
+    assert status.returncode in (0, 3)
+    files = {
+        "api": [*log_dir.glob("api.log*"), *(tmp_path / "home" / "api").glob("server.log*")],
+        "model-server": [*log_dir.glob("model-server.log*"), model_server.runtime / "service.log"],
+    }
+    loggers: dict[str, set[str]] = {}
+    for service, paths in files.items():
+        assert paths, service
+        for path in paths:
+            for line in path.read_text().splitlines():
+                entry = json.loads(line)  # fails on a plain-text line
+                assert set(entry) >= LINE_KEYS, (path, entry)
+                assert entry["service"] == service, (path, entry)
+                loggers.setdefault(service, set()).add(str(entry["logger"]))
+    assert "gunicorn.error" in loggers["model-server"], loggers

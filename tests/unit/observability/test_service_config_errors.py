@@ -14,6 +14,8 @@ import pytest
 
 from greenr.settings import REPO_ROOT
 
+pytestmark = pytest.mark.slow  # each starts a Python that imports its service (up to ~6 s)
+
 
 @pytest.mark.parametrize(
     ("module", "status", "prefix"),
