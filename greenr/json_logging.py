@@ -97,6 +97,8 @@ class _OutputAsLog(TextIOBase):
     """sys.stdout or sys.stderr of a process whose output is a log file: each line printed
     becomes a JSON line (logger `stdout` or `stderr`) instead of plain text in the file."""
 
+    encoding = "utf-8"  # read by code that writes to sys.stdout (TextIOBase's is None)
+
     def __init__(self, name: str, level: int, fd: int) -> None:
         super().__init__()
         self._logger = logging.getLogger(name)

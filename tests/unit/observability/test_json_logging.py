@@ -7,6 +7,7 @@ import logging
 import os
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -26,12 +27,16 @@ from greenr.settings import REPO_ROOT
 def restore_root_logger() -> Iterator[None]:
     root = logging.getLogger()
     saved = (root.handlers[:], root.level)
+    hooks = (sys.excepthook, threading.excepthook)
     try:
         yield
     finally:
         for handler in root.handlers:
             handler.close()
         root.handlers[:], root.level = saved
+        # configure_json_logging also logs uncaught exceptions and warnings: not pytest's.
+        sys.excepthook, threading.excepthook = hooks
+        logging.captureWarnings(False)
 
 
 def record(message: str, **extra: object) -> logging.LogRecord:
