@@ -1,7 +1,8 @@
-"""The web app as deployed (`scripts/web_app.sh`) writes only JSON lines, into bounded files.
+"""The web app as deployed (`scripts/web_app.sh`) writes only JSON lines.
 
-Its own lines, NiceGUI's and uvicorn's: `$GREENR_HOME/web/web.log` (its stdout and stderr, which
-it rotates itself) and, with GREENR_LOG_DIR, `<dir>/web-app.log`.
+Its own lines, NiceGUI's and uvicorn's: `$GREENR_HOME/web/web.log` (its stdout and stderr) and,
+with GREENR_LOG_DIR, `<dir>/web-app.log`. That the stdout/stderr file rotates at its bound is
+tested with a real process in tests/unit/observability/test_json_logging.py.
 """
 
 from __future__ import annotations
@@ -35,17 +36,14 @@ def json_lines(path: Path) -> list[dict[str, object]]:
     return entries
 
 
-def test_every_line_the_web_app_writes_is_json_and_its_output_file_rotates(
-    fake_api: FakeApiServer, web_app_env: Callable[[str], dict[str, str]], tmp_path: Path
+@pytest.mark.parametrize("log_folder", [True, False], ids=["GREENR_LOG_DIR", "no-log-dir"])
+def test_every_line_the_web_app_writes_is_json(
+    fake_api: FakeApiServer, web_app_env: Callable[[str], dict[str, str]], tmp_path: Path, log_folder: bool
 ) -> None:
     logs = tmp_path / "logs"
-    # A bound so small that the start-up lines alone rotate the output file (one backup kept).
-    env = {
-        **web_app_env(fake_api.url),
-        "GREENR_LOG_DIR": str(logs),
-        "GREENR_LOG_MAX_BYTES": "300",
-        "GREENR_LOG_BACKUPS": "1",
-    }
+    env = web_app_env(fake_api.url)
+    if log_folder:
+        env["GREENR_LOG_DIR"] = str(logs)
     started = run_script(WEB_APP_SCRIPT, "start", env)
     assert started.returncode == 0, started.stdout + started.stderr
     try:
@@ -62,12 +60,11 @@ def test_every_line_the_web_app_writes_is_json_and_its_output_file_rotates(
         stopped = run_script(WEB_APP_SCRIPT, "stop", env)
     assert stopped.returncode == 0, stopped.stdout + stopped.stderr
 
-    web_log = Path(env["GREENR_HOME"]) / "web" / "web.log"
-    outputs = sorted(web_log.parent.glob("web.log*"))
-    assert [path.name for path in outputs] in (["web.log"], ["web.log", "web.log.1"])
-    for path in outputs:
-        json_lines(path)
-    entries = [entry for path in sorted(logs.glob("web-app.log*")) for entry in json_lines(path)]
+    output = Path(env["GREENR_HOME"]) / "web"
+    # Its stdout and stderr (web.log): every line without a log folder, errors only with one.
+    files = [*sorted(logs.glob("web-app.log*")), *sorted(output.glob("web.log*"))]
+    assert (logs / "web-app.log").is_file() == log_folder
+    entries = [entry for path in files for entry in json_lines(path)]
     messages = [str(entry["message"]) for entry in entries]
     assert any(message.startswith("web app: serving on") for message in messages), messages
     assert not any("NiceGUI ready to go" in message for message in messages)
