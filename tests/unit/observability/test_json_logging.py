@@ -156,3 +156,24 @@ def test_a_server_output_file_rotates_at_the_size_bound(tmp_path: Path) -> None:
         json_lines(tmp_path / name)
     # The newest file holds the end: the crash, after the last logged line.
     assert json_lines(output_log)[-1]["level"] == "CRITICAL"
+
+
+def test_gunicorn_s_own_lines_are_json(
+    tmp_path: Path, restore_root_logger: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The local model server's --logger-class (gunicorn's lines: starting, booting a worker, ...).
+    from gunicorn.config import Config
+
+    from serving.gunicorn_logging import JsonLogger
+
+    monkeypatch.setenv("GREENR_LOG_DIR", str(tmp_path))
+    log = JsonLogger(Config())
+    log.info("Booting worker with pid: %s", 42)
+    log.error("Worker failed to boot.")
+    (booting, failed) = [
+        json.loads(line) for line in (tmp_path / "model-server.log").read_text().splitlines()
+    ]
+    assert booting["message"] == "Booting worker with pid: 42"
+    assert booting["logger"] == "gunicorn.error"
+    assert booting["service"] == failed["service"] == "model-server"
+    assert failed["level"] == "ERROR"
