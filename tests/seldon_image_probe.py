@@ -6,8 +6,8 @@
 in a network namespace of its own only this process can reach it, so nothing is exposed while it
 runs on the image's own ports (REST 9000, Seldon's metrics 6000). The probe brings the
 namespace's loopback up, starts the server with serving/Dockerfile's command, waits for it,
-sends one prediction and one request to a route that does not exist, then writes to OUT_DIR:
-`rest_metrics.txt` (GET :9000/metrics), `seldon_metrics.txt` (GET :6000/metrics),
+sends one prediction and one the server refuses (binData that is not base64), then writes to
+OUT_DIR: `rest_metrics.txt` (GET :9000/metrics), `seldon_metrics.txt` (GET :6000/metrics),
 `server.log` (its stdout and stderr) and `answers.json` (the statuses). Standard library only.
 """
 
@@ -74,14 +74,14 @@ def main(model_uri: str, out_dir: Path, photo: Path) -> None:
         predicted, _ = call(
             f"{REST}/api/v1.0/predictions", {"binData": base64.b64encode(photo.read_bytes()).decode()}
         )
-        missing, _ = call(f"{REST}/no-such-route")
+        refused, _ = call(f"{REST}/api/v1.0/predictions", {"binData": "not base64 %%%"})
         rest_status, rest_metrics = call(f"{REST}/metrics")
         seldon_status, seldon_metrics = call(f"{SELDON_METRICS}/metrics")
         (out_dir / "rest_metrics.txt").write_text(rest_metrics)
         (out_dir / "seldon_metrics.txt").write_text(seldon_metrics)
         answers = {
             "predict": predicted,
-            "missing": missing,
+            "refused": refused,
             "rest_metrics": rest_status,
             "seldon": seldon_status,
         }

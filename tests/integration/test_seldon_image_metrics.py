@@ -27,7 +27,7 @@ pytestmark = pytest.mark.slow
 
 PROBE = REPO_ROOT / "tests" / "seldon_image_probe.py"
 # Names other exporters provide: the API, the Pushgateway (pipelines, drift), Prometheus itself.
-NOT_THE_MODEL_SERVER = re.compile(r"greenr_api_|greenr_pipeline_|greenr_drift_|up$|scrape_")
+NOT_THE_MODEL_SERVER = re.compile(r"greenr_api_|greenr_pipeline_|greenr_drift_|push_|up$|scrape_")
 
 
 def exported_names(text: str) -> set[str]:
@@ -80,7 +80,7 @@ def test_the_dockerfile_runs_what_the_probe_runs() -> None:
 
 def test_the_image_s_metrics_cover_every_model_server_name_the_rules_and_dashboards_use(probed: Path) -> None:
     answers = json.loads((probed / "answers.json").read_text())
-    assert answers == {"predict": 200, "missing": 404, "rest_metrics": 200, "seldon": 200}
+    assert answers == {"predict": 200, "refused": 400, "rest_metrics": 200, "seldon": 200}
     text = (probed / "rest_metrics.txt").read_text()
     exported = exported_names(text)
     used = {
@@ -96,7 +96,10 @@ def test_the_image_s_metrics_cover_every_model_server_name_the_rules_and_dashboa
         metric_total(text, "greenr_model_server_requests_total", route="/api/v1.0/predictions", status="200")
         == 1
     )
-    assert metric_total(text, "greenr_model_server_requests_total", route="unmatched", status="404") == 1
+    assert (
+        metric_total(text, "greenr_model_server_requests_total", route="/api/v1.0/predictions", status="400")
+        == 1
+    )
     assert (
         'greenr_model_server_model_info{alias="champion",model_name="greenr-classifier",version="3"} 1.0'
         in text
@@ -114,7 +117,9 @@ def test_the_image_s_access_line_is_json_with_the_served_version(probed: Path) -
             entries.append(json.loads(line))
         except ValueError:
             continue  # Seldon's launcher's lines before it built the model object
-    (access,) = [entry for entry in entries if entry.get("route") == "/api/v1.0/predictions"]
+    (access,) = [
+        entry for entry in entries if entry.get("route") == "/api/v1.0/predictions" and entry["status"] == 200
+    ]
     assert access["service"] == "model-server"
     assert access["status"] == 200
     assert access["model_version"] == "3"
