@@ -12,6 +12,7 @@ import sys
 
 from greenr.json_logging import configure_json_logging
 from greenr.settings import SettingsError, load_settings
+from ui.config import LOG_SERVICE
 
 logger = logging.getLogger("ui")
 
@@ -22,13 +23,18 @@ def main() -> int:
         settings = load_settings()
     except SettingsError as error:
         # A JSON line like every other (no log folder is known yet); the daemon shows its message.
-        configure_json_logging("web-app")
+        configure_json_logging(LOG_SERVICE)
         logger.error("web app: %s", error)
         return 2
     # Every line the app writes is JSON: ours, NiceGUI's and uvicorn's (ui.app.run passes
     # log_config=None so that uvicorn's records reach these handlers).
     configure_json_logging(
-        "web-app", "INFO", settings.log_dir, settings.log_max_bytes, settings.log_backups, settings.output_log
+        LOG_SERVICE,
+        "INFO",
+        settings.log_dir,
+        settings.log_max_bytes,
+        settings.log_backups,
+        settings.output_log,
     )
     # Imported here so that a configuration error is reported without loading NiceGUI.
     from ui.app import run

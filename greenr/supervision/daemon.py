@@ -58,6 +58,9 @@ class DaemonSpec:
     cwd: Path | None = None
     environment: Mapping[str, str] = field(default_factory=dict)
     unset: tuple[str, ...] = ()
+    # Where its JSON lines go when GREENR_LOG_DIR is set (<dir>/<service>.log); its stdout and
+    # stderr then carry errors only, so `first_log_line` looks there too.
+    service_log: Path | None = None
 
     @property
     def pid_file(self) -> Path:
@@ -278,5 +281,6 @@ def status(spec: DaemonSpec, say: Callable[[str], None]) -> Status:
 
 
 def first_log_line(spec: DaemonSpec, pattern: str) -> str | None:
-    """The first line of the server's log that matches `pattern`."""
-    return next((line for line in _log_lines(spec.log_file) if re.search(pattern, line)), None)
+    """The first line of the server's log (its output, then its service log) that matches `pattern`."""
+    lines = _log_lines(spec.log_file) + (_log_lines(spec.service_log) if spec.service_log else [])
+    return next((line for line in lines if re.search(pattern, line)), None)
