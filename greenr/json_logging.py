@@ -16,12 +16,16 @@ from __future__ import annotations
 import json
 import logging
 import logging.handlers
+import os
 import re
 import sys
+import threading
 import uuid
 from contextvars import ContextVar
 from datetime import UTC, datetime
+from io import TextIOBase, TextIOWrapper
 from pathlib import Path
+from types import TracebackType
 from typing import Any
 
 REQUEST_ID_HEADER = "X-Request-ID"
@@ -70,17 +74,89 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, default=str)
 
 
+class RedirectedOutputHandler(logging.handlers.RotatingFileHandler):
+    """The file a supervisor sent this process's stdout and stderr to, rotated by size.
+
+    Each file it opens becomes stdout and stderr again (dup2), so whatever bypasses logging (a
+    library's print, a crash in C code) lands in the current file and counts toward its size:
+    the file, and so the whole set, stays bounded however long the server runs.
+    """
+
+    def _open(self) -> TextIOWrapper:
+        stream = super()._open()
+        # The interpreter's own streams (sys.stdout may be an _OutputAsLog, which logs).
+        for output in (sys.__stdout__, sys.__stderr__):
+            if output is not None:
+                output.flush()
+        os.dup2(stream.fileno(), 1)
+        os.dup2(stream.fileno(), 2)
+        return stream
+
+
+class _OutputAsLog(TextIOBase):
+    """sys.stdout or sys.stderr of a process whose output is a log file: each line printed
+    becomes a JSON line (logger `stdout` or `stderr`) instead of plain text in the file."""
+
+    encoding = "utf-8"  # read by code that writes to sys.stdout (TextIOBase's is None)
+
+    def __init__(self, name: str, level: int, fd: int) -> None:
+        super().__init__()
+        self._logger = logging.getLogger(name)
+        self._level = level
+        self._fd = fd
+        self._pending = ""
+        self._inside = threading.local()
+
+    def write(self, text: str) -> int:
+        if getattr(self._inside, "active", False):
+            # logging reporting its own failure: straight to the file, not round again.
+            os.write(self._fd, text.encode(errors="replace"))
+            return len(text)
+        self._inside.active = True
+        try:
+            *lines, self._pending = (self._pending + text).split("\n")
+            for line in lines:
+                if line.strip():
+                    self._logger.log(self._level, line.rstrip())
+        finally:
+            self._inside.active = False
+        return len(text)
+
+    def flush(self) -> None:
+        if self._pending.strip():
+            self.write("\n")
+
+    def fileno(self) -> int:
+        return self._fd
+
+    def isatty(self) -> bool:
+        return False
+
+
 def configure_json_logging(
     service: str,
     level: str = "INFO",
     log_dir: Path | None = None,
     max_bytes: int = 10_000_000,
     backups: int = 5,
+    output_log: Path | None = None,
 ) -> JsonFormatter:
     """Send every logger's records as JSON lines to stderr, or to `<log_dir>/<service>.log` (rotated;
-    errors also to stderr)."""
+    errors also to stderr).
+
+    `output_log` is the file stdout and stderr were redirected to by whatever started the process
+    (greenr.supervision.daemon): it is rotated like the log folder's files instead of growing.
+    Uncaught exceptions (main thread and others) and Python warnings become JSON lines too, and,
+    with `output_log`, whatever the process prints.
+    """
     formatter = JsonFormatter(service)
-    stream = logging.StreamHandler(sys.stderr)
+    stream: logging.Handler
+    if output_log is not None:
+        stream = RedirectedOutputHandler(
+            output_log, maxBytes=max_bytes, backupCount=backups, encoding="utf-8"
+        )
+    else:
+        stream = logging.StreamHandler(sys.stderr)
     handlers: list[logging.Handler] = [stream]
     if log_dir is not None:
         log_dir.mkdir(parents=True, exist_ok=True)
@@ -97,7 +173,38 @@ def configure_json_logging(
     root = logging.getLogger()
     root.handlers[:] = handlers
     root.setLevel(level.upper())
+    _log_what_escapes_logging()
+    if output_log is not None:
+        # Only in a process whose output is that file (never a test runner's or a terminal's).
+        sys.stdout = _OutputAsLog("stdout", logging.INFO, 1)
+        sys.stderr = _OutputAsLog("stderr", logging.WARNING, 2)
     return formatter
+
+
+def _log_what_escapes_logging() -> None:
+    """A crash's traceback and Python's warnings as JSON lines, not plain text on stderr."""
+    crash = logging.getLogger("greenr.crash")
+
+    def uncaught(kind: type[BaseException], error: BaseException, trace: TracebackType | None) -> None:
+        if issubclass(kind, KeyboardInterrupt):
+            sys.__excepthook__(kind, error, trace)
+            return
+        crash.critical("uncaught %s: %s", kind.__name__, error, exc_info=(kind, error, trace))
+
+    def uncaught_in_thread(args: threading.ExceptHookArgs) -> None:
+        if args.exc_value is None:
+            return
+        crash.critical(
+            "uncaught %s in thread %s: %s",
+            args.exc_type.__name__,
+            args.thread.name if args.thread else "?",
+            args.exc_value,
+            exc_info=(args.exc_type, args.exc_value, args.exc_traceback),
+        )
+
+    sys.excepthook = uncaught
+    threading.excepthook = uncaught_in_thread
+    logging.captureWarnings(True)
 
 
 def add_json_log_file(

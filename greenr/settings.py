@@ -203,6 +203,10 @@ class Settings(BaseSettings):
     log_dir: Annotated[Path | None, Field(validation_alias=_env("GREENR_LOG_DIR"))] = None
     log_max_bytes: Annotated[int, Field(gt=0, validation_alias=_env("GREENR_LOG_MAX_BYTES"))] = 10_000_000
     log_backups: Annotated[int, Field(ge=0, validation_alias=_env("GREENR_LOG_BACKUPS"))] = 5
+    # The file a background server's stdout and stderr go to (set by greenr.supervision.daemon for
+    # the server it starts: $GREENR_HOME/api/server.log, .../web/web.log); the server rotates it
+    # with the same two bounds, so it never grows without limit.
+    output_log: Annotated[Path | None, Field(validation_alias=_env("GREENR_OUTPUT_LOG"))] = None
     # scripts/monitoring.sh: Prometheus, Alertmanager and Pushgateway on 127.0.0.1, the scrape and
     # rule evaluation interval, and the webhooks critical (pager) and warning (ticket) alerts go
     # to (unset: those of monitoring/alertmanager/alertmanager.yml).

@@ -25,10 +25,10 @@ from seldon_core.metrics import SeldonMetrics
 from seldon_core.wrapper import get_rest_microservice
 
 from greenr.json_logging import configure_json_logging
-from serving import request_log
 from serving.config import ConfigError, log_settings
 from serving.greenr_model import GreenrModel
 from serving.model_store import ArtifactError, ModelUnavailableError
+from serving.observation import observe
 from serving.server_metrics import ServerMetrics
 
 # gunicorn's exit code for "worker failed to boot": the master then stops instead of respawning
@@ -87,14 +87,5 @@ def create_app() -> Any:
     formatter.default_model_version = identity["version"]
     server_metrics = ServerMetrics()
     server_metrics.set_model(**identity)
-    server_metrics.install(app)
-    request_log.install(app)
-
-    def prometheus_metrics() -> tuple[bytes, int, dict[str, str]]:
-        # Seldon's custom metrics and the server's own: two registries, distinct names, one page.
-        seldon_body, content_type = seldon_metrics.generate_metrics()
-        own_body, _ = server_metrics.render()
-        return seldon_body.encode() + own_body, 200, {"Content-Type": content_type}
-
-    app.add_url_rule("/metrics", "greenr_prometheus_metrics", prometheus_metrics, methods=["GET"])
+    observe(app, seldon_metrics, server_metrics)
     return app

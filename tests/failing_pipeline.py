@@ -5,7 +5,8 @@
 runs a one-step pipeline (tests/failing_steps.py) whose step raises `ValueError(WORDS)`, in
 ZenML's execution MODE (fail_fast re-raises the step's own exception; continue_on_failure raises
 a generic RuntimeError), through `run_reporting_failures`, and prints one JSON line: what was
-raised and the runs recorded.
+raised and the runs recorded. With GREENR_LOG_DIR set it also writes `<dir>/pipelines.log`, as
+run.py does.
 Run in a subprocess with its own GREENR_HOME: ZenML's configuration is process-wide.
 """
 
@@ -14,13 +15,17 @@ from __future__ import annotations
 import json
 import sys
 
+from greenr.json_logging import add_json_log_file
 from greenr.pipeline_failures import PipelineFailed, run_reporting_failures
 from greenr.settings import get_settings
 from greenr.zenml_environment import prepare_zenml
 
 
 def main(mode: str, words: str) -> None:
-    prepare_zenml(get_settings())
+    settings = get_settings()
+    if settings.log_dir is not None:  # as run.py does: the pipelines' JSON log file
+        add_json_log_file("pipelines", settings.log_dir, "INFO", settings.log_max_bytes, settings.log_backups)
+    prepare_zenml(settings)
     from failing_steps import doomed
     from zenml.client import Client
     from zenml.enums import ExecutionMode

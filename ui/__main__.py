@@ -7,9 +7,14 @@ starts even when the API is down: the page then says so and offers Retry.
 
 from __future__ import annotations
 
+import logging
 import sys
 
+from greenr.json_logging import configure_json_logging
 from greenr.settings import SettingsError, load_settings
+from ui.config import LOG_SERVICE
+
+logger = logging.getLogger("ui")
 
 
 def main() -> int:
@@ -17,26 +22,36 @@ def main() -> int:
     try:
         settings = load_settings()
     except SettingsError as error:
-        print(f"web app: {error}", file=sys.stderr)
+        # A JSON line like every other (no log folder is known yet); the daemon shows its message.
+        configure_json_logging(LOG_SERVICE)
+        logger.error("web app: %s", error)
         return 2
+    # Every line the app writes is JSON: ours, NiceGUI's and uvicorn's (ui.app.run passes
+    # log_config=None so that uvicorn's records reach these handlers).
+    configure_json_logging(
+        LOG_SERVICE,
+        "INFO",
+        settings.log_dir,
+        settings.log_max_bytes,
+        settings.log_backups,
+        settings.output_log,
+    )
     # Imported here so that a configuration error is reported without loading NiceGUI.
-    from greenr.json_logging import configure_json_logging
     from ui.app import run
     from ui.config import WebAppConfig
 
-    configure_json_logging("web-app", "INFO", settings.log_dir, settings.log_max_bytes, settings.log_backups)
-
     config = WebAppConfig.from_settings(settings)
-    print(
-        f"web app: serving on http://{settings.ui_host}:{settings.ui_port}, prediction API at {settings.api}",
-        flush=True,
+    logger.info(
+        "web app: serving on http://%s:%s, prediction API at %s",
+        settings.ui_host,
+        settings.ui_port,
+        settings.api,
     )
     if config.api_key is None:
-        print(
-            f"web app: warning: no API key (GREENR_UI_API_KEY unset, {settings.ui_api_key_file} missing): "
+        logger.warning(
+            "web app: warning: no API key (GREENR_UI_API_KEY unset, %s missing): "
             "the API will refuse its calls; run: python -m greenr.api.keys setup-local",
-            file=sys.stderr,
-            flush=True,
+            settings.ui_api_key_file,
         )
     run(config, host=settings.ui_host, port=settings.ui_port)
     return 0

@@ -76,6 +76,10 @@ def run(config: WebAppConfig, *, host: str, port: int) -> None:
         show=False,
         # Bounds how long a stop waits for open browser connections and running callbacks.
         timeout_graceful_shutdown=5,
+        # ui/__main__.py logs the address as a JSON line; NiceGUI's welcome is a plain print.
+        show_welcome_message=False,
+        # uvicorn installs no plain-text handlers: its records reach the JSON ones (greenr/json_logging.py).
+        log_config=None,
     )
 
 

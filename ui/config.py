@@ -14,6 +14,9 @@ from pydantic import SecretStr
 from greenr.settings import Settings
 from ui.api_client import ApiTimeouts
 
+LOG_SERVICE = "web-app"
+"""The web app's `service` in its JSON log lines, and its log file's name (<GREENR_LOG_DIR>/web-app.log)."""
+
 
 @dataclass(frozen=True)
 class WebAppConfig:

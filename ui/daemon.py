@@ -15,6 +15,7 @@ import sys
 from greenr.settings import REPO_ROOT, Settings
 from greenr.supervision.cli import run_command
 from greenr.supervision.daemon import DaemonSpec, Status, first_log_line, local_address
+from ui.config import LOG_SERVICE
 
 # uvicorn closes open browser connections and exits within its 5 s graceful-shutdown bound.
 GRACE_SECONDS = 20.0
@@ -44,6 +45,7 @@ def web_daemon(settings: Settings) -> DaemonSpec:
         # When a test starts the app, NiceGUI would see this, switch to its own test mode and
         # ignore GREENR_UI_PORT.
         unset=("PYTEST_CURRENT_TEST",),
+        service_log=settings.log_dir / f"{LOG_SERVICE}.log" if settings.log_dir is not None else None,
     )
 
 

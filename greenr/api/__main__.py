@@ -2,11 +2,13 @@
 
     python -m greenr.api             # scripts/api_server.sh start|stop|status wraps this
 
-One worker per process (scale with replicas); logs are JSON lines on stderr.
+One worker per process (scale with replicas); every line it writes is JSON (greenr/json_logging.py),
+uvicorn's own included (log_config=None: its records reach our handlers).
 """
 
 from __future__ import annotations
 
+import logging
 import sys
 
 import uvicorn
@@ -16,6 +18,8 @@ from greenr.api.app import create_app
 from greenr.api.logging_setup import configure_logging
 from greenr.api.read_timeout import protocol_with_header_timeout
 from greenr.settings import Settings, SettingsError, load_settings
+
+logger = logging.getLogger("greenr.api")
 
 
 def server_config(app: ASGIApp, settings: Settings) -> uvicorn.Config:
@@ -41,10 +45,15 @@ def main() -> int:
     try:
         settings = load_settings()
     except SettingsError as error:
-        print(f"greenr-api: error: {error}", file=sys.stderr)
+        # A JSON line like every other (no log folder is known yet); the daemon shows its message.
+        configure_logging()
+        logger.error("greenr-api: error: %s", error)
         return 1
     configure_logging(
-        log_dir=settings.log_dir, max_bytes=settings.log_max_bytes, backups=settings.log_backups
+        log_dir=settings.log_dir,
+        max_bytes=settings.log_max_bytes,
+        backups=settings.log_backups,
+        output_log=settings.output_log,
     )
     uvicorn.Server(server_config(create_app(settings), settings)).run()
     return 0

@@ -16,10 +16,14 @@ __all__ = ["JsonFormatter", "configure_logging", "request_id"]
 
 
 def configure_logging(
-    level: str = "INFO", log_dir: Path | None = None, max_bytes: int = 10_000_000, backups: int = 5
+    level: str = "INFO",
+    log_dir: Path | None = None,
+    max_bytes: int = 10_000_000,
+    backups: int = 5,
+    output_log: Path | None = None,
 ) -> None:
     """Send every logger's records (ours, uvicorn's) to stderr as JSON lines (and to a rotated file)."""
-    configure_json_logging("api", level, log_dir, max_bytes, backups)
+    configure_json_logging("api", level, log_dir, max_bytes, backups, output_log)
     # httpx logs every model-server call at INFO; our access and warning lines say what matters.
     logging.getLogger("httpx").setLevel(logging.WARNING)
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):

@@ -42,6 +42,7 @@ from greenr.supervision.process_group import command_line, group_members, stop_g
 
 HOST = "127.0.0.1"
 SERVING_APP = "serving.wsgi:create_app()"
+GUNICORN_LOGGER = "serving.gunicorn_logging.JsonLogger"
 PREDICTION_PATH = "api/v1.0/predictions"
 HEALTH_PATH = "health/ping"
 # What the model's own one-line reason for refusing to start contains (serving/wsgi.py).
@@ -236,9 +237,9 @@ class ModelServerService(LocalDaemonService, BaseDeploymentService):
             # --chdir also puts the repository first on sys.path: serving/ and greenr.images.
             "--chdir",
             str(REPO_ROOT),
-            "--error-logfile",
-            "-",
-            "--capture-output",
+            # gunicorn's own lines as JSON, like every other line of the server.
+            "--logger-class",
+            GUNICORN_LOGGER,
             SERVING_APP,
         ]
 
@@ -249,6 +250,10 @@ class ModelServerService(LocalDaemonService, BaseDeploymentService):
         # glibc gives each allocating thread its own arena and keeps freed memory there: with 2
         # arenas the server stays at ~245 MB under load instead of growing to ~380 MB.
         env.setdefault("MALLOC_ARENA_MAX", "2")
+        # gunicorn 20 imports pkg_resources before any logging is set up: its deprecation warning
+        # (setuptools<81 is pinned for it, serving/requirements.txt) would be the one plain-text
+        # line of the server's log.
+        env.setdefault("PYTHONWARNINGS", "ignore:pkg_resources is deprecated:UserWarning")
         return env
 
     def _get_daemon_cmd(self) -> tuple[list[str], dict[str, str]]:

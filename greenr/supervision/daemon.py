@@ -5,8 +5,9 @@ run as a process group of their own (setsid), so that stop can wait for, and as 
 kill, everything the server started; a Ctrl-C in the shell that started it does not reach it.
 
 State, in the server's folder under GREENR_HOME: `<stem>.pid` (the group leader), `<stem>.json`
-(its address and command) and `<stem>.log` (what it writes on stdout and stderr: start-up lines
-and, should it crash, the traceback; its JSON log lines go to GREENR_LOG_DIR when that is set).
+(its address and command) and `<stem>.log` (what it writes on stdout and stderr: JSON lines, all of
+them, or only errors when GREENR_LOG_DIR is set; the server rotates it by size, see
+GREENR_OUTPUT_LOG in greenr/settings.py).
 
 A pid file left over from before a reboot may name an unrelated process: a pid counts as ours
 only while its command line still contains the spec's `command_mark`.
@@ -27,6 +28,7 @@ from pathlib import Path
 
 from greenr.supervision.process_group import command_line, stop_group
 
+OUTPUT_LOG_SETTING = "GREENR_OUTPUT_LOG"
 NOT_RUNNING = 3
 """Exit status of `status` when the server does not run or does not answer (LSB's "not running")."""
 
@@ -56,6 +58,9 @@ class DaemonSpec:
     cwd: Path | None = None
     environment: Mapping[str, str] = field(default_factory=dict)
     unset: tuple[str, ...] = ()
+    # Where its JSON lines go when GREENR_LOG_DIR is set (<dir>/<service>.log); its stdout and
+    # stderr then carry errors only, so `first_log_line` looks there too.
+    service_log: Path | None = None
 
     @property
     def pid_file(self) -> Path:
@@ -147,6 +152,9 @@ def _launch(spec: DaemonSpec) -> int:
     spec.state_dir.mkdir(parents=True, exist_ok=True)
     environment = {key: value for key, value in os.environ.items() if key not in spec.unset}
     environment.update(spec.environment)
+    # The server rotates this file itself (greenr.json_logging.RedirectedOutputHandler), at
+    # GREENR_LOG_MAX_BYTES keeping GREENR_LOG_BACKUPS, so it stays bounded however long it runs.
+    environment[OUTPUT_LOG_SETTING] = str(spec.log_file)
     with spec.log_file.open("wb") as log, open(os.devnull, "rb") as nothing:
         process = subprocess.Popen(
             spec.command,
@@ -210,10 +218,23 @@ def _tail(path: Path, lines: int = 20) -> str:
 
 
 def _log_lines(path: Path) -> list[str]:
+    """The log's lines as a person reads them: a JSON line's message (with its traceback, if
+    any), any other line as it is."""
     try:
-        return path.read_text(errors="replace").splitlines()
+        lines = path.read_text(errors="replace").splitlines()
     except OSError:
         return []
+    return [readable for line in lines for readable in _readable(line)]
+
+
+def _readable(line: str) -> list[str]:
+    try:
+        entry = json.loads(line)
+    except ValueError:
+        return [line]
+    if not isinstance(entry, dict) or not isinstance(entry.get("message"), str):
+        return [line]
+    return [entry["message"], *str(entry.get("exception") or "").splitlines()]
 
 
 def _forget(spec: DaemonSpec) -> None:
@@ -260,5 +281,6 @@ def status(spec: DaemonSpec, say: Callable[[str], None]) -> Status:
 
 
 def first_log_line(spec: DaemonSpec, pattern: str) -> str | None:
-    """The first line of the server's log that matches `pattern`."""
-    return next((line for line in _log_lines(spec.log_file) if re.search(pattern, line)), None)
+    """The first line of the server's log (its output, then its service log) that matches `pattern`."""
+    lines = _log_lines(spec.log_file) + (_log_lines(spec.service_log) if spec.service_log else [])
+    return next((line for line in lines if re.search(pattern, line)), None)

@@ -10,6 +10,8 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -75,6 +77,7 @@ def api_url(tmp_path: Path, model_server: ModelServer, log_dir: Path) -> Iterato
 def web_app_logging(log_dir: Path) -> Iterator[None]:
     root = logging.getLogger()
     saved = (root.handlers[:], root.level)
+    hooks = (sys.excepthook, threading.excepthook)
     configure_json_logging("web-app", "INFO", log_dir)
     try:
         yield
@@ -82,6 +85,9 @@ def web_app_logging(log_dir: Path) -> Iterator[None]:
         for handler in root.handlers:
             handler.close()
         root.handlers[:], root.level = saved
+        # configure_json_logging also logs uncaught exceptions and warnings: not pytest's.
+        sys.excepthook, threading.excepthook = hooks
+        logging.captureWarnings(False)
 
 
 def test_one_request_id_in_all_three_services_logs(
@@ -109,3 +115,24 @@ def test_one_request_id_in_all_three_services_logs(
     assert model_access["model_version"] == version
     # Other requests have other ids: the id is per request, not per process.
     assert len({line["request_id"] for line in read_lines(log_dir / "model-server.log")}) > 1
+
+
+def test_every_line_in_the_services_log_files_is_json(
+    api_url: str, model_server: ModelServer, log_dir: Path, tmp_path: Path
+) -> None:
+    # Their own lines, uvicorn's (API) and gunicorn's (model server) among them; and the API's
+    # stdout and stderr file (the daemon's server.log), which it rotates itself.
+    files = {
+        "api": [*log_dir.glob("api.log*"), *(tmp_path / "home" / "api").glob("server.log*")],
+        "model-server": [*log_dir.glob("model-server.log*"), model_server.runtime / "service.log"],
+    }
+    loggers: dict[str, set[str]] = {}
+    for service, paths in files.items():
+        assert paths, service
+        for path in paths:
+            for line in path.read_text().splitlines():
+                entry = json.loads(line)  # fails on a plain-text line
+                assert set(entry) >= LINE_KEYS, (path, entry)
+                assert entry["service"] == service, (path, entry)
+                loggers.setdefault(service, set()).add(str(entry["logger"]))
+    assert "gunicorn.error" in loggers["model-server"], loggers

@@ -42,6 +42,7 @@ REQUIRED_ALERTS = {
     "GreenrTrainingOverdue",
     "GreenrMonitoringOverdue",
     "GreenrLowConfidenceShareHigh",
+    "GreenrNeitherShareHigh",
 }
 
 

@@ -91,6 +91,24 @@ def test_a_server_that_dies_at_start_says_why(tmp_path: Path, messages: list[str
     assert not spec.pid_file.exists()
 
 
+def test_the_reason_in_a_json_log_line_is_shown_as_its_message(tmp_path: Path, messages: list[str]) -> None:
+    # Servers log JSON lines (greenr/json_logging.py); the reason is the line's message.
+    line = '{"level": "ERROR", "service": "t", "message": "test-server: error: TEST_SETTING is bad"}'
+    script = f"import sys; print({line!r}); sys.exit(1)"
+    spec = _spec(tmp_path, (sys.executable, "-c", script), _free_port())
+    with pytest.raises(DaemonError) as failure:
+        start(spec, messages.append)
+    assert str(failure.value).endswith("says:\ntest-server: error: TEST_SETTING is bad")
+
+
+def test_the_server_is_told_its_output_file(tmp_path: Path, messages: list[str]) -> None:
+    # It rotates that file itself (GREENR_OUTPUT_LOG, greenr.json_logging.RedirectedOutputHandler).
+    script = "import os, sys; print('test-server: error: ' + os.environ['GREENR_OUTPUT_LOG']); sys.exit(1)"
+    spec = _spec(tmp_path, (sys.executable, "-c", script), _free_port())
+    with pytest.raises(DaemonError, match=f"test-server: error: {spec.log_file}$"):
+        start(spec, messages.append)
+
+
 def test_a_server_that_never_answers_is_stopped_after_the_timeout(
     tmp_path: Path, messages: list[str]
 ) -> None:
