@@ -6,8 +6,10 @@ gate's reason).
 PostgreSQL, SeaweedFS, MLflow, the local model deployer's Seldon model server, the API in-process.
 The first champion is trained badly on purpose (one epoch at a learning rate of 1e-9, like
 test_training_pipeline.py's WORSE), so users have photos to correct; retraining uses the short QUICK
-config. The monitoring policy's label threshold is lowered to the number of photos answered, so
-that the decision to retrain comes from the policy, not from --force.
+config. Both train at 128 px (SMALL): this test proves the loop's mechanics, not accuracy, and a
+model at a non-default size is served at its own size (test_serving_contract.py). The monitoring
+policy's label threshold is lowered to the number of photos answered, so that the decision to
+retrain comes from the policy, not from --force.
 """
 
 from __future__ import annotations
@@ -42,6 +44,8 @@ PER_CLASS = 40  # the first photos of each class: the first dataset version
 ANSWERED = 8  # per class, the next photos: predicted through the API, then answered
 WORSE = ["--set", "head.epochs=1", "--set", "head.learning_rate=1e-9", "--set", "fine_tune.epochs=0"]
 QUICK = ["--set", "head.epochs=2", "--set", "fine_tune.epochs=1"]
+# A third of 224 px's pixels for every forward and backward pass of both trainings.
+SMALL = ["--set", "image_size=128"]
 
 
 def free_port() -> int:
@@ -90,7 +94,7 @@ def test_corrections_retrain_and_the_gate_decides_what_the_api_serves(
         for path in photos(label, 0, PER_CLASS):
             shutil.copy(path, source / label / path.name)
     run(env, "run.py", "--pipeline", "ingestion", "--source", str(source))
-    run(env, "run.py", "--pipeline", "training", *WORSE)
+    run(env, "run.py", "--pipeline", "training", *WORSE, *SMALL)
     try:
         first_deploy = run(env, "run.py", "--pipeline", "deployment")
         assert "version 1 (local): started" in first_deploy, first_deploy
@@ -143,7 +147,7 @@ def loop(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, env: dict[str, str], p
 
     engine = open_catalog(postgres_url)
     before = latest_dataset_version(engine)
-    retrained = run(env, "run.py", "--pipeline", "retraining", *QUICK)
+    retrained = run(env, "run.py", "--pipeline", "retraining", *QUICK, *SMALL)
     print(f"{len(corrections)} of {len(answered)} answers were corrections\n{retrained}")  # shown by -s
     outcome = json.loads(retrained.strip().splitlines()[-1])
     assert outcome["reason"].startswith("the latest monitoring run"), retrained
