@@ -22,8 +22,13 @@ SIZE = 96  # a 3x3 feature map: small and fast, still a map
 @pytest.fixture(scope="module")
 def saved_model(tmp_path_factory: pytest.TempPathFactory) -> Any:
     """The inference model (flip-averaged) saved and loaded back, as the API gets it."""
+    import keras
+
     from greenr.training.model import build_classifier, inference_model
 
+    # build_classifier draws its initial weights from Keras' global generators: seeded here, the
+    # untrained model (and so every heatmap below) does not depend on which tests ran before.
+    keras.utils.set_random_seed(3)
     classifier = build_classifier(TrainingConfig(image_size=SIZE, seed=3), backbone_weights=None)
     path = tmp_path_factory.mktemp("model") / "model.keras"
     inference_model(classifier, flip_averaging=True).save(path)
