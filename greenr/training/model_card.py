@@ -62,9 +62,10 @@ NO_OPEN_SET_LIMITATION: Final = (
     "monitoring pipeline's embedding distance is what flags such photos in production."
 )
 OPEN_SET_LIMITATION: Final = (
-    "Open-set rejection is partial: the score is fitted on dandelion and grass photos only, and many "
-    "near-domain flowers (tulips, roses, daisies, sunflowers) score like dandelions and are still "
-    'answered dandelion or grass; see the README\'s "Open-set rejection" for measured figures.'
+    'Open-set rejection is partial: it learned "neither" from four kinds of flowers (tulips, roses, '
+    "daisies, sunflowers) and generated pictures; other kinds of pictures, and any photo when it "
+    "fell back to the in-domain-only knn score, may still be answered dandelion or grass; see the "
+    'README\'s "Open-set rejection" for measured figures.'
 )
 OPEN_SET_BENCHMARK: Final = "benchmarks/results/open_set.json"
 LIMITATIONS: Final = (
