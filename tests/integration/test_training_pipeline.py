@@ -217,7 +217,6 @@ def second_training_and_gate(env: dict[str, str], port: int, client: Any, name: 
     configured = load_training_config().open_set.method
     second_run = client.get_run(client.get_model_version(name, "2").run_id)
     if configured in NEEDS_NEGATIVES:
-        assert f"{configured} fell back to knn on in-domain photos only" in second.stdout + second.stderr
         assert second_run.data.tags["open_set_method"] == "knn"
         assert missing in second_run.data.tags["open_set_fallback"]
     else:
