@@ -17,6 +17,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_SOURCE = (REPO_ROOT / ".." / "shared" / "data" / "greenr").resolve()
+# Out-of-domain development pictures (<folder>/<kind>/*.jpg) the open-set scorer learns "neither"
+# from (greenr/open_set/scorer.py, outlier_exposure); training falls back without them.
+DEFAULT_OPEN_SET_NEGATIVES = (REPO_ROOT / ".." / "shared" / "data" / "neither").resolve()
 
 _LAKE_SCHEMES = {"", "file", "s3"}
 _DB_SCHEMES = ("sqlite", "postgresql")
@@ -33,6 +36,9 @@ class Settings(BaseSettings):
 
     home: Annotated[Path, Field(validation_alias=_env("GREENR_HOME"))] = REPO_ROOT / ".greenr"
     source_dir: Annotated[Path, Field(validation_alias=_env("GREENR_SOURCE_DIR"))] = DEFAULT_SOURCE
+    open_set_negatives_dir: Annotated[Path, Field(validation_alias=_env("GREENR_OPEN_SET_NEGATIVES_DIR"))] = (
+        DEFAULT_OPEN_SET_NEGATIVES
+    )
     database_url: Annotated[
         str | None, Field(validation_alias=_env("GREENR_DATABASE_URL", "DATABASE_URL"))
     ] = None

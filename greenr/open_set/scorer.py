@@ -15,6 +15,11 @@ Methods (compared by benchmarks/open_set_benchmark.py):
 - `knn`: cosine distance to the k-th nearest train photo (Sun et al., 2022).
 - `max_probability`: 1 - the largest class probability (the baseline; blind to far-domain
   photos that the head happens to be sure about).
+- `outlier_exposure`: the logit of a logistic regression telling the train split (in domain) from
+  out-of-domain development pictures (Hendrycks et al., 2019), fitted on the centred unit
+  embeddings plus, when k > 0, the knn distance as one more feature (so pictures far from
+  everything, which no development negative resembles, still score high). The only method that
+  learns what "neither" looks like; the others see in-domain photos only.
 """
 
 from __future__ import annotations
@@ -34,7 +39,16 @@ OPEN_SET_FILE: Final = "open_set.json"
 """File name of the fitted scorer, in the MLflow run's artifacts and the serving artifact's folder."""
 FORMAT: Final = "greenr-open-set"
 FORMAT_VERSION: Final = 1
-METHODS: Final = ("mahalanobis", "knn", "max_probability")
+METHODS: Final = ("mahalanobis", "knn", "max_probability", "outlier_exposure")
+_REQUIRED: Final = {
+    "mahalanobis": (("mean", "axes", "class_means", "precision"), ()),
+    "knn": (("mean", "bank"), ("k",)),
+    "max_probability": ((), ()),
+    "outlier_exposure": (("mean", "centre", "weights", "intercept"), ("k", "scale", "knn_scale")),
+}
+"""The arrays and options each method's file must hold (checked when it is read)."""
+NEEDS_NEGATIVES: Final = ("outlier_exposure",)
+"""Methods fitted on out-of-domain development pictures as well as the train split."""
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -85,6 +99,8 @@ class OpenSetScorer:
             return _mahalanobis_scores(self.arrays, data)
         if self.method == "knn":
             return _knn_scores(self.arrays, data, int(self.options["k"]))
+        if self.method == "outlier_exposure":
+            return _outlier_exposure_scores(self.arrays, self.options, data)
         raise OpenSetError(f"unknown open-set method {self.method!r}: one of {', '.join(METHODS)}")
 
     def rejected(self, scores: npt.ArrayLike) -> npt.NDArray[np.bool_]:
@@ -103,11 +119,16 @@ def fit_scorer(
     k: int = 5,
     components: int = 64,
     shrinkage: float = 0.1,
+    negatives: npt.ArrayLike | None = None,
+    penalty: float = 0.01,
 ) -> OpenSetScorer:
     """Fit `method` on the train split's pooled features (N x D) and true labels; threshold +inf.
+    `negatives` (M x D): pooled features of out-of-domain development pictures, for the methods
+    in NEEDS_NEGATIVES (`penalty`: their L2 penalty).
 
     Raises:
-        OpenSetError: an unknown method, too few photos, or labels that do not match the rows.
+        OpenSetError: an unknown method, too few photos, labels that do not match the rows, or
+            a method needing negatives without them.
     """
     if method not in METHODS:
         raise OpenSetError(f"unknown open-set method {method!r}: one of {', '.join(METHODS)}")
@@ -127,6 +148,8 @@ def fit_scorer(
         return OpenSetScorer(
             method=method, threshold=float("inf"), arrays={"mean": mean, "bank": bank}, options={"k": k}
         )
+    if method == "outlier_exposure":
+        return _fit_outlier_exposure(data, _negatives(negatives, data.shape[1]), k, penalty)
     # mahalanobis: principal subspace of the centred features, class means in it, shared
     # covariance of the within-class residuals, shrunk toward its average variance.
     _, spreads, axes = np.linalg.svd(data - mean, full_matrices=False)
@@ -160,6 +183,112 @@ def _knn_scores(arrays: Mapping[str, FloatArray], data: FloatArray, k: int) -> F
     unit = data / np.maximum(np.linalg.norm(data, axis=1, keepdims=True), 1e-12)
     distances = 1.0 - unit @ arrays["bank"].T
     result: FloatArray = np.sort(distances, axis=1)[:, k - 1]
+    return result
+
+
+def _negatives(negatives: npt.ArrayLike | None, dimensions: int) -> FloatArray:
+    array = np.asarray([] if negatives is None else negatives, dtype=np.float64)
+    if array.ndim != 2 or array.shape[0] < 1 or array.shape[1] != dimensions:
+        raise OpenSetError(
+            f"outlier exposure needs the features of out-of-domain development pictures (M x {dimensions}); "
+            f"got shape {array.shape}"
+        )
+    return array
+
+
+def _unit(data: FloatArray) -> FloatArray:
+    result: FloatArray = data / np.maximum(np.linalg.norm(data, axis=1, keepdims=True), 1e-12)
+    return result
+
+
+def _fit_outlier_exposure(train: FloatArray, negatives: FloatArray, k: int, penalty: float) -> OpenSetScorer:
+    """Logistic regression, train split (0) vs negatives (1), each side weighing half."""
+    if not 0 <= k < train.shape[0]:
+        raise OpenSetError(f"k = {k} needs 0..{train.shape[0] - 1} train photos (0: no knn feature)")
+    if penalty <= 0:
+        raise OpenSetError(f"the outlier-exposure penalty must be above 0, got {penalty}")
+    train_unit, negative_unit = _unit(train), _unit(negatives)
+    centre = train_unit.mean(axis=0)
+    # One scale for all dimensions: train rows have unit RMS norm, so the penalty means the same
+    # whatever the embedding's size.
+    scale = float(np.sqrt(((train_unit - centre) ** 2).sum(axis=1).mean())) or 1.0
+    features = np.concatenate([train_unit, negative_unit]) - centre
+    features /= scale
+    arrays: dict[str, FloatArray] = {"mean": train.mean(axis=0), "centre": centre}
+    options = {"k": float(k), "penalty": penalty, "scale": scale, "knn_scale": 1.0}
+    extra = np.ones((len(features), 1))
+    if k > 0:
+        # A train photo's own distance is 0: it is measured to its k-th nearest *other* photo.
+        train_knn = np.sort(1.0 - train_unit @ train_unit.T, axis=1)[:, k]
+        negative_knn = np.sort(1.0 - negative_unit @ train_unit.T, axis=1)[:, k - 1]
+        options["knn_scale"] = float(np.median(train_knn)) or 1.0
+        knn = np.concatenate([train_knn, negative_knn])[:, None] / options["knn_scale"]
+        extra = np.concatenate([extra, knn], axis=1)
+        arrays["bank"] = train_unit
+    targets = np.concatenate([np.zeros(len(train)), np.ones(len(negatives))])
+    weights = np.where(targets == 1, 0.5 / len(negatives), 0.5 / len(train))
+    coefficients = _logistic_regression(features, extra, targets, weights, penalty)
+    arrays["weights"] = coefficients[: features.shape[1]]
+    arrays["intercept"] = coefficients[features.shape[1] :]
+    return OpenSetScorer(method="outlier_exposure", threshold=float("inf"), arrays=arrays, options=options)
+
+
+def _logistic_regression(
+    features: FloatArray,
+    extra: FloatArray,
+    targets: FloatArray,
+    weights: FloatArray,
+    penalty: float,
+    iterations: int = 100,
+) -> FloatArray:
+    """Weighted L2-penalised logistic regression by Newton's method with step halving; the `extra`
+    columns (the intercept, the knn feature) are not penalised. Coefficients of [features, extra]."""
+    design = np.concatenate([features, extra], axis=1)
+    ridge = np.full(design.shape[1], penalty)
+    ridge[features.shape[1] :] = 0.0
+
+    def objective(beta: FloatArray) -> float:
+        logits = design @ beta
+        losses = np.logaddexp(0.0, logits) - targets * logits
+        return float(weights @ losses + 0.5 * (ridge * beta) @ beta)
+
+    beta = np.zeros(design.shape[1])
+    current = objective(beta)
+    for _ in range(iterations):
+        probabilities = 1.0 / (1.0 + np.exp(-(design @ beta)))
+        gradient = design.T @ (weights * (probabilities - targets)) + ridge * beta
+        curvature = weights * probabilities * (1.0 - probabilities)
+        # A small floor keeps the unpenalised columns' block invertible on separable data.
+        hessian = (design.T * curvature) @ design + np.diag(ridge + 1e-9)
+        step = np.linalg.solve(hessian, gradient)
+        size = 1.0
+        while size > 1e-6:
+            candidate = beta - size * step
+            value = objective(candidate)
+            if value <= current:
+                break
+            size /= 2
+        else:
+            break
+        beta, previous, current = candidate, current, value
+        if previous - current < 1e-12:
+            break
+    result: FloatArray = beta
+    return result
+
+
+def _outlier_exposure_scores(
+    arrays: Mapping[str, FloatArray], options: Mapping[str, float], data: FloatArray
+) -> FloatArray:
+    unit = _unit(data)
+    features = (unit - arrays["centre"]) / options["scale"]
+    intercept = arrays["intercept"]
+    logits = features @ arrays["weights"] + intercept[0]
+    k = int(options["k"])
+    if k > 0:
+        distances = np.sort(1.0 - unit @ arrays["bank"].T, axis=1)[:, k - 1]
+        logits = logits + intercept[1] * distances / options["knn_scale"]
+    result: FloatArray = logits
     return result
 
 
@@ -197,6 +326,27 @@ def scorer_to_json(scorer: OpenSetScorer) -> str:
     return json.dumps(document, separators=(",", ":"))
 
 
+def _check_complete(scorer: OpenSetScorer) -> None:
+    """Refuse a file lacking what its method scores with (found at load, not on the first photo)."""
+    arrays, options = _REQUIRED[scorer.method]
+    if scorer.method in ("knn", "outlier_exposure") and scorer.options.get("k", 0) > 0:
+        arrays = (*arrays, "bank")
+    missing = [name for name in arrays if name not in scorer.arrays]
+    missing += [name for name in options if name not in scorer.options]
+    if missing:
+        raise OpenSetError(f"the {scorer.method} scorer lacks {', '.join(missing)}")
+    dimensions = scorer.dimensions
+    wrong = [
+        name
+        for name in ("bank", "centre", "weights", "axes")
+        if name in scorer.arrays and scorer.arrays[name].shape[-1] != dimensions
+    ]
+    if wrong:
+        raise OpenSetError(
+            f"the {scorer.method} scorer's {', '.join(wrong)} do not have {dimensions} columns"
+        )
+
+
 def scorer_from_json(text: str | bytes) -> OpenSetScorer:
     """Read what `scorer_to_json` wrote.
 
@@ -214,13 +364,15 @@ def scorer_from_json(text: str | bytes) -> OpenSetScorer:
         if method not in METHODS:
             raise OpenSetError(f"unknown open-set method {method!r}: one of {', '.join(METHODS)}")
         threshold = document["threshold"]
-        return OpenSetScorer(
+        scorer = OpenSetScorer(
             method=method,
             threshold=float("inf") if threshold is None else float(threshold),
             arrays={name: _decode(value) for name, value in document["arrays"].items()},
             options={key: float(value) for key, value in document.get("options", {}).items()},
             calibration={key: float(value) for key, value in document.get("calibration", {}).items()},
         )
+        _check_complete(scorer)
+        return scorer
     except OpenSetError:
         raise
     except (ValueError, KeyError, TypeError, AttributeError) as error:

@@ -98,13 +98,20 @@ class OpenSetConfig(_Strict):
     """How the open-set score is fitted and where its threshold sits (greenr/open_set/scorer.py;
     chosen with benchmarks/open_set_benchmark.py)."""
 
-    method: Literal["mahalanobis", "knn", "max_probability"] = "knn"
+    method: Literal["mahalanobis", "knn", "max_probability", "outlier_exposure"] = "knn"
     # The threshold is the validation split's score at this quantile: about 1 - quantile of
     # in-domain photos are refused.
     quantile: float = Field(0.975, gt=0, le=1)
-    k: int = Field(1, ge=1)  # knn: distance to the k-th nearest train photo
+    k: int = Field(1, ge=0)  # knn: distance to the k-th nearest train photo (outlier_exposure: 0 = none)
     components: int = Field(64, ge=1)  # mahalanobis: principal components kept
     shrinkage: float = Field(0.1, ge=0, le=1)  # mahalanobis: covariance shrinkage
+    # outlier_exposure: L2 penalty of the logistic regression (k = 0: no knn feature); its
+    # negatives are the development pictures under Settings.open_set_negatives_dir plus
+    # `synthetic_negatives` pictures generated with `negatives_seed`
+    # (greenr/open_set/synthetic_negatives.py). Without that folder training falls back to knn.
+    penalty: float = Field(0.01, gt=0)
+    synthetic_negatives: int = Field(24, ge=0)
+    negatives_seed: int = 2026
 
 
 class TrainingConfig(_Strict):

@@ -62,9 +62,10 @@ NO_OPEN_SET_LIMITATION: Final = (
     "monitoring pipeline's embedding distance is what flags such photos in production."
 )
 OPEN_SET_LIMITATION: Final = (
-    "Open-set rejection is partial: the score is fitted on dandelion and grass photos only, and many "
-    "near-domain flowers (tulips, roses, daisies, sunflowers) score like dandelions and are still "
-    'answered dandelion or grass; see the README\'s "Open-set rejection" for measured figures.'
+    'Open-set rejection is partial: it learned "neither" from four kinds of flowers (tulips, roses, '
+    "daisies, sunflowers) and generated pictures; other kinds of pictures, and any photo when it "
+    "fell back to the in-domain-only knn score, may still be answered dandelion or grass; see the "
+    'README\'s "Open-set rejection" for measured figures.'
 )
 OPEN_SET_BENCHMARK: Final = "benchmarks/results/open_set.json"
 LIMITATIONS: Final = (
@@ -146,11 +147,18 @@ def open_set_lines(open_set: OpenSetSummary | None) -> list[str]:
     if open_set is None:
         return ["Not part of this version: every photo is answered with one of the labels above."]
     options = ", ".join(f"{key} {value:g}" for key, value in sorted(open_set.options.items()))
+    learned = (
+        f" and {open_set.development_negatives} out-of-domain development photos plus "
+        f"{open_set.synthetic_negatives} generated pictures"
+        if open_set.development_negatives or open_set.synthetic_negatives
+        else " only (no out-of-domain pictures)"
+    )
     return [
         f'A photo whose open-set score is above the threshold is answered "{NEITHER}". Method '
         f"`{open_set.method}`{f' ({options})' if options else ''}, fitted on the train split's "
-        f"embeddings; threshold {open_set.threshold:.4f}, the validation split's score at the "
-        f"{open_set.quantile:g} quantile.",
+        f"embeddings{learned}; threshold {open_set.threshold:.4f}, the validation split's score "
+        f"at the {open_set.quantile:g} quantile.",
+        *([f"Fallback: {open_set.fallback}."] if open_set.fallback else []),
         "",
         "| split | photos | answered neither |",
         "|---|---|---|",

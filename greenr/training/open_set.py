@@ -3,7 +3,11 @@
 The scorer sees what the model server sees: the exported ONNX model's embeddings and
 probabilities on the photos decoded as uploads are decoded (the feature reference's loading and
 running code). Its threshold is the validation split's score at `OpenSetConfig.quantile`; the
-test split's rejection rate is what the promotion gate judges. `open_set.json` is logged to the
+test split's rejection rate is what the promotion gate judges. A method that learns from
+out-of-domain pictures (outlier exposure) also sees the development photos under
+`Settings.open_set_negatives_dir` and generated pictures (greenr/training/open_set_negatives.py);
+without that folder it falls back to knn on in-domain photos only, and says so (log line, summary,
+MLflow tag, model card). `open_set.json` is logged to the
 training's MLflow run (under `OPEN_SET_ARTIFACT_PATH`) and published next to the serving
 artifact (greenr.deployment.artifact.COMPANION_FILES).
 """
@@ -21,6 +25,7 @@ import numpy.typing as npt
 from pydantic import BaseModel
 
 from greenr.open_set.scorer import (
+    NEEDS_NEGATIVES,
     OPEN_SET_FILE,
     OpenSetScorer,
     fit_scorer,
@@ -33,6 +38,7 @@ from greenr.settings import Settings
 from greenr.training.config import OpenSetConfig
 from greenr.training.data import SplitArrays, read_manifest
 from greenr.training.feature_reference import load_reference_photos, run_exported_model
+from greenr.training.open_set_negatives import NegativePictures, load_negative_pictures
 from greenr.training.registration import RegisteredModel
 from greenr.training.run_tracking import EXPERIMENT
 from greenr.training.trained_model import TrainedModel
@@ -41,6 +47,8 @@ log = logging.getLogger(__name__)
 
 OPEN_SET_ARTIFACT_PATH: Final = "open_set"
 """Folder of the training run's MLflow artifacts holding OPEN_SET_FILE."""
+FALLBACK_METHOD: Final = "knn"
+"""What a method needing out-of-domain pictures becomes when there are none (in-domain only)."""
 
 
 class OpenSetSummary(BaseModel):
@@ -54,6 +62,12 @@ class OpenSetSummary(BaseModel):
     test_rejection_rate: float
     validation_photos: int
     test_photos: int
+    development_negatives: int = 0
+    """Out-of-domain development photos the scorer learned from (0: in-domain photos only)."""
+    synthetic_negatives: int = 0
+    """Generated out-of-domain pictures it learned from."""
+    fallback: str | None = None
+    """Why the configured method was replaced by FALLBACK_METHOD; None when it was not."""
 
     def test_refusals(self) -> OpenSetRefusals:
         """The test photos answered "neither", as the promotion gate judges them (the rate is a
@@ -68,11 +82,14 @@ def calibrate_scorer(
     train_labels: Sequence[str],
     validation_embeddings: npt.ArrayLike,
     validation_probabilities: npt.ArrayLike,
+    negative_embeddings: npt.ArrayLike | None = None,
 ) -> OpenSetScorer:
-    """Fit the configured method on the train split; threshold at the validation quantile.
+    """Fit the configured method on the train split (and the out-of-domain pictures' embeddings
+    for outlier exposure); threshold at the validation quantile.
 
     Raises:
-        OpenSetError: the scorer cannot be fitted (too few photos, k above the train size...).
+        OpenSetError: the scorer cannot be fitted (too few photos, k above the train size, no
+            negatives for a method that needs them...).
     """
     fitted = fit_scorer(
         config.method,
@@ -81,6 +98,8 @@ def calibrate_scorer(
         k=config.k,
         components=config.components,
         shrinkage=config.shrinkage,
+        negatives=negative_embeddings,
+        penalty=config.penalty,
     )
     scores = fitted.scores(validation_embeddings, validation_probabilities)
     threshold = threshold_at_quantile(scores, config.quantile)
@@ -101,10 +120,31 @@ def rejection_rate(scorer: OpenSetScorer, embeddings: npt.ArrayLike, probabiliti
     return float(rejected.mean()) if rejected.size else 0.0
 
 
+def method_to_fit(
+    config: OpenSetConfig, negatives: NegativePictures | None, folder: Path
+) -> tuple[OpenSetConfig, str | None]:
+    """The config to fit and why it differs from the configured one (None: it does not): a method
+    needing out-of-domain pictures falls back to FALLBACK_METHOD when there are none."""
+    if config.method not in NEEDS_NEGATIVES or negatives is not None:
+        return config, None
+    reason = (
+        f"no out-of-domain development photos under {folder} (<kind>/*.jpg; set "
+        f"GREENR_OPEN_SET_NEGATIVES_DIR): {config.method} fell back to {FALLBACK_METHOD} "
+        "on in-domain photos only"
+    )
+    return config.model_copy(update={"method": FALLBACK_METHOD, "k": max(config.k, 1)}), reason
+
+
 def summarize(
-    scorer: OpenSetScorer, config: OpenSetConfig, test_rate: float, test_photos: int
+    scorer: OpenSetScorer,
+    config: OpenSetConfig,
+    test_rate: float,
+    test_photos: int,
+    negatives: NegativePictures | None = None,
+    fallback: str | None = None,
 ) -> OpenSetSummary:
     """The gate's and card's view of a calibrated scorer and its test rejection rate."""
+    used = scorer.method in NEEDS_NEGATIVES and negatives is not None
     return OpenSetSummary(
         method=scorer.method,
         options=dict(scorer.options),
@@ -114,6 +154,9 @@ def summarize(
         test_rejection_rate=test_rate,
         validation_photos=int(scorer.calibration["validation_photos"]),
         test_photos=test_photos,
+        development_negatives=negatives.development if used and negatives else 0,
+        synthetic_negatives=negatives.synthetic if used and negatives else 0,
+        fallback=fallback,
     )
 
 
@@ -127,6 +170,14 @@ def log_open_set(scorer: OpenSetScorer, summary: OpenSetSummary) -> None:
         path = Path(tmp) / OPEN_SET_FILE
         path.write_text(scorer_to_json(scorer), encoding="utf-8")
         tracking.log_files([path], OPEN_SET_ARTIFACT_PATH)
+    mlflow.set_tags(
+        {
+            "open_set_method": summary.method,
+            "open_set_negatives": f"{summary.development_negatives} development + "
+            f"{summary.synthetic_negatives} generated",
+            "open_set_fallback": summary.fallback or "none",
+        }
+    )
     mlflow.log_metrics(
         {
             "open_set_threshold": summary.threshold,
@@ -152,23 +203,39 @@ def compute_open_set(
     photos = load_reference_photos(
         store, manifest, trained.summary.input_size, settings.max_image_pixels, settings.jpeg_draft_margin
     )
+    folder = settings.open_set_negatives_dir
+    negatives = None
+    if config.method in NEEDS_NEGATIVES:
+        negatives = load_negative_pictures(
+            folder,
+            config.synthetic_negatives,
+            config.negatives_seed,
+            trained.summary.input_size,
+            settings.max_image_pixels,
+            settings.jpeg_draft_margin,
+        )
+    fitted_config, fallback = method_to_fit(config, negatives, folder)
+    if fallback is not None:
+        log.warning("open set: %s", fallback)
     with tempfile.TemporaryDirectory() as tmp:
         runner = trained.onnx_classifier(Path(tmp))
         outputs = run_exported_model(runner, photos)
         test_outputs = runner.outputs(test.images.astype(np.float32))
+        negative_outputs = runner.outputs(negatives.images.astype(np.float32)) if negatives else None
     if outputs.embeddings is None or len(test_outputs) < 2:
         raise ValueError("the exported model has no embedding output: the open-set scorer needs it")
     train = [i for i, photo in enumerate(photos) if photo.split == "train"]
     validation = [i for i, photo in enumerate(photos) if photo.split == "validation"]
     scorer = calibrate_scorer(
-        config,
+        fitted_config,
         outputs.embeddings[train],
         [photos[i].label for i in train],
         outputs.embeddings[validation],
         outputs.probabilities[validation],
+        negative_outputs[1] if negative_outputs else None,
     )
     test_rate = rejection_rate(scorer, test_outputs[1], test_outputs[0])
-    summary = summarize(scorer, config, test_rate, len(test))
+    summary = summarize(scorer, fitted_config, test_rate, len(test), negatives, fallback)
     with tracking.mlflow_run(
         settings.tracking_uri, EXPERIMENT, artifact_location, trained.summary.mlflow_run_id
     ):

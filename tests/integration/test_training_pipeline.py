@@ -16,11 +16,12 @@ from typing import Any
 import pytest
 from cli_runner import run_python
 from conftest import MlflowTarget
+from PIL import Image
 
 from greenr.contracts import artifact_prefix
 from greenr.features.definitions import feature_set
 from greenr.features.reference import FeatureReference
-from greenr.open_set.scorer import OPEN_SET_FILE, scorer_from_json
+from greenr.open_set.scorer import NEEDS_NEGATIVES, OPEN_SET_FILE, scorer_from_json
 from greenr.registry.model_registry import download_run_file, download_version
 from greenr.resources import object_store
 from greenr.settings import DEFAULT_SOURCE, get_settings
@@ -30,6 +31,7 @@ from greenr.training.trained_model import KERAS_ARTIFACT_PATH, KERAS_FILE
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 PER_CLASS = 40
+NEITHER_PER_KIND = 4
 QUICK = ["--set", "head.epochs=2", "--set", "fine_tune.epochs=1"]
 # One epoch that barely moves the random head: a clearly worse model than QUICK.
 WORSE = ["--set", "head.epochs=1", "--set", "head.learning_rate=1e-9", "--set", "fine_tune.epochs=0"]
@@ -41,6 +43,17 @@ def small_real_dataset(root: Path) -> Path:
         (root / label).mkdir(parents=True)
         for path in sorted((DEFAULT_SOURCE / label).glob("*.jpg"))[:PER_CLASS]:
             shutil.copy(path, root / label / path.name)
+    return root
+
+
+def neither_photos(root: Path) -> Path:
+    """A few out-of-domain development photos (`<kind>/*.jpg`: blue and purple flowers' colours)
+    for the open-set step's outlier exposure, so the test does not depend on ../shared/data/neither."""
+    for kind, colour in (("bluebell", (60, 70, 200)), ("violet", (120, 40, 160))):
+        (root / kind).mkdir(parents=True)
+        for index in range(NEITHER_PER_KIND):
+            shade = (colour[0], colour[1] + 9 * index, colour[2])
+            Image.new("RGB", (96, 80), shade).save(root / kind / f"{index:03}.jpg", quality=90)
     return root
 
 
@@ -74,6 +87,7 @@ def test_training_registers_promotes_and_the_gate_rejects_a_worse_model(
         "MLFLOW_TRACKING_PASSWORD": "no-auth-on-the-test-server",
         "GREENR_MODEL_NAME": mlflow_tracking.registered_model_name,
         "GREENR_MODEL_SERVER_PORT": str(port := free_port()),
+        "GREENR_OPEN_SET_NEGATIVES_DIR": str(neither_photos(tmp_path / "neither")),
     }
     stacks = run_python(["-m", "stacks", "register", "--stack", "local", "--activate", "local"], env)
     assert stacks.returncode == 0, stacks.stderr[-2000:]
@@ -128,7 +142,13 @@ def test_training_registers_promotes_and_the_gate_rejects_a_worse_model(
     assert_feature_reference(mlflow_tracking.uri, run, name)
     assert_open_set(mlflow_tracking.uri, run, champion.tags)
     assert "## Open-set rejection" in card.read_text()
-    assert f"Method `knn` (k {load_training_config().open_set.k})" in card.read_text()
+    configured = load_training_config().open_set
+    assert f"Method `{configured.method}` (k {configured.k}" in card.read_text()
+    assert run.data.tags["open_set_method"] == configured.method
+    assert run.data.tags["open_set_fallback"] == "none"
+    if configured.method in NEEDS_NEGATIVES:
+        learned = f"and {2 * NEITHER_PER_KIND} out-of-domain development photos plus "
+        assert learned + f"{configured.synthetic_negatives} generated pictures" in card.read_text()
 
     try:
         deployment_scenario(env, port)
@@ -186,10 +206,21 @@ def assert_feature_reference(tracking_uri: str, run: Any, name: str) -> None:
 
 def second_training_and_gate(env: dict[str, str], port: int, client: Any, name: str) -> None:
     """A worse challenger stays a challenger; promoting it by hand and redeploying replaces the
-    served model; rolling back restores the previous champion."""
-    second = run_python(["run.py", "--pipeline", "training", *WORSE], env)
+    served model; rolling back restores the previous champion. Trained on a machine without the
+    out-of-domain development photos, its open-set scorer falls back to knn and says so."""
+    missing = str(Path(env["GREENR_OPEN_SET_NEGATIVES_DIR"]) / "not-here")
+    second = run_python(
+        ["run.py", "--pipeline", "training", *WORSE], {**env, "GREENR_OPEN_SET_NEGATIVES_DIR": missing}
+    )
     assert second.returncode == 0, second.stderr[-4000:]
     assert "version 2 kept as challenger" in second.stdout + second.stderr
+    configured = load_training_config().open_set.method
+    second_run = client.get_run(client.get_model_version(name, "2").run_id)
+    if configured in NEEDS_NEGATIVES:
+        assert second_run.data.tags["open_set_method"] == "knn"
+        assert missing in second_run.data.tags["open_set_fallback"]
+    else:
+        assert second_run.data.tags["open_set_fallback"] == "none"
     assert client.get_model_version_by_alias(name, "champion").version == "1"
     challenger = client.get_model_version_by_alias(name, "challenger")
     assert challenger.version == "2"

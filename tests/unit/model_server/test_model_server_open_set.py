@@ -30,6 +30,16 @@ def _knn(threshold: float) -> OpenSetScorer:
     return fit_scorer("knn", TRAIN_COLOURS, TRAIN_LABELS, k=1).with_threshold(threshold, {"quantile": 0.95})
 
 
+# Out-of-domain development pictures for outlier exposure: bluish ones.
+NEGATIVE_COLOURS = np.array([[30, 40, 200], [50, 60, 230], [20, 80, 180], [60, 30, 210]])
+
+
+def _outlier_exposure(threshold: float) -> OpenSetScorer:
+    return fit_scorer(
+        "outlier_exposure", TRAIN_COLOURS, TRAIN_LABELS, k=1, negatives=NEGATIVE_COLOURS
+    ).with_threshold(threshold, {"quantile": 0.95})
+
+
 def _folder(tmp_path: Path, embedding: bool = True, open_set: str | None = None) -> Path:
     folder = tmp_path / "artifact"
     folder.mkdir()
@@ -68,6 +78,39 @@ def test_a_far_photo_is_answered_neither_with_its_probabilities_and_a_near_one_k
         label: pytest.approx(float(value))
         for label, value in zip(LABELS, outputs.probabilities[1], strict=True)
     }
+
+
+def test_outlier_exposure_answers_a_photo_like_its_negatives_neither_and_keeps_a_near_ones_class(
+    tmp_path: Path,
+) -> None:
+    scorer = _outlier_exposure(0.0)
+    classifier = _classifier(_folder(tmp_path, open_set=scorer_to_json(scorer)))
+    images = decode_images([flat_png((210, 45, 35)), flat_png((40, 50, 220))], 10_000, SIZE)
+    outputs = classifier.run(images.batch)
+    found = verdicts(outputs, classifier)
+    assert found is not None
+    near, far = predictions_body(outputs.probabilities, LABELS, MODEL, open_set=found)["predictions"]
+    assert near["label"] == "dandelion"
+    assert near["open_set"]["rejected"] is False
+    assert far["label"] == NEITHER
+    assert far["open_set"]["method"] == "outlier_exposure"
+    assert near["open_set"]["score"] < 0.0 < far["open_set"]["score"]
+    # The server scores what training fitted (float32 in the file): the same scores.
+    expected = scorer.scores(outputs.embeddings, outputs.probabilities)
+    assert [p["open_set"]["score"] for p in (near, far)] == pytest.approx(list(expected), rel=1e-4, abs=1e-4)
+
+
+def test_an_outlier_exposure_file_lacking_its_weights_is_refused_at_load(tmp_path: Path) -> None:
+    scorer = _outlier_exposure(0.0)
+    lacking = OpenSetScorer(
+        method=scorer.method,
+        threshold=scorer.threshold,
+        arrays={name: array for name, array in scorer.arrays.items() if name != "weights"},
+        options=scorer.options,
+    )
+    folder = _folder(tmp_path, open_set=scorer_to_json(lacking))
+    with pytest.raises(ArtifactError, match=r"open_set\.json is unusable: .*lacks weights.*publish it again"):
+        check_model(folder, METADATA)
 
 
 def test_an_artifact_without_open_set_rejects_nothing_and_adds_no_block(tmp_path: Path) -> None:

@@ -9,6 +9,7 @@ import pytest
 from greenr.open_set.scorer import (
     METHODS,
     OpenSetError,
+    OpenSetScorer,
     fit_scorer,
     scorer_from_json,
     scorer_to_json,
@@ -50,11 +51,21 @@ def test_the_threshold_rejects_the_validation_tail() -> None:
     assert int(rejected.rejected(scores).sum()) == 1
 
 
+def outside(rng: np.random.Generator, direction: int, n: int = 20, d: int = 32) -> npt.NDArray[np.float64]:
+    """Pictures of neither class: around another direction of the feature space."""
+    data = rng.normal(0, 0.5, (n, d))
+    data[:, direction] += 5.0
+    return data
+
+
 @pytest.mark.parametrize("method", METHODS)
 def test_the_file_round_trips(method: str) -> None:
     rng = np.random.default_rng(1)
     train, labels = clusters(rng)
-    scorer = fit_scorer(method, train, labels, components=8).with_threshold(1.5, {"quantile": 0.98})
+    negatives = outside(rng, 2)
+    scorer = fit_scorer(method, train, labels, components=8, k=3, negatives=negatives).with_threshold(
+        1.5, {"quantile": 0.98}
+    )
     read = scorer_from_json(scorer_to_json(scorer))
     assert (read.method, read.threshold, dict(read.calibration)) == (method, 1.5, {"quantile": 0.98})
     probabilities = np.tile([0.7, 0.3], (5, 1))
@@ -94,3 +105,65 @@ def test_the_answers_are_the_classes_and_neither() -> None:
     from greenr.open_set.scorer import NEITHER
 
     assert (*LABELS, NEITHER) == ANSWERS
+
+
+@pytest.mark.parametrize("k", [0, 5])
+def test_outlier_exposure_scores_pictures_like_its_negatives_above_in_domain_ones(k: int) -> None:
+    rng = np.random.default_rng(3)
+    train, labels = clusters(rng)
+    scorer = fit_scorer("outlier_exposure", train, labels, negatives=outside(rng, 2), k=k)
+    near, _ = clusters(rng, 20)
+    probabilities = np.full((20, 2), 0.5)
+    assert scorer.scores(outside(rng, 2), probabilities).min() > scorer.scores(near, probabilities).max()
+
+
+def test_outlier_exposure_with_the_knn_feature_also_flags_what_no_negative_resembles() -> None:
+    rng = np.random.default_rng(4)
+    train, labels = clusters(rng)
+    scorer = fit_scorer("outlier_exposure", train, labels, negatives=outside(rng, 2), k=5)
+    near, _ = clusters(rng, 20)
+    probabilities = np.full((20, 2), 0.5)
+    # Direction 3: unlike the train photos and unlike every negative.
+    unseen = scorer.scores(outside(rng, 3), probabilities)
+    assert unseen.min() > scorer.scores(near, probabilities).max()
+    assert scorer.arrays["intercept"][1] > 0  # farther from the train photos: less in domain
+
+
+def test_outlier_exposure_is_deterministic() -> None:
+    rng = np.random.default_rng(5)
+    train, labels = clusters(rng)
+    negatives = outside(rng, 2)
+    first = fit_scorer("outlier_exposure", train, labels, negatives=negatives, k=3)
+    second = fit_scorer("outlier_exposure", train, labels, negatives=negatives, k=3)
+    np.testing.assert_array_equal(first.arrays["weights"], second.arrays["weights"])
+
+
+@pytest.mark.parametrize("negatives", [None, np.ones((0, 32)), np.ones((3, 8))])
+def test_outlier_exposure_without_fitting_negatives_is_a_clear_error(
+    negatives: npt.NDArray[np.float64] | None,
+) -> None:
+    train, labels = clusters(np.random.default_rng(6))
+    with pytest.raises(OpenSetError, match="out-of-domain development pictures"):
+        fit_scorer("outlier_exposure", train, labels, negatives=negatives)
+
+
+def test_an_open_set_file_missing_what_its_method_needs_is_refused() -> None:
+    rng = np.random.default_rng(7)
+    train, labels = clusters(rng)
+    scorer = fit_scorer("outlier_exposure", train, labels, negatives=outside(rng, 2), k=3)
+    lacking = OpenSetScorer(
+        method=scorer.method,
+        threshold=1.0,
+        arrays={name: array for name, array in scorer.arrays.items() if name != "weights"},
+        options=scorer.options,
+    )
+    with pytest.raises(OpenSetError, match="lacks weights"):
+        scorer_from_json(scorer_to_json(lacking))
+    no_bank = OpenSetScorer(
+        method=scorer.method,
+        threshold=1.0,
+        arrays={name: array for name, array in scorer.arrays.items() if name != "bank"},
+        options=scorer.options,
+    )
+    with pytest.raises(OpenSetError, match="lacks bank"):
+        scorer_from_json(scorer_to_json(no_bank))

@@ -170,3 +170,18 @@ def test_a_version_without_open_set_says_so() -> None:
     card = _card(None)
     assert "Not part of this version" in _section(card)
     assert "No open-set rejection: a photo of something" in card
+
+
+def test_the_open_set_section_says_what_the_scorer_learned_from_and_a_fallback() -> None:
+    assert "fitted on the train split's embeddings only (no out-of-domain pictures)" in _section(
+        _card(OPEN_SET)
+    )
+    learned = OPEN_SET.model_copy(
+        update={"method": "outlier_exposure", "development_negatives": 100, "synthetic_negatives": 24}
+    )
+    section = _section(_card(learned))
+    assert "Method `outlier_exposure` (k 1)" in section
+    assert "and 100 out-of-domain development photos plus 24 generated pictures" in section
+    assert "Fallback" not in section
+    fell_back = OPEN_SET.model_copy(update={"fallback": "no out-of-domain development photos under /x"})
+    assert "Fallback: no out-of-domain development photos under /x." in _section(_card(fell_back))

@@ -18,7 +18,8 @@ from greenr.images.preprocess import decode_sized_model_input
 from greenr.open_set.scorer import OpenSetError, scorer_from_json, scorer_to_json
 from greenr.training.config import OpenSetConfig, TrainingConfig, load_training_config
 from greenr.training.feature_reference import ModelRun, ReferencePhoto, run_exported_model
-from greenr.training.open_set import calibrate_scorer, rejection_rate, summarize
+from greenr.training.open_set import calibrate_scorer, method_to_fit, rejection_rate, summarize
+from greenr.training.open_set_negatives import NegativePictures, load_negative_pictures
 
 SIZE = 8
 
@@ -121,8 +122,81 @@ def test_k_above_the_train_photos_is_a_clear_error(
 
 def test_the_training_config_carries_the_benchmarks_choice() -> None:
     config = load_training_config()
-    assert config.open_set.method in ("mahalanobis", "knn", "max_probability")
+    assert config.open_set.method in ("mahalanobis", "knn", "max_probability", "outlier_exposure")
     assert 0 < config.open_set.quantile <= 1
     assert TrainingConfig().open_set == OpenSetConfig()
     with pytest.raises(ValueError, match="method"):
         OpenSetConfig.model_validate({"method": "energy"})
+
+
+def test_outlier_exposure_learns_from_negatives_and_rejects_pictures_like_them(
+    tmp_path: Path, outputs: Outputs
+) -> None:
+    # Bluish pictures are the out-of-domain development set; other bluish ones must be rejected.
+    negatives = _run(tmp_path, [_photo("validation", "neither", (40, 60, 180 + 4 * i)) for i in range(8)])
+    config = OpenSetConfig(method="outlier_exposure", k=3, quantile=0.9)
+    scorer = calibrate_scorer(
+        config, outputs.train, outputs.labels, outputs.validation, outputs.probabilities, negatives.embeddings
+    )
+    assert scorer.method == "outlier_exposure"
+    assert rejection_rate(scorer, outputs.validation, outputs.probabilities) <= 0.1
+    unseen = _run(
+        tmp_path, [_photo("validation", "neither", (30, 50, 240)), _photo("validation", "x", (60, 40, 200))]
+    )
+    assert unseen.embeddings is not None
+    assert rejection_rate(scorer, unseen.embeddings, unseen.probabilities) == 1.0
+
+
+def test_without_development_photos_outlier_exposure_falls_back_to_knn_and_says_so(
+    tmp_path: Path, outputs: Outputs
+) -> None:
+    folder = tmp_path / "no-neither-here"
+    negatives = load_negative_pictures(folder, synthetic=4, seed=1, size=SIZE, max_pixels=10_000_000)
+    assert negatives is None
+    config = OpenSetConfig(method="outlier_exposure", k=3, quantile=0.9)
+    fitted, reason = method_to_fit(config, negatives, folder)
+    assert (fitted.method, fitted.k) == ("knn", 3)
+    assert reason is not None
+    assert str(folder) in reason
+    assert "GREENR_OPEN_SET_NEGATIVES_DIR" in reason
+    scorer = calibrate_scorer(
+        fitted, outputs.train, outputs.labels, outputs.validation, outputs.probabilities
+    )
+    summary = summarize(scorer, fitted, 0.0, 60, negatives, reason)
+    assert (summary.method, summary.fallback, summary.development_negatives) == ("knn", reason, 0)
+
+
+def test_an_in_domain_method_never_falls_back(tmp_path: Path) -> None:
+    assert method_to_fit(KNN, None, tmp_path) == (KNN, None)
+
+
+def test_the_development_photos_and_generated_pictures_become_model_inputs(tmp_path: Path) -> None:
+    for kind, colour in (("tulip", (200, 40, 120)), ("rose", (180, 20, 30))):
+        (tmp_path / kind).mkdir()
+        for index in range(2):
+            Image.new("RGB", (50, 40), colour).save(tmp_path / kind / f"{index:03}.jpg")
+    (tmp_path / "notes.txt").write_text("not a photo")
+    negatives = load_negative_pictures(tmp_path, synthetic=3, seed=1, size=SIZE, max_pixels=10_000_000)
+    assert negatives is not None
+    assert (negatives.development, negatives.synthetic) == (4, 3)
+    assert negatives.images.shape == (7, SIZE, SIZE, 3)
+    assert negatives.images.dtype == np.uint8
+    # Ordered by kind then name: rose first.
+    assert tuple(negatives.images[0, 0, 0]) == pytest.approx((180, 20, 30), abs=12)
+
+
+def test_the_summary_counts_the_negatives_an_outlier_exposure_scorer_learned_from(
+    tmp_path: Path, outputs: Outputs
+) -> None:
+    negatives = NegativePictures(
+        images=np.zeros((5, SIZE, SIZE, 3), dtype=np.uint8), development=3, synthetic=2
+    )
+    embeddings = _run(
+        tmp_path, [_photo("validation", "neither", (40, 60, 200 + i)) for i in range(5)]
+    ).embeddings
+    config = OpenSetConfig(method="outlier_exposure", k=0, quantile=0.9)
+    scorer = calibrate_scorer(
+        config, outputs.train, outputs.labels, outputs.validation, outputs.probabilities, embeddings
+    )
+    summary = summarize(scorer, config, 0.0, 60, negatives)
+    assert (summary.development_negatives, summary.synthetic_negatives, summary.fallback) == (3, 2, None)

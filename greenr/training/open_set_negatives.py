@@ -1,0 +1,55 @@
+"""The out-of-domain pictures outlier exposure learns "neither" from, as model inputs.
+
+Two parts: the development photos under `Settings.open_set_negatives_dir` (`<folder>/<kind>/*.jpg`;
+by default ../shared/data/neither, 100 flowers that are not dandelions, all of them used in
+production training) and generated pictures (greenr/open_set/synthetic_negatives.py). Without the
+folder (a fresh machine) there are none, and the training step falls back to an in-domain method.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+
+from greenr.images.preprocess import DRAFT_MARGIN, decode_model_input
+from greenr.open_set.synthetic_negatives import synthetic_negatives
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class NegativePictures:
+    """Model inputs (N x S x S x 3, uint8) of the development photos, then the generated pictures."""
+
+    images: npt.NDArray[np.uint8]
+    development: int
+    synthetic: int
+
+
+def development_photo_paths(folder: Path) -> list[Path]:
+    """The folder's `<kind>/*.jpg` photos in a fixed order; empty when the folder is missing."""
+    if not folder.is_dir():
+        return []
+    return sorted(path for path in folder.glob("*/*.jpg") if path.is_file())
+
+
+def load_negative_pictures(
+    folder: Path, synthetic: int, seed: int, size: int, max_pixels: int, draft_margin: int = DRAFT_MARGIN
+) -> NegativePictures | None:
+    """The development photos and `synthetic` generated pictures, decoded as uploads are; None
+    when the folder holds no photo (the caller falls back to an in-domain method)."""
+    paths = development_photo_paths(folder)
+    if not paths:
+        return None
+    blobs = [path.read_bytes() for path in paths] + synthetic_negatives(synthetic, seed)
+    images = np.stack(
+        [decode_model_input(blob, max_pixels, size, draft_margin=draft_margin) for blob in blobs]
+    )
+    log.info(
+        "open set: %d development photos from %s and %d generated pictures", len(paths), folder, synthetic
+    )
+    return NegativePictures(images=images, development=len(paths), synthetic=synthetic)

@@ -1,0 +1,74 @@
+"""The open-set benchmark's choice: a method that learns from the development flowers is judged on
+flowers it was not fitted on, and the held-out synthetic pictures are not the ones training makes."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from benchmarks.open_set_benchmark import (
+    QUANTILES,
+    VARIANTS,
+    Outputs,
+    choose,
+    cross_validated_development,
+    development_folds,
+    measure_variant,
+)
+from benchmarks.open_set_pictures import synthetic_photos
+from greenr.open_set.synthetic_negatives import synthetic_negatives
+from greenr.training.config import OpenSetConfig
+
+
+def _group(rng: np.random.Generator, n: int, direction: int, labelled: bool = False) -> Outputs:
+    embeddings = np.abs(rng.normal(0, 1, (n, 16)))
+    embeddings[:, direction] += 4
+    probabilities = rng.dirichlet([1, 1], n)
+    return Outputs(
+        embeddings.astype(np.float32),
+        probabilities.astype(np.float32),
+        rng.integers(0, 2, n) if labelled else None,
+    )
+
+
+def _groups(seed: int) -> dict[str, Outputs]:
+    rng = np.random.default_rng(seed)
+    groups = {
+        split: _group(rng, n, 0, labelled=True)
+        for split, n in (("train", 60), ("validation", 40), ("test", 40))
+    }
+    for name in ("neither_development", "neither_held_out", "far", "synthetic", "synthetic_training"):
+        groups[name] = _group(rng, 12, 1)
+    return groups
+
+
+def test_the_development_folds_split_every_flower_kind_and_share_no_photo() -> None:
+    rows = np.arange(12, dtype=np.float32)[:, None] * np.ones((1, 4), dtype=np.float32)
+    first, second = development_folds(Outputs(rows, np.ones((12, 2), dtype=np.float32), None))
+    assert list(first.embeddings[:, 0]) == [0, 2, 4, 6, 8, 10]
+    assert list(second.embeddings[:, 0]) == [1, 3, 5, 7, 9, 11]
+
+
+def test_outlier_exposure_is_judged_by_cross_validation_and_the_choice_respects_the_refusal_target() -> None:
+    runs = []
+    for seed in (1, 2):
+        groups = _groups(seed)
+        variants = {variant.name: measure_variant(variant, groups) for variant in VARIANTS}
+        runs.append({"variants": variants})
+        oe = next(v for v in VARIANTS if v.method == "outlier_exposure")
+        cross = cross_validated_development(oe, groups)
+        assert set(cross["flagged"]) == {str(q) for q in QUANTILES}
+        assert all(0 <= value <= 1 for value in cross["flagged"].values())
+        assert variants[oe.name]["development_cross_validated"] == cross
+    choice = choose(runs)
+    quantile = str(choice["quantile"])
+    refusals = [
+        run["variants"][choice["variant"]]["quantiles"][quantile]["validation_refusal_rate"] for run in runs
+    ]
+    assert float(np.mean(refusals)) <= 0.02
+    assert "development_flag_rate_cross_validated" in choice
+
+
+def test_the_held_out_synthetic_pictures_are_not_the_generated_training_negatives() -> None:
+    config = OpenSetConfig()
+    generated = set(synthetic_negatives(config.synthetic_negatives, config.negatives_seed))
+    assert not generated & {photo.data for photo in synthetic_photos()}
