@@ -22,6 +22,32 @@ from greenr.monitoring.feedback_score import (
 NEGATIVE = next(label for label in LABELS if label != POSITIVE_LABEL)
 
 
+def _prediction(pid: str, at: datetime) -> schema.Prediction:
+    return schema.Prediction(
+        id=pid,
+        created_at=at,
+        filename="a.jpg",
+        sha256="0" * 64,
+        label=POSITIVE_LABEL,
+        probabilities={POSITIVE_LABEL: 0.9, NEGATIVE: 0.1},
+        confidence=0.9,
+        model_name="m",
+        model_version="1",
+        latency_ms=5.0,
+    )
+
+
+def _feedback(row_id: str, pid: str, label: str, at: datetime, key: str) -> schema.Feedback:
+    return schema.Feedback(
+        id=row_id,
+        prediction_id=pid,
+        label=label,
+        correct=label == POSITIVE_LABEL,
+        created_at=at,
+        api_key_id=key,
+    )
+
+
 def test_accuracy_confusion_and_f1_of_the_positive_class() -> None:
     pairs = [(POSITIVE_LABEL, POSITIVE_LABEL)] * 6 + [(POSITIVE_LABEL, NEGATIVE)] * 2
     pairs += [(NEGATIVE, NEGATIVE)] * 3 + [(NEGATIVE, POSITIVE_LABEL)] * 1
@@ -47,34 +73,12 @@ def test_true_labels_leave_disputed_predictions_out(tmp_path: Path) -> None:
     now = datetime(2026, 11, 1, tzinfo=UTC)
     with Session(engine) as session, session.begin():
         for pid in ("agreed", "disputed", "silent"):
-            session.add(
-                schema.Prediction(
-                    id=pid,
-                    created_at=now,
-                    filename="a.jpg",
-                    sha256="0" * 64,
-                    label=POSITIVE_LABEL,
-                    probabilities={POSITIVE_LABEL: 0.9, NEGATIVE: 0.1},
-                    confidence=0.9,
-                    model_name="m",
-                    model_version="1",
-                    latency_ms=5.0,
-                )
-            )
+            session.add(_prediction(pid, now))
         session.flush()
         feedback = [("agreed", NEGATIVE, "k1"), ("agreed", NEGATIVE, "k2"), ("disputed", NEGATIVE, "k1")]
         feedback.append(("disputed", POSITIVE_LABEL, "k2"))
         for n, (pid, label, key) in enumerate(feedback):
-            session.add(
-                schema.Feedback(
-                    id=f"f{n}",
-                    prediction_id=pid,
-                    label=label,
-                    correct=label == POSITIVE_LABEL,
-                    created_at=now,
-                    api_key_id=key,
-                )
-            )
+            session.add(_feedback(f"f{n}", pid, label, now, key))
     assert true_labels(engine, ["agreed", "disputed", "silent"]) == {"agreed": NEGATIVE}
 
 
@@ -83,35 +87,13 @@ def test_an_answer_given_after_its_period_was_monitored_is_scored_by_the_next_ru
     day = datetime(2026, 11, 1, tzinfo=UTC)
     with Session(engine) as session, session.begin():
         for pid, made in (("old-late", day), ("old-early", day), ("new", day + timedelta(days=2))):
-            session.add(
-                schema.Prediction(
-                    id=pid,
-                    created_at=made,
-                    filename="a.jpg",
-                    sha256="0" * 64,
-                    label=POSITIVE_LABEL,
-                    probabilities={POSITIVE_LABEL: 0.9, NEGATIVE: 0.1},
-                    confidence=0.9,
-                    model_name="m",
-                    model_version="1",
-                    latency_ms=5.0,
-                )
-            )
+            session.add(_prediction(pid, made))
         session.flush()
         # old-early was answered before the previous run started (that run scored it);
         # old-late after it; new belongs to this run's period.
         answers = [("old-early", NEGATIVE, 0.5), ("old-late", NEGATIVE, 3), ("new", POSITIVE_LABEL, 3)]
         for n, (pid, label, days) in enumerate(answers):
-            session.add(
-                schema.Feedback(
-                    id=f"f{n}",
-                    prediction_id=pid,
-                    label=label,
-                    correct=label == POSITIVE_LABEL,
-                    created_at=day + timedelta(days=days),
-                    api_key_id="k",
-                )
-            )
+            session.add(_feedback(f"f{n}", pid, label, day + timedelta(days=days), "k"))
     previous_run_started = day + timedelta(days=1)
     period = [("new", POSITIVE_LABEL)]
     pairs, late = labelled_pairs(engine, period, previous_run_started)
