@@ -17,9 +17,13 @@ def png(side: int) -> bytes:
     return buffer.getvalue()
 
 
-def decode_in_thread(data: bytes, gate: threading.Lock) -> threading.Thread:
+def decode_in_thread(
+    data: bytes, gate: threading.Lock, large_image_pixels: int = LARGE_IMAGE_PIXELS
+) -> threading.Thread:
     thread = threading.Thread(
-        target=decode_images, args=([data], 40_000_000, 64), kwargs={"large_decodes": gate}
+        target=decode_images,
+        args=([data], 40_000_000, 64),
+        kwargs={"large_decodes": gate, "large_image_pixels": large_image_pixels},
     )
     thread.start()
     return thread
@@ -55,12 +59,7 @@ def test_the_large_image_size_is_the_setting() -> None:
     gate = threading.Lock()
     gate.acquire()
     try:
-        thread = threading.Thread(
-            target=decode_images,
-            args=([png(500)], 40_000_000, 64),
-            kwargs={"large_decodes": gate, "large_image_pixels": 250_000 - 1},
-        )
-        thread.start()
+        thread = decode_in_thread(png(500), gate, large_image_pixels=250_000 - 1)
         thread.join(timeout=1.0)
         assert thread.is_alive(), "the photo did not wait although it is over the configured size"
     finally:

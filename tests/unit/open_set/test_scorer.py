@@ -151,19 +151,12 @@ def test_an_open_set_file_missing_what_its_method_needs_is_refused() -> None:
     rng = np.random.default_rng(7)
     train, labels = clusters(rng)
     scorer = fit_scorer("outlier_exposure", train, labels, negatives=outside(rng, 2), k=3)
-    lacking = OpenSetScorer(
-        method=scorer.method,
-        threshold=1.0,
-        arrays={name: array for name, array in scorer.arrays.items() if name != "weights"},
-        options=scorer.options,
-    )
-    with pytest.raises(OpenSetError, match="lacks weights"):
-        scorer_from_json(scorer_to_json(lacking))
-    no_bank = OpenSetScorer(
-        method=scorer.method,
-        threshold=1.0,
-        arrays={name: array for name, array in scorer.arrays.items() if name != "bank"},
-        options=scorer.options,
-    )
-    with pytest.raises(OpenSetError, match="lacks bank"):
-        scorer_from_json(scorer_to_json(no_bank))
+    for missing in ("weights", "bank"):
+        partial = OpenSetScorer(
+            method=scorer.method,
+            threshold=1.0,
+            arrays={name: array for name, array in scorer.arrays.items() if name != missing},
+            options=scorer.options,
+        )
+        with pytest.raises(OpenSetError, match=f"lacks {missing}"):
+            scorer_from_json(scorer_to_json(partial))
