@@ -435,6 +435,19 @@ def wait_for_text(driver: webdriver.Chrome, text: str, timeout: float = 20) -> N
     )
 
 
+def loaded_preview(driver: webdriver.Chrome) -> str | None:
+    """The preview image's source once the browser has decoded it, else None.
+
+    Read in one script call: NiceGUI replaces the <img> when its source changes, so an element
+    found first and read afterwards can already be gone (a stale element reference).
+    """
+    source: str | None = driver.execute_script(
+        "const i = document.querySelector('.q-img img');"
+        " return i && i.complete && i.naturalWidth > 0 ? i.src : null;"
+    )
+    return source
+
+
 @pytest.mark.browser
 @pytest.mark.slow
 def test_a_real_photo_in_a_real_browser(
@@ -465,8 +478,7 @@ def test_a_real_photo_in_a_real_browser(
         wait_for_text(chromium, predicted["label"])
         chromium.find_element(By.XPATH, f'//button[contains(., "{predicted["label"].capitalize()}")]').click()
         wait_for_text(chromium, f"Thanks: recorded as {predicted['label']} (the model was right).")
-        preview = chromium.find_element(By.CSS_SELECTOR, ".q-img img")
-        WebDriverWait(chromium, 10).until(lambda _: preview.get_attribute("naturalWidth") not in (None, "0"))
+        WebDriverWait(chromium, 10).until(loaded_preview)
 
         screenshot = tmp_path / "web-app.png"
         chromium.save_screenshot(str(screenshot))
@@ -541,25 +553,17 @@ def test_what_the_model_looked_at_in_a_real_browser(
         wait_for_text(chromium, "API ready")
         chromium.find_element(By.CSS_SELECTOR, ".q-uploader input[type=file]").send_keys(str(photo))
         wait_for_text(chromium, "Show what the model looked at")
-        preview = chromium.find_element(By.CSS_SELECTOR, ".q-img img")
-        WebDriverWait(chromium, 10).until(lambda _: preview.get_attribute("naturalWidth") not in (None, "0"))
-        photo_source = preview.get_attribute("src")
+        photo_source = WebDriverWait(chromium, 10).until(loaded_preview)
 
         chromium.find_element(By.XPATH, '//*[contains(@class, "q-toggle")]').click()
         wait_for_text(chromium, "Red: where the model saw")
-        WebDriverWait(chromium, 10).until(
-            lambda d: d.find_element(By.CSS_SELECTOR, ".q-img img").get_attribute("src") != photo_source
-        )
+        WebDriverWait(chromium, 10).until(lambda d: loaded_preview(d) not in (None, photo_source))
         assert fake_api.state.explanation_calls == 1
 
         chromium.find_element(By.XPATH, '//*[contains(@class, "q-toggle")]').click()
-        WebDriverWait(chromium, 10).until(
-            lambda d: d.find_element(By.CSS_SELECTOR, ".q-img img").get_attribute("src") == photo_source
-        )
+        WebDriverWait(chromium, 10).until(lambda d: loaded_preview(d) == photo_source)
         chromium.find_element(By.XPATH, '//*[contains(@class, "q-toggle")]').click()  # on again: kept
-        WebDriverWait(chromium, 10).until(
-            lambda d: d.find_element(By.CSS_SELECTOR, ".q-img img").get_attribute("src") != photo_source
-        )
+        WebDriverWait(chromium, 10).until(lambda d: loaded_preview(d) not in (None, photo_source))
         assert fake_api.state.explanation_calls == 1
         console: list[dict[str, str]] = chromium.get_log("browser")  # type: ignore[no-untyped-call]
         # This page's errors only: the shared browser may still log an earlier test's stopped app.
