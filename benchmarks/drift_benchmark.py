@@ -1,7 +1,7 @@
 """Drift benchmark: does `compare_window` stay quiet on ordinary traffic and notice real shifts?
 
     .venv/bin/python -m benchmarks.drift_benchmark [--pool benchmark|selection] [--sizes 50 100 200]
-        [--windows 200] [--shifted-windows 50] [--variants 8] [--seed 1] [--bank-seed 1]
+        [--resized-crops] [--windows 200] [--shifted-windows 50] [--variants 8] [--seed 1] [--bank-seed 1]
         [--config configs/monitoring.yaml] [--set embedding_test=ks ...] [--output PATH] [--allow-dirty]
 
 The model is the project's classifier trained with configs/training.yaml on the train split of
@@ -11,8 +11,8 @@ output. Its reference is built like training builds one: the embedding reduction
 train photos, then every train and validation photo's feature columns.
 
 Every prediction of a window is an upload made from a photo with a light, realistic variation
-(random crop keeping 90-100 % of each side, resized back to the photo's size, random flip, JPEG
-quality 75-95; drift_shifts.py; `--shrinking-crops` keeps the crop's smaller size), run through
+(random crop keeping 90-100 % of each side, random flip, JPEG quality 75-95; drift_shifts.py;
+`--resized-crops` resizes the crop back to the photo's size, which blurs it), run through
 the model server's decoding, the real ONNX model and the feature columns. To keep
 the run to minutes on 2 cores, each photo gets `--variants` random variants per condition once
 (a bank); a window draws photos at random (with replacement) and one of their variants at random.
@@ -118,7 +118,7 @@ def make_bank(
     variants: int,
     seed: int,
     size: int,
-    keep_size: bool = True,
+    keep_size: bool = False,
     work_key: str = "",
 ) -> Bank:
     """Feature rows of `variants` random variants of every photo, per condition (`pools`: the
@@ -303,9 +303,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--shifted-windows", type=int, default=50, help="windows per shift and size")
     parser.add_argument("--variants", type=int, default=8, help="random variants of each photo per condition")
     parser.add_argument(
-        "--shrinking-crops",
+        "--resized-crops",
         action="store_true",
-        help="do not resize the light variation's crop back to the photo's size (smaller uploads)",
+        help="resize the light variation's crop back to the photo's size (bicubic: it blurs)",
     )
     parser.add_argument(
         "--seed", type=int, help="seed of the window draws: default 1 (benchmark) or 1001 (selection)"
@@ -345,7 +345,7 @@ def main(argv: list[str] | None = None) -> int:
     model = OnnxClassifier(cached_onnx_model(folder, photos))
     reference, reduction = build_reference(model, features, photos, size)
     inside, outside = photo_pools(photos, out_of_domain_photos())
-    keep_size = not args.shrinking_crops
+    keep_size = args.resized_crops
     bank = make_bank(
         model,
         reduction,
