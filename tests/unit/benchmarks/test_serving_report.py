@@ -13,6 +13,7 @@ from benchmarks.serving_benchmark import (
     Latency,
     Round,
     Throughput,
+    added_share,
     check_targets,
     combine,
     naive_service_speedup,
@@ -30,6 +31,7 @@ def result(
     service_p50: float = 100.0,
     service_rate: float = 10.0,
     runtime_p50: float = 10.0,
+    extras_p50: float = 1.0,
 ) -> dict[str, Any]:
     throughput = [
         Throughput(concurrency=1, requests=64, images_per_s=40.0, errors=0, p50_ms=24.0),
@@ -42,10 +44,13 @@ def result(
     in_process = Latency(n=200, p50_ms=runtime_p50, p95_ms=11.0, p99_ms=12.0, errors=0)
     service = Latency(n=40, p50_ms=service_p50, p95_ms=service_p50 + 10, p99_ms=service_p50 + 20, errors=0)
     service_c8 = Throughput(concurrency=8, requests=64, images_per_s=service_rate, errors=0, p50_ms=800.0)
+    extras = Latency(n=200, p50_ms=extras_p50, p95_ms=extras_p50 + 1, p99_ms=extras_p50 + 2, errors=0)
     data: dict[str, Any] = {
         "api_latency": asdict(api),
         "model_server_latency": asdict(server),
         "onnx_in_process": asdict(in_process),
+        "features_and_open_set_in_process": asdict(extras),
+        "features_and_open_set_added_share": added_share(api, extras),
         "speedup_by_layer": speedup_by_layer(api, server, in_process, naive),
         "throughput": [asdict(t) for t in throughput],
         "naive_keras_predict": asdict(naive),
@@ -90,6 +95,7 @@ def test_every_target_is_judged() -> None:
         ({"runtime_p50": 12.6}, "runtime_speedup_vs_keras_predict"),
         ({"service_p50": 79.0}, "api_p50_speedup_vs_naive_service"),
         ({"service_rate": 11.3}, "api_c8_speedup_vs_naive_service"),
+        ({"extras_p50": 1.9}, "features_and_open_set_added_share"),
     ],
 )
 def test_a_missed_target_is_reported(changes: dict[str, Any], missed: str) -> None:
@@ -216,3 +222,24 @@ def test_rounds_combine_the_naive_service_series() -> None:
     assert median.naive_service_c8 is not None
     assert (median.naive_service.p50_ms, median.naive_service_c8.images_per_s) == (100.0, 10.0)
     assert combine([_round(20.0, 50.0, 100.0)]).naive_service is None
+
+
+def test_the_features_and_open_set_cost_is_a_share_of_the_api_without_them() -> None:
+    data = result(api_p50=22.0, extras_p50=2.0)
+
+    assert data["features_and_open_set_added_share"] == pytest.approx(0.1)
+    assert data["passed"]["features_and_open_set_added_share"] is True
+    assert "features + open-set verdict, one image" in render(data)
+    assert added_share(Latency(n=1, p50_ms=1.0, p95_ms=1.0, p99_ms=1.0, errors=0), None) is None
+
+
+def test_rounds_combine_the_features_and_open_set_series() -> None:
+    def with_extras(p50: float | None) -> Round:
+        extras = None if p50 is None else Latency(n=10, p50_ms=p50, p95_ms=p50, p99_ms=p50, errors=0)
+        return dataclasses.replace(_round(20.0, 50.0, 100.0), extras=extras)
+
+    median = combine([with_extras(p50) for p50 in (2.0, 1.0, 3.0)])
+
+    assert median.extras is not None
+    assert (median.extras.p50_ms, median.extras.n) == (2.0, 30)
+    assert combine([with_extras(None)]).extras is None
