@@ -64,6 +64,7 @@ def feature_rows(
             labels=LABELS,
             embedding=embedding[i],
             reduction=reduction,
+            jpeg_quality=item.jpeg_quality,
         )
         for i, item in enumerate(inputs)
     ]

@@ -281,6 +281,7 @@ def feature_rows(
                 labels=classifier.labels,
                 embedding=embedding,
                 reduction=classifier.reduction,
+                jpeg_quality=image.jpeg_quality,
             )
         )
     return rows

@@ -197,6 +197,7 @@ class Reference:
                     labels=LABELS,
                     embedding=outputs[1][index] if len(outputs) > 1 else None,
                     reduction=self.reduction,
+                    jpeg_quality=sized.jpeg_quality,
                 )
             )
         return rows

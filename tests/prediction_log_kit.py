@@ -41,11 +41,13 @@ def feature_row(rng: random.Random, shift: float = 0.0, label: str | None = None
     """One prediction's feature columns (the project's feature set), drawn at random.
 
     Numeric columns are uniform on [0, 1) (ints on 200..400) plus `shift`; the label is the
-    given one or a fair draw of the classes.
+    given one or a fair draw of the classes; every upload is a normally compressed JPEG.
     """
     row: dict[str, FeatureValue] = {}
     for column in feature_set().columns:
-        if not column.numeric:
+        if column.name == "jpeg_compression":
+            row[column.name] = "normal"
+        elif not column.numeric:
             row[column.name] = label if label is not None else rng.choice(LABELS)
         elif column.type == "int":
             row[column.name] = rng.randint(200, 400) + round(shift * 100)

@@ -22,15 +22,24 @@ import numpy.typing as npt
 LUMA_WEIGHTS: Final = np.array([0.299, 0.587, 0.114], dtype=np.float32)
 # Pixels less saturated than this have no meaningful hue (feature_set.yaml: hue).
 HUE_MIN_SATURATION: Final = 0.2
+# JPEG uploads of a lower estimated quality are "heavy" (feature_set.yaml: jpeg_compression):
+# below it blocks and ringing are visible at a glance; phones and the web save at 70-95, and the
+# training photos were saved at 72-78, so a numeric test on the quality itself would flag every
+# change of camera (jpeg_quality is reported, not part of the verdict).
+HEAVY_JPEG_QUALITY: Final = 50.0
 
 
-def image_columns(model_input: npt.NDArray[np.uint8], width: int, height: int) -> dict[str, float | int]:
-    """brightness ... aspect_ratio (feature_set.yaml, source `image`) of one photo.
+def image_columns(
+    model_input: npt.NDArray[np.uint8], width: int, height: int, jpeg_quality: float | None = None
+) -> dict[str, float | int | str | None]:
+    """brightness ... jpeg_compression (feature_set.yaml, source `image`) of one photo.
 
     Args:
         model_input: the model's input, uint8 S x S x 3 RGB (`decode_model_input`).
         width: the upload's width in pixels, after EXIF orientation.
         height: the upload's height likewise.
+        jpeg_quality: the upload's estimated JPEG quality (`SizedModelInput.jpeg_quality`), None
+            when it is not a JPEG: both JPEG columns are then empty.
 
     Raises:
         ValueError: the array is not H x W x 3 uint8, or a size is not positive.
@@ -55,6 +64,12 @@ def image_columns(model_input: npt.NDArray[np.uint8], width: int, height: int) -
         "width": int(width),
         "height": int(height),
         "aspect_ratio": float(width / height),
+        "jpeg_quality": None if jpeg_quality is None else float(jpeg_quality),
+        "jpeg_compression": None
+        if jpeg_quality is None
+        else "heavy"
+        if jpeg_quality < HEAVY_JPEG_QUALITY
+        else "normal",
     }
 
 

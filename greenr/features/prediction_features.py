@@ -31,14 +31,15 @@ def prediction_features(
     labels: Sequence[str],
     embedding: npt.ArrayLike | None,
     reduction: EmbeddingReduction | None,
+    jpeg_quality: float | None = None,
 ) -> dict[str, ColumnValue]:
     """The feature set's columns, in its order; None where a source is missing.
 
     Embedding columns are None when the model has no embedding output (exported before it) or no
     reduction was published with it; output columns are None when `probabilities` is None (the
-    reference's train rows).
+    reference's train rows); the JPEG columns are None when `jpeg_quality` is (not a JPEG).
     """
-    computed: dict[str, ColumnValue] = dict(image_columns(model_input, width, height))
+    computed: dict[str, ColumnValue] = dict(image_columns(model_input, width, height, jpeg_quality))
     if embedding is not None and reduction is not None:
         computed.update(embedding_columns(reduction, embedding))
     if probabilities is not None:

@@ -16,6 +16,7 @@ import numpy.typing as npt
 from PIL import ExifTags, Image
 
 from greenr.images.decoding import decode_image
+from greenr.images.jpeg_quality import estimated_jpeg_quality
 from greenr.images.memory import LARGE_IMAGE_PIXELS, release_after
 
 logger = logging.getLogger(__name__)
@@ -136,6 +137,8 @@ class SizedModelInput:
     pixels: npt.NDArray[np.uint8]
     width: int
     height: int
+    jpeg_quality: float | None = None
+    """The upload's estimated JPEG quality (`estimated_jpeg_quality`); None for other formats."""
 
 
 def decode_sized_model_input(
@@ -146,7 +149,8 @@ def decode_sized_model_input(
     draft_margin: int = DRAFT_MARGIN,
     trim_pixels: int = LARGE_IMAGE_PIXELS,
 ) -> SizedModelInput:
-    """`decode_model_input`, plus the upload's upright width and height (the feature columns' size).
+    """`decode_model_input`, plus the upload's upright width and height (the feature columns' size)
+    and its estimated JPEG quality (read from its header).
 
     Raises:
         ImageDecodeError: see `decode_image`.
@@ -155,10 +159,13 @@ def decode_sized_model_input(
     width, height = decoded.image.size
     try:
         sideways = _upright_method(decoded.image) in _SIDEWAYS
+        quality = estimated_jpeg_quality(decoded.image)
         pixels = to_model_input(decoded.image, size)
     finally:
         decoded.image.close()
         release_after(width * height, trim_pixels)
     if sideways:
-        return SizedModelInput(pixels=pixels, width=decoded.height, height=decoded.width)
-    return SizedModelInput(pixels=pixels, width=decoded.width, height=decoded.height)
+        return SizedModelInput(
+            pixels=pixels, width=decoded.height, height=decoded.width, jpeg_quality=quality
+        )
+    return SizedModelInput(pixels=pixels, width=decoded.width, height=decoded.height, jpeg_quality=quality)

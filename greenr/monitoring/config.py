@@ -32,7 +32,7 @@ class MonitoringConfig(BaseModel):
     )
     seed: int = Field(0, description="seed of the permutation tests: the same window gives the same verdict")
     informational_columns: tuple[str, ...] = Field(
-        ("width", "height", "aspect_ratio"),
+        ("width", "height", "aspect_ratio", "jpeg_quality"),
         description="columns tested and reported, but not part of a window's drift verdict",
     )
     retrain: RetrainPolicy = RetrainPolicy()

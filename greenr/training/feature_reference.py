@@ -139,6 +139,7 @@ def build_reference(
             labels=labels,
             embedding=None if outputs.embeddings is None else outputs.embeddings[index],
             reduction=reduction,
+            jpeg_quality=photo.image.jpeg_quality,
         )
         rows.append(ReferenceRow(split=photo.split, label=photo.label, features=columns))
     reference = FeatureReference(

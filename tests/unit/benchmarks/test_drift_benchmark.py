@@ -4,6 +4,7 @@ window draws, the targets' verdict and the config overrides."""
 from __future__ import annotations
 
 import io
+from typing import Any
 
 import numpy as np
 import pytest
@@ -35,9 +36,9 @@ ORIGINAL = jpeg_bytes(
 )
 
 
-def columns_of(data: bytes) -> dict[str, float | int]:
+def columns_of(data: bytes) -> dict[str, Any]:
     sized = decode_sized_model_input(data, 10_000_000, 224)
-    return image_columns(sized.pixels, sized.width, sized.height)
+    return image_columns(sized.pixels, sized.width, sized.height, sized.jpeg_quality)
 
 
 def test_a_light_variation_crops_the_photo_unless_told_to_resize_the_crop_back() -> None:
@@ -61,6 +62,8 @@ def test_the_shifts_move_the_columns_they_are_about() -> None:
     assert float(gray["saturation"]) < 0.02 < float(plain["saturation"])
     blurred = columns_of(variant(ORIGINAL, np.random.default_rng(2), shift=IMAGE_SHIFTS["gaussian blur r2"]))
     assert float(blurred["sharpness"]) < 0.7 * float(plain["sharpness"])
+    assert plain["jpeg_compression"] == "normal"
+    assert columns_of(variant(ORIGINAL, np.random.default_rng(2), quality=10))["jpeg_compression"] == "heavy"
 
 
 def bank_of(photos: int, tag: str) -> list[list[dict[str, float | int | str | None]]]:

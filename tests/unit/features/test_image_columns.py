@@ -8,7 +8,7 @@ import pytest
 from PIL import Image, ImageFilter
 
 from greenr.features.definitions import feature_set
-from greenr.features.image_columns import image_columns
+from greenr.features.image_columns import HEAVY_JPEG_QUALITY, image_columns
 
 SIZE = 64
 
@@ -24,12 +24,17 @@ def _texture(seed: int = 0) -> npt.NDArray[np.uint8]:
     return np.clip(base + rng.normal(0, 40, (SIZE, SIZE, 3)), 0, 255).astype(np.uint8)
 
 
-def _columns(pixels: npt.NDArray[np.uint8], width: int = 640, height: int = 480) -> dict[str, float | int]:
-    return image_columns(pixels, width, height)
+def _columns(pixels: npt.NDArray[np.uint8], width: int = 640, height: int = 480) -> dict[str, float]:
+    """The pixel and size columns as numbers (the JPEG columns are empty: no upload header here)."""
+    return {
+        name: float(value)
+        for name, value in image_columns(pixels, width, height).items()
+        if value is not None
+    }
 
 
 def test_the_keys_are_the_feature_sets_image_columns() -> None:
-    assert tuple(_columns(_texture())) == feature_set().names("image")
+    assert tuple(image_columns(_texture(), 640, 480)) == feature_set().names("image")
 
 
 def test_brightness_is_mean_luma_and_drops_with_darkening() -> None:
@@ -92,7 +97,7 @@ def test_sharpness_drops_with_blur() -> None:
 
 
 def test_size_columns_are_the_uploads() -> None:
-    columns = _columns(_texture(), width=4032, height=1008)
+    columns = image_columns(_texture(), 4032, 1008)
     assert (columns["width"], columns["height"]) == (4032, 1008)
     assert isinstance(columns["width"], int)
     assert columns["aspect_ratio"] == pytest.approx(4.0)
@@ -125,3 +130,13 @@ def test_the_hue_threshold_is_saturation_0_2_inclusive() -> None:
     pixels = _flat((0, 255, 0))  # green, hue 1/3
     pixels[: SIZE // 2] = (255, 204, 204)  # saturation exactly 0.2, hue 0: counts
     assert _columns(pixels)["hue"] == pytest.approx(1 / 6, abs=1e-6)
+
+
+def test_the_jpeg_columns_say_how_hard_the_upload_was_compressed() -> None:
+    heavy = image_columns(_texture(), 640, 480, jpeg_quality=12.0)
+    usual = image_columns(_texture(), 640, 480, jpeg_quality=HEAVY_JPEG_QUALITY)
+    not_jpeg = image_columns(_texture(), 640, 480)
+
+    assert (heavy["jpeg_quality"], heavy["jpeg_compression"]) == (12.0, "heavy")
+    assert (usual["jpeg_quality"], usual["jpeg_compression"]) == (HEAVY_JPEG_QUALITY, "normal")
+    assert (not_jpeg["jpeg_quality"], not_jpeg["jpeg_compression"]) == (None, None)

@@ -14,6 +14,7 @@ from greenr.features.prediction_features import prediction_features
 PIXELS = np.random.default_rng(0).integers(0, 256, (32, 32, 3), dtype=np.uint8)
 TRAIN = np.random.default_rng(1).normal(size=(10, 6))
 REDUCTION = fit_reduction(TRAIN, ["dandelion", "grass"] * 5)
+JPEG_COLUMNS = {"jpeg_quality", "jpeg_compression"}  # empty unless the upload is a JPEG
 
 
 def test_a_full_prediction_has_every_column_of_the_feature_set_and_nothing_else() -> None:
@@ -26,6 +27,7 @@ def test_a_full_prediction_has_every_column_of_the_feature_set_and_nothing_else(
         labels=LABELS,
         embedding=TRAIN[0],
         reduction=REDUCTION,
+        jpeg_quality=85.0,
     )
     assert tuple(features) == feature_set().names()
     assert all(value is not None for value in features.values())
@@ -47,7 +49,7 @@ def test_embedding_columns_are_none_without_an_embedding_or_a_reduction() -> Non
         assert tuple(features) == feature_set().names()
         assert {name for name, value in features.items() if value is None} == set(
             feature_set().names("embedding")
-        )
+        ) | JPEG_COLUMNS
 
 
 def test_output_columns_are_none_without_probabilities() -> None:
@@ -61,7 +63,9 @@ def test_output_columns_are_none_without_probabilities() -> None:
         embedding=TRAIN[0],
         reduction=REDUCTION,
     )
-    assert {name for name, value in features.items() if value is None} == set(feature_set().names("output"))
+    assert {name for name, value in features.items() if value is None} == set(
+        feature_set().names("output")
+    ) | JPEG_COLUMNS
 
 
 def test_output_columns() -> None:

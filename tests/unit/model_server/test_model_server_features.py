@@ -7,6 +7,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from photo_factory import jpeg_bytes
+from PIL import Image
 from tiny_server_kit import TINY_METADATA, TINY_SIZE, flat_png
 from trained_model_kit import tiny_onnx_model
 
@@ -19,6 +21,7 @@ from serving.payload import predictions_body
 
 SIZE = TINY_SIZE
 METADATA = TINY_METADATA
+JPEG_COLUMNS = {"jpeg_quality", "jpeg_compression"}  # empty for the PNG uploads
 # Fitted on mean colours (the tiny model's "embedding"): reddish and greenish photos.
 REDUCTION = fit_reduction(
     np.array([[200, 40, 30], [180, 60, 20], [220, 30, 50], [40, 180, 30], [60, 200, 40], [30, 170, 60]]),
@@ -44,13 +47,18 @@ def _classifier(folder: Path) -> OnnxClassifier:
 def test_a_two_output_model_with_its_reduction_fills_every_column(tmp_path: Path) -> None:
     classifier = _classifier(_folder(tmp_path, embedding=True, reduction=reduction_to_json(REDUCTION)))
     assert classifier.embedding_size == 3
-    images = decode_images([flat_png((250, 200, 0)), flat_png((0, 90, 0), (30, 60))], 10_000, SIZE)
+    heavy_jpeg = jpeg_bytes(Image.new("RGB", (40, 20), (250, 200, 0)), quality=20)
+    images = decode_images([heavy_jpeg, flat_png((0, 90, 0), (30, 60))], 10_000, SIZE)
     outputs = classifier.run(images.batch)
     assert outputs.embeddings is not None
     np.testing.assert_allclose(outputs.embeddings, images.batch.mean(axis=(1, 2)), atol=1e-4)
     rows = feature_rows(feature_set(), images, outputs, classifier)
     assert [tuple(row) for row in rows] == [feature_set().names()] * 2
-    assert all(value is not None for row in rows for value in row.values())
+    assert all(value is not None for value in rows[0].values())
+    assert rows[0]["jpeg_quality"] == pytest.approx(20, abs=1.5)
+    assert rows[0]["jpeg_compression"] == "heavy"
+    # A PNG has no JPEG quality; every other column is filled.
+    assert {name for name, value in rows[1].items() if value is None} == JPEG_COLUMNS
     assert (rows[1]["width"], rows[1]["height"]) == (30, 60)
     assert float(rows[0]["brightness"] or 0) > float(rows[1]["brightness"] or 0)
     assert rows[1]["label"] == "grass"
@@ -68,7 +76,9 @@ def test_without_embedding_or_reduction_the_embedding_columns_are_none(
     outputs = classifier.run(images.batch)
     assert (outputs.embeddings is None) is not embedding
     (row,) = feature_rows(feature_set(), images, outputs, classifier)
-    assert {name for name, value in row.items() if value is None} == set(feature_set().names("embedding"))
+    assert {name for name, value in row.items() if value is None} == set(
+        feature_set().names("embedding")
+    ) | JPEG_COLUMNS
     np.testing.assert_array_equal(classifier.probabilities(images.batch), outputs.probabilities)
 
 

@@ -29,8 +29,10 @@ CONFIG = MonitoringConfig(window=50, permutations=199)
 NAME = "greenr-classifier"
 
 
-def window(version: str, shift: float = 0.0, feature_set_version: int = 1, seed: int = 1) -> Window:
+def window(version: str, shift: float = 0.0, feature_set_version: int | None = None, seed: int = 1) -> Window:
+    """50 logged predictions of one version; features of the current feature set unless told."""
     rng = random.Random(seed)
+    feature_set_version = feature_set().version if feature_set_version is None else feature_set_version
     rows = [
         logged(n, version=version, features=feature_row(rng, shift), feature_set_version=feature_set_version)
         for n in range(50)
