@@ -45,7 +45,7 @@ def _with_json_logger(application: type[Any]) -> type[Any]:
     `load_config`, the one place a setting can be added.
     """
 
-    class JsonLoggingApplication(application):  # type: ignore[misc,valid-type]  # seldon_core is untyped
+    class JsonLoggingApplication(application):  # type: ignore[misc]  # seldon_core is untyped
         def load_config(self) -> None:
             super().load_config()
             self.cfg.set("logger_class", GUNICORN_LOGGER)
