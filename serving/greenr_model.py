@@ -3,7 +3,7 @@
 Seldon's wrapper calls the methods by convention (no base class needed): the constructor with the
 deployment's `parameters`, `load()` once per worker, then `predict`, `send_feedback`,
 `health_status`, `metrics` and `tags` per request and `init_metadata` once. It runs in both the
-container (`seldon-core-microservice serving.seldon_entry.GreenrSeldonModel`, a subclass) and
+container (`python -m serving.seldon_launcher serving.seldon_entry.GreenrSeldonModel`, a subclass) and
 the local server (`serving/wsgi.py`). The logic lives in `serving.model_store`,
 `serving.inference` and `serving.payload`; this class wires them to Seldon's conventions.
 """

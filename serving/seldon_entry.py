@@ -1,11 +1,12 @@
 """`GreenrSeldonModel`: GreenrModel as the container runs it, with the local server's observation.
 
-    seldon-core-microservice serving.seldon_entry.GreenrSeldonModel --service-type MODEL
+    python -m serving.seldon_launcher serving.seldon_entry.GreenrSeldonModel --service-type MODEL
 
-(serving/Dockerfile's command). Seldon's launcher builds its Flask app itself and serves only
+(serving/Dockerfile's command: Seldon's launcher, `seldon-core-microservice`, with JSON logging set
+up first, serving/seldon_launcher.py). Seldon's launcher builds its Flask app itself and serves only
 Seldon's custom metrics on its metrics port (6000), so without this the container would export
 none of the `greenr_model_server_*` series (requests by status, latency, model info, fallback,
-test accuracy) that the alert rules and dashboards read, and log plain text. The launcher has no
+test accuracy) that the alert rules and dashboards read. The launcher has no
 hook between building the app and serving it: constructing this class (the launcher does that
 first, in its main process) wraps `seldon_core.wrapper.get_rest_microservice`, which the launcher
 calls next, so the app it builds gets `serving.observation.observe`, exactly as the local server's
@@ -37,8 +38,8 @@ class GreenrSeldonModel(GreenrModel):
     def __init__(self, **parameters: Any) -> None:
         super().__init__(**parameters)
         log_dir, max_bytes, backups = log_settings(os.environ)
-        # Seldon's launcher configured plain-text logging before building this object: from here
-        # on, its lines and ours are JSON (the worker inherits the handlers when it forks).
+        # The same JSON set-up as serving/seldon_launcher.py's, with a formatter of our own: `load`
+        # (in the worker, which inherits these handlers when it forks) names the served version.
         self._formatter: JsonFormatter = configure_json_logging(
             "model-server", os.environ.get("GREENR_LOG_LEVEL", "INFO"), log_dir, max_bytes, backups
         )

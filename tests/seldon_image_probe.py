@@ -2,7 +2,8 @@
 
     unshare --user --map-root-user --net python tests/seldon_image_probe.py MODEL_URI OUT_DIR PHOTO
 
-`seldon-core-microservice` (from .venv-serving) binds 0.0.0.0 and has no option to change it;
+Seldon's launcher (serving/Dockerfile's command, run by .venv-serving's Python) binds 0.0.0.0
+and has no option to change it;
 in a network namespace of its own only this process can reach it, so nothing is exposed while it
 runs on the image's own ports (REST 9000, Seldon's metrics 6000). The probe brings the
 namespace's loopback up, starts the server with serving/Dockerfile's command, waits for it,
@@ -25,9 +26,16 @@ import urllib.request
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-MICROSERVICE = REPO_ROOT / ".venv-serving" / "bin" / "seldon-core-microservice"
-# serving/Dockerfile's CMD (a test checks that they agree).
-IMAGE_COMMAND = ("serving.seldon_entry.GreenrSeldonModel", "--service-type", "MODEL")
+SERVING_PYTHON = REPO_ROOT / ".venv-serving" / "bin" / "python"
+# serving/Dockerfile's CMD (a test checks that they agree); "python" is the image's.
+IMAGE_COMMAND = (
+    "python",
+    "-m",
+    "serving.seldon_launcher",
+    "serving.seldon_entry.GreenrSeldonModel",
+    "--service-type",
+    "MODEL",
+)
 REST = "http://127.0.0.1:9000"
 SELDON_METRICS = "http://127.0.0.1:6000"
 
@@ -62,7 +70,7 @@ def main(model_uri: str, out_dir: Path, photo: Path) -> None:
     env = {**os.environ, "MODEL_URI": model_uri, "MODEL_CACHE_DIR": str(out_dir / "cache")}
     with (out_dir / "server.log").open("wb") as log:
         server = subprocess.Popen(
-            [str(MICROSERVICE), *IMAGE_COMMAND],
+            [str(SERVING_PYTHON), *IMAGE_COMMAND[1:]],
             cwd=REPO_ROOT,  # the image's WORKDIR holds serving/ and greenr/
             env=env,
             stdout=log,

@@ -7,12 +7,15 @@ why it cannot, and on stop waits for every process of the group (SIGKILL after a
 
 The server itself lives in its own environment (seldon-core pins that ZenML, MLflow and
 TensorFlow cannot share, see serving/README.md), so the process is gunicorn from .venv-serving,
-never this interpreter: no ZenML daemon process stays behind it.
+never this interpreter: no ZenML daemon process stays behind it. It runs under
+`serving.log_writer`, the one process that writes (and rotates) its service.log and
+GREENR_LOG_DIR/model-server.log.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import socket
 import subprocess
@@ -37,12 +40,14 @@ from zenml.services import (
 from zenml.services.local.local_service import LocalDaemonServiceStatus
 from zenml.services.service import BaseDeploymentService
 
+from greenr.json_logging import JsonFormatter
 from greenr.settings import REPO_ROOT
 from greenr.supervision.process_group import command_line, group_members, stop_group
 
 HOST = "127.0.0.1"
 SERVING_APP = "serving.wsgi:create_app()"
 GUNICORN_LOGGER = "serving.gunicorn_logging.JsonLogger"
+LOG_WRITER = "serving.log_writer"
 PREDICTION_PATH = "api/v1.0/predictions"
 HEALTH_PATH = "health/ping"
 # What the model's own one-line reason for refusing to start contains (serving/wsgi.py).
@@ -243,6 +248,12 @@ class ModelServerService(LocalDaemonService, BaseDeploymentService):
             SERVING_APP,
         ]
 
+    def _logged_command(self, pid_file: str, service_log: str) -> list[str]:
+        """The server under serving/log_writer.py: its processes' lines reach service.log (and
+        GREENR_LOG_DIR/model-server.log) through that one writer, rotated while they run."""
+        python = REPO_ROOT / ".venv-serving" / "bin" / "python"
+        return [str(python), "-m", LOG_WRITER, service_log, *self._server_command(pid_file)]
+
     def _server_environment(self) -> dict[str, str]:
         env = dict(os.environ if self._environment is None else self._environment)
         env["MODEL_URI"] = self.config.model_uri
@@ -265,7 +276,9 @@ class ModelServerService(LocalDaemonService, BaseDeploymentService):
         assert self.status.pid_file is not None
         Path(self.status.config_file).write_text(self.model_dump_json(indent=2))
         Path(self.status.pid_file).unlink(missing_ok=True)
-        return ["setsid", "--fork", *self._server_command(self.status.pid_file)], self._server_environment()
+        assert self.status.log_file is not None
+        command = self._logged_command(self.status.pid_file, self.status.log_file)
+        return ["setsid", "--fork", *command], self._server_environment()
 
     def _start_daemon(self) -> None:
         if self.status.pid:
@@ -287,7 +300,8 @@ class ModelServerService(LocalDaemonService, BaseDeploymentService):
         self.endpoint.prepare_for_start()
         command, env = self._get_daemon_cmd()
         assert self.status.log_file is not None
-        with open(self.status.log_file, "w") as log:  # a fresh log for each start
+        # A fresh log for each start; serving.log_writer appends to it and rotates it.
+        with open(self.status.log_file, "w") as log:
             subprocess.run(
                 command,
                 env=env,
@@ -310,15 +324,23 @@ class ModelServerService(LocalDaemonService, BaseDeploymentService):
             return
         outcome = stop_group(pid, self.config.stop_grace_seconds, force=force)
         if outcome == "killed" and self.status.log_file:
+            # The log writer was killed with the group: this process is the file's only writer now.
+            record = logging.LogRecord(
+                __name__,
+                logging.ERROR,
+                "",
+                0,
+                "model server: still running %s s after SIGTERM: killed process group %s",
+                (self.config.stop_grace_seconds, pid),
+                None,
+            )
             with open(self.status.log_file, "a") as log:
-                log.write(
-                    f"model server: still running {self.config.stop_grace_seconds} s after SIGTERM: "
-                    f"killed process group {pid}\n"
-                )
+                log.write(JsonFormatter("model-server").format(record) + "\n")
 
     def run(self) -> None:
         """Run the server in the foreground, replacing this process (ZenML's blocking mode)."""
-        command = self._server_command(str(self._runtime_path() / "service.pid"))
+        runtime = self._runtime_path()
+        command = self._logged_command(str(runtime / "service.pid"), str(runtime / "service.log"))
         os.chdir(REPO_ROOT)
         os.execve(command[0], command, self._server_environment())
 
@@ -366,6 +388,6 @@ class ModelServerService(LocalDaemonService, BaseDeploymentService):
         return f"its log ({log_file}) ends with: {tail or '(empty)'}"
 
     def processes(self) -> list[int]:
-        """Every live process of the server's group (the gunicorn master and its worker)."""
+        """Every live process of the server's group (its log writer, the gunicorn master and its worker)."""
         pid = self.status.pid
         return group_members(os.getpgid(pid)) if pid else []

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import os
 import subprocess
 import time
 from collections.abc import Iterator
@@ -392,14 +393,15 @@ def test_seldon_client(server: ModelServer, reference: Reference) -> None:
 
 def test_stop_ends_every_process_it_started(own_server: ModelServer, artifact: Path) -> None:
     own_server.start(str(artifact))
-    pid = own_server.pid()
-    group = process_group(pid)
-    # gunicorn master and its worker; no metrics manager process (InProcessSeldonMetrics).
-    assert len(group) == 2, group
+    pgid = os.getpgid(own_server.pid())
+    group = process_group(pgid)
+    # The log writer (serving/log_writer.py), gunicorn's master and its worker; no metrics manager
+    # process (InProcessSeldonMetrics).
+    assert len(group) == 3, group
     own_server.stop()
-    assert process_group(pid) == []
+    assert process_group(pgid) == []
     for member in group:
-        assert not Path(f"/proc/{member}").exists() or member not in process_group(pid)
+        assert not Path(f"/proc/{member}").exists() or member not in process_group(pgid)
     assert not own_server.running()
     assert own_server.service is not None
     assert own_server.service.check_status() == (ServiceState.INACTIVE, "")

@@ -1,7 +1,7 @@
 """The model server as its image runs it exports what the alert rules and dashboards read.
 
-`seldon-core-microservice serving.seldon_entry.GreenrSeldonModel` (serving/Dockerfile's command)
-from .venv-serving on the tiny test model, in a network namespace of its own
+`python -m serving.seldon_launcher serving.seldon_entry.GreenrSeldonModel` (serving/Dockerfile's
+command: Seldon's launcher) from .venv-serving on the tiny test model, in a network namespace of its own
 (tests/seldon_image_probe.py: Seldon's launcher binds 0.0.0.0). No image is built.
 """
 
@@ -27,6 +27,7 @@ pytestmark = pytest.mark.slow
 
 PROBE = REPO_ROOT / "tests" / "seldon_image_probe.py"
 # Names other exporters provide: the API, the Pushgateway (pipelines, drift), Prometheus itself.
+LINE_KEYS = {"time", "level", "service", "logger", "message", "request_id"}
 NOT_THE_MODEL_SERVER = re.compile(r"greenr_api_|greenr_pipeline_|greenr_drift_|push_|up$|scrape_")
 
 
@@ -75,7 +76,7 @@ def probed(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_the_dockerfile_runs_what_the_probe_runs() -> None:
     lines = (REPO_ROOT / "serving" / "Dockerfile").read_text().splitlines()
     (command,) = [json.loads(line.removeprefix("CMD ")) for line in lines if line.startswith("CMD ")]
-    assert command == ["seldon-core-microservice", *IMAGE_COMMAND]
+    assert command == list(IMAGE_COMMAND)
 
 
 def test_the_image_s_metrics_cover_every_model_server_name_the_rules_and_dashboards_use(probed: Path) -> None:
@@ -110,13 +111,26 @@ def test_the_image_s_metrics_cover_every_model_server_name_the_rules_and_dashboa
     assert "greenr_model_server_requests_total" not in (probed / "seldon_metrics.txt").read_text()
 
 
-def test_the_image_s_access_line_is_json_with_the_served_version(probed: Path) -> None:
+def test_every_line_the_image_s_processes_write_is_json(probed: Path) -> None:
+    # From the launcher's first line on (Seldon's own start-up lines, gunicorn's for the REST and
+    # the metrics servers, the gRPC server's), in the shape every service logs in.
+    lines = (probed / "server.log").read_text().splitlines()
     entries = []
-    for line in (probed / "server.log").read_text().splitlines():
+    for number, line in enumerate(lines, 1):
         try:
             entries.append(json.loads(line))
         except ValueError:
-            continue  # Seldon's launcher's lines before it built the model object
+            pytest.fail(f"line {number} of the server's output is not JSON: {line!r}")
+    assert all(set(entry) >= LINE_KEYS and entry["service"] == "model-server" for entry in entries), entries
+    loggers = {entry["logger"] for entry in entries}
+    # Seldon's launcher and gunicorn (the REST server's master and worker, the metrics server) wrote
+    # some of them: the set-up ran before any of their lines.
+    assert {"seldon_core.microservice", "gunicorn.error"} <= loggers, loggers
+    assert any(entry["message"].startswith("Starting microservice.py:main") for entry in entries)
+
+
+def test_the_image_s_access_line_is_json_with_the_served_version(probed: Path) -> None:
+    entries = [json.loads(line) for line in (probed / "server.log").read_text().splitlines()]
     (access,) = [
         entry for entry in entries if entry.get("route") == "/api/v1.0/predictions" and entry["status"] == 200
     ]
