@@ -12,6 +12,7 @@ import json
 import logging
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -34,6 +35,22 @@ LINE_KEYS = {"time", "level", "service", "logger", "message", "request_id"}
 def read_lines(path: Path) -> list[dict[str, Any]]:
     assert path.is_file(), f"no log file {path}"
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def lines_of_request(
+    path: Path, request_id: str, route: str, timeout_s: float = 10.0
+) -> list[dict[str, Any]]:
+    """The lines of `path` with the request id, once its access line for `route` is there.
+
+    Both access lines arrive after the answer the client already has: the API writes its own
+    once the response is sent, and the model server's go through its log writer's pipe.
+    """
+    deadline = time.monotonic() + timeout_s
+    while True:
+        lines = [line for line in read_lines(path) if line.get("request_id") == request_id]
+        if any(line.get("route") == route for line in lines) or time.monotonic() > deadline:
+            return lines
+        time.sleep(0.05)
 
 
 @pytest.fixture
@@ -102,8 +119,8 @@ def test_one_request_id_in_all_three_services_logs(
     (web_line,) = [line for line in read_lines(log_dir / "web-app.log") if line.get("path") == "/predict"]
     rid = web_line["request_id"]
     assert rid
-    api_lines = [line for line in read_lines(log_dir / "api.log") if line["request_id"] == rid]
-    model_lines = [line for line in read_lines(log_dir / "model-server.log") if line["request_id"] == rid]
+    api_lines = lines_of_request(log_dir / "api.log", rid, "/predict")
+    model_lines = lines_of_request(log_dir / "model-server.log", rid, "/api/v1.0/predictions")
 
     assert any(line.get("route") == "/predict" and line.get("status") == 200 for line in api_lines), api_lines
     (model_access,) = [line for line in model_lines if line.get("route") == "/api/v1.0/predictions"]
