@@ -259,9 +259,17 @@ def run_retraining(args: argparse.Namespace) -> str:
 
 
 def _cluster_settings(settings: Settings) -> dict[str, Any]:
-    """The image and pods of a run on the cluster stack (ignored by local orchestrators)."""
+    """The image and pods of a run on the cluster stack; none for a local orchestrator, which
+    ignores them anyway: given them, ZenML says so in a usage warning that inspects the whole call
+    stack first (about a second of every local run)."""
+    from zenml.client import Client
+    from zenml.enums import StackComponentType
+
     from greenr.deployment.cluster_run_settings import cluster_run_settings
 
+    orchestrators = Client().active_stack_model.components.get(StackComponentType.ORCHESTRATOR, [])
+    if all(orchestrator.flavor_name == "local" for orchestrator in orchestrators):
+        return {}
     return dict(cluster_run_settings(settings.container_registry))
 
 

@@ -48,7 +48,8 @@ say "installing serving/requirements.txt (seldon-core, onnxruntime, ...; about a
 say "installing the greenr package without its dependencies (editable)"
 # Its build output (setuptools deprecation notices about pyproject.toml) is shown only on failure.
 log="$VENV/.greenr-install.log"
-"$VENV/bin/python" -m pip install --quiet --no-deps --no-build-isolation -e "$REPO" >"$log" 2>&1 \
+with_source_tree "$REPO" "$VENV/bin/python" -m pip install --quiet --no-deps --no-build-isolation -e "$REPO" \
+    >"$log" 2>&1 \
     || { cat "$log" >&2; die "installing greenr failed"; }
 say "checking the environment (pip check, ignoring greenr's own dependencies, absent on purpose)"
 problems="$("$VENV/bin/python" -m pip check 2>&1 | grep -v -e '^greenr ' -e '^No broken requirements' -e '^WARNING: ' || true)"

@@ -32,6 +32,6 @@ say "upgrading pip"
 "$VENV/bin/python" -m pip install --quiet --upgrade pip
 say "installing the project: pip install -e '.[dev]' (takes a few minutes the first time)"
 rm -f "$STAMP"
-"$VENV/bin/python" -m pip install -e '.[dev]'
+with_source_tree "$REPO" "$VENV/bin/python" -m pip install -e '.[dev]'
 echo "$want" >"$STAMP"
 say "done: activate with 'source .venv/bin/activate', run the tests with 'scripts/test.sh'"

@@ -15,8 +15,8 @@ import tempfile
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import onnx
 from pydantic import BaseModel
 
 from greenr.contracts import MODEL_CARD_FILE, ServingMetadata, artifact_prefix
@@ -29,6 +29,9 @@ from greenr.storage.object_store import ObjectStore
 from greenr.training.feature_reference import REFERENCE_ARTIFACT_PATH
 from greenr.training.model_card import MODEL_CARD_ARTIFACT_PATH
 from greenr.training.open_set import OPEN_SET_ARTIFACT_PATH
+
+if TYPE_CHECKING:
+    import onnx
 
 log = logging.getLogger(__name__)
 
@@ -103,7 +106,10 @@ def registered_onnx(tracking_uri: str, info: VersionInfo) -> onnx.ModelProto:
                 f"{info.name} version {info.version} holds {len(onnx_files)} ONNX files, expected 1"
             )
         # Loaded through onnx so weights kept as external data end up inside the one file the
-        # model server loads.
+        # model server loads. Imported here: `python -m greenr.deployment status` reads this module
+        # and never loads a model.
+        import onnx
+
         return onnx.load(str(onnx_files[0]))
 
 
@@ -174,6 +180,8 @@ def publish_version(
             sha256=metadata.sha256,
             created=False,
         )
+    import onnx
+
     model = onnx.load_from_string(onnx_file) if onnx_file is not None else registered_onnx(tracking_uri, info)
     data = model.SerializeToString()
     sha = hashlib.sha256(data).hexdigest()

@@ -47,14 +47,22 @@ class ServerReport:
 def active_deployer() -> tuple[str, BaseModelDeployer]:
     """The active stack's name and its model deployer (the caller has prepared ZenML)."""
     from zenml.client import Client
+    from zenml.enums import StackComponentType
+    from zenml.stack import StackComponent
 
-    stack = Client().active_stack
-    deployer = stack.model_deployer
-    if deployer is None:
+    # Only the deployer is built from the stack's record: `Client().active_stack` would build every
+    # component, and importing the MLflow tracker's alone costs `python -m greenr.deployment
+    # status|start|stop` seconds it never uses.
+    stack = Client().active_stack_model
+    components = stack.components.get(StackComponentType.MODEL_DEPLOYER)
+    if not components:
         raise NoDeployerError(
             f"the active stack {stack.name!r} has no model deployer: register the project's stacks "
             f"(python -m stacks register --stack local --activate local) and deploy again"
         )
+    deployer = StackComponent.from_model(components[0])
+    if not isinstance(deployer, BaseModelDeployer):
+        raise DeploymentControlError(f"{components[0].name!r} is not a model deployer")
     return stack.name, deployer
 
 
