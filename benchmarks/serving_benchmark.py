@@ -1,7 +1,7 @@
 """Serving benchmark: latency and throughput of the prediction API and the model server.
 
     bash scripts/quickstart.sh                      # or: deployment pipeline + scripts/api_server.sh start
-    .venv/bin/python -m benchmarks.serving_benchmark [--requests 200] [--naive 40] [--rounds 3]
+    .venv/bin/python -m benchmarks.serving_benchmark [--requests 200] [--naive 40] [--rounds 3] [--allow-dirty]
                                                      [--paced 20] [--pace 1.0]
 
 Measures, on the running local servers (settings.api, settings.model_server):
@@ -54,11 +54,13 @@ import numpy as np
 import numpy.typing as npt
 import psutil
 
+from benchmarks.training_benchmark import check_clean_tree
 from greenr.api.access import Role
 from greenr.api.keys.key_files import ensure_key_file, read_key_file
 from greenr.api.keys.store import KeyStore
 from greenr.api.predictions_store import PredictionsStore
 from greenr.catalog.database import create_catalog_engine
+from greenr.provenance import git_commit
 from greenr.settings import DEFAULT_SOURCE, REPO_ROOT, Settings, get_settings
 
 RESULTS = REPO_ROOT / "benchmarks" / "results" / "serving.json"
@@ -558,11 +560,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--no-naive-service", action="store_true", help="skip the naive one-process Keras service"
     )
+    parser.add_argument("--allow-dirty", action="store_true", help="exploratory run of uncommitted code")
     args = parser.parse_args(argv)
     if min(args.requests, args.naive, args.rounds) < 1:
         parser.error("--requests, --naive and --rounds must be at least 1")
     if args.paced < 0 or not 0.0 <= args.pace <= 60.0:
         parser.error("--paced must be 0 or more and --pace between 0 and 60 seconds")
+    # The servers measured run this work tree's code: the JSON names its commit (restart them
+    # after a checkout so that they do too).
+    commit = git_commit(REPO_ROOT)
+    check_clean_tree(commit, args.allow_dirty)
     settings = get_settings()
     key = benchmark_key(settings)
     images = photos(64)
@@ -592,6 +599,7 @@ def main(argv: list[str] | None = None) -> int:
     naive = median.naive
     result: dict[str, Any] = {
         "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "git_commit": commit,
         "machine": {
             "cpus": psutil.cpu_count(),
             "memory_gb": round(psutil.virtual_memory().total / 1e9, 1),
