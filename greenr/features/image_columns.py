@@ -23,9 +23,10 @@ LUMA_WEIGHTS: Final = np.array([0.299, 0.587, 0.114], dtype=np.float32)
 # Pixels less saturated than this have no meaningful hue (feature_set.yaml: hue).
 HUE_MIN_SATURATION: Final = 0.2
 # JPEG uploads of a lower estimated quality are "heavy" (feature_set.yaml: jpeg_compression):
-# below it blocks and ringing are visible at a glance; phones and the web save at 70-95, and the
-# training photos were saved at 72-78, so a numeric test on the quality itself would flag every
-# change of camera (jpeg_quality is reported, not part of the verdict).
+# below it blocks and ringing are visible at a glance. The training photos were saved at 72-78
+# and other cameras and apps save at other qualities (the drift benchmark's uploads at 75-95), so
+# a numeric test on the quality itself would flag every change of camera (jpeg_quality is
+# reported, not part of the verdict).
 HEAVY_JPEG_QUALITY: Final = 50.0
 
 
@@ -65,12 +66,15 @@ def image_columns(
         "height": int(height),
         "aspect_ratio": float(width / height),
         "jpeg_quality": None if jpeg_quality is None else float(jpeg_quality),
-        "jpeg_compression": None
-        if jpeg_quality is None
-        else "heavy"
-        if jpeg_quality < HEAVY_JPEG_QUALITY
-        else "normal",
+        "jpeg_compression": _compression(jpeg_quality),
     }
+
+
+def _compression(jpeg_quality: float | None) -> str | None:
+    """`heavy` or `normal` for a JPEG upload, None for another format."""
+    if jpeg_quality is None:
+        return None
+    return "heavy" if jpeg_quality < HEAVY_JPEG_QUALITY else "normal"
 
 
 def _saturation_and_hue(model_input: npt.NDArray[np.uint8]) -> tuple[float, float]:
