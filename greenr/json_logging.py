@@ -133,6 +133,32 @@ class _OutputAsLog(TextIOBase):
         return False
 
 
+def service_handlers(
+    stream: logging.Handler,
+    formatter: logging.Formatter,
+    service: str,
+    log_dir: Path | None,
+    max_bytes: int,
+    backups: int,
+) -> list[logging.Handler]:
+    """`stream`, plus `<log_dir>/<service>.log` (rotated) when there is a log folder, which then
+    leaves `stream` the errors only; every handler formats with `formatter`."""
+    handlers: list[logging.Handler] = [stream]
+    if log_dir is not None:
+        log_dir.mkdir(parents=True, exist_ok=True)
+        handlers.append(
+            logging.handlers.RotatingFileHandler(
+                log_dir / f"{service}.log", maxBytes=max_bytes, backupCount=backups, encoding="utf-8"
+            )
+        )
+        # Errors still reach the stream: whatever supervises the process (a start script, the
+        # deployer reading why the model server refused to start) sees them there.
+        stream.setLevel(logging.ERROR)
+    for handler in handlers:
+        handler.setFormatter(formatter)
+    return handlers
+
+
 def configure_json_logging(
     service: str,
     level: str = "INFO",
@@ -157,21 +183,8 @@ def configure_json_logging(
         )
     else:
         stream = logging.StreamHandler(sys.stderr)
-    handlers: list[logging.Handler] = [stream]
-    if log_dir is not None:
-        log_dir.mkdir(parents=True, exist_ok=True)
-        handlers.append(
-            logging.handlers.RotatingFileHandler(
-                log_dir / f"{service}.log", maxBytes=max_bytes, backupCount=backups, encoding="utf-8"
-            )
-        )
-        # Errors still reach stderr: whatever supervises the process (a start script, the
-        # deployer reading why the model server refused to start) sees them there.
-        stream.setLevel(logging.ERROR)
-    for handler in handlers:
-        handler.setFormatter(formatter)
     root = logging.getLogger()
-    root.handlers[:] = handlers
+    root.handlers[:] = service_handlers(stream, formatter, service, log_dir, max_bytes, backups)
     root.setLevel(level.upper())
     _log_what_escapes_logging()
     if output_log is not None:

@@ -26,14 +26,13 @@ from __future__ import annotations
 
 import json
 import logging
-import logging.handlers
 import os
 import signal
 import subprocess
 import sys
 from pathlib import Path
 
-from greenr.json_logging import JsonFormatter, RedirectedOutputHandler
+from greenr.json_logging import JsonFormatter, RedirectedOutputHandler, service_handlers
 from serving.config import log_settings
 
 SERVICE = "model-server"
@@ -71,18 +70,7 @@ def open_logs(service_log: Path, log_dir: Path | None, max_bytes: int, backups: 
     formatter = _LineFormatter(SERVICE)
     # Each new service.log also becomes this process's stdout and stderr: its own crash lands there.
     output = RedirectedOutputHandler(service_log, maxBytes=max_bytes, backupCount=backups, encoding="utf-8")
-    handlers: list[logging.Handler] = [output]
-    if log_dir is not None:
-        log_dir.mkdir(parents=True, exist_ok=True)
-        handlers.append(
-            logging.handlers.RotatingFileHandler(
-                log_dir / f"{SERVICE}.log", maxBytes=max_bytes, backupCount=backups, encoding="utf-8"
-            )
-        )
-        output.setLevel(logging.ERROR)
-    for handler in handlers:
-        handler.setFormatter(formatter)
-    logger.handlers[:] = handlers
+    logger.handlers[:] = service_handlers(output, formatter, SERVICE, log_dir, max_bytes, backups)
     logger.setLevel(logging.INFO)
     logger.propagate = False
 

@@ -100,16 +100,6 @@ def server(
         running.stop()
 
 
-@pytest.fixture
-def own_server(tmp_path: Path, serving_env: Path) -> Iterator[ModelServer]:
-    """A server (not started) with its own home and cache; stopped after the test."""
-    server = new_server(tmp_path)
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
 # ---------------------------------------------------------------- environment
 
 

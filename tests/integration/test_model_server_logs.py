@@ -10,12 +10,11 @@ from __future__ import annotations
 import json
 import os
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from model_server_kit import ModelServer, b64, new_server, process_group, real_photos
+from model_server_kit import ModelServer, b64, process_group, real_photos
 
 pytest_plugins = ["model_server_fixtures"]
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -23,15 +22,6 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 MAX_BYTES = 3000
 REQUESTS = 40
 LINE_KEYS = {"time", "level", "service", "logger", "message", "request_id"}
-
-
-@pytest.fixture
-def own_server(tmp_path: Path, serving_env: Path) -> Iterator[ModelServer]:
-    server = new_server(tmp_path)
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 def predict_with_ids(server: ModelServer, ids: list[str]) -> None:
