@@ -13,15 +13,11 @@ the image's launcher (serving/seldon_launcher.py) configures it before gunicorn 
 from __future__ import annotations
 
 import logging
-import os
 from typing import Any
 
 from gunicorn import glogging
 
-from greenr.json_logging import configure_json_logging
-from serving.config import log_settings
-
-SERVICE = "model-server"
+from serving.server_logging import configure_server_logging
 
 
 class RootLogger(glogging.Logger):  # type: ignore[misc]  # gunicorn is untyped
@@ -40,7 +36,5 @@ class JsonLogger(RootLogger):
     """gunicorn's error and access loggers, propagating to the JSON root logger it configures."""
 
     def setup(self, cfg: Any) -> None:
-        log_dir, max_bytes, backups = log_settings(os.environ)
-        level = os.environ.get("GREENR_LOG_LEVEL", "INFO")
-        configure_json_logging(SERVICE, level, log_dir, max_bytes, backups)
+        configure_server_logging()
         super().setup(cfg)

@@ -18,15 +18,14 @@ The metrics live in the worker's memory: run one worker (Seldon's default, GUNIC
 from __future__ import annotations
 
 import logging
-import os
 from typing import Any
 
 import seldon_core.wrapper
 
-from greenr.json_logging import JsonFormatter, configure_json_logging
-from serving.config import log_settings
+from greenr.json_logging import JsonFormatter
 from serving.greenr_model import GreenrModel
 from serving.observation import observe
+from serving.server_logging import configure_server_logging
 from serving.server_metrics import ServerMetrics
 
 logger = logging.getLogger(__name__)
@@ -37,12 +36,9 @@ class GreenrSeldonModel(GreenrModel):
 
     def __init__(self, **parameters: Any) -> None:
         super().__init__(**parameters)
-        log_dir, max_bytes, backups = log_settings(os.environ)
         # The same JSON set-up as serving/seldon_launcher.py's, with a formatter of our own: `load`
         # (in the worker, which inherits these handlers when it forks) names the served version.
-        self._formatter: JsonFormatter = configure_json_logging(
-            "model-server", os.environ.get("GREENR_LOG_LEVEL", "INFO"), log_dir, max_bytes, backups
-        )
+        self._formatter: JsonFormatter = configure_server_logging()
         self._server_metrics = ServerMetrics()
         _observe_the_app_seldon_builds(self._server_metrics)
 

@@ -14,20 +14,16 @@ records reach that root logger too; then the launcher's own main runs, unchanged
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
-from greenr.json_logging import configure_json_logging
-from serving.config import log_settings
+from serving.server_logging import configure_server_logging
 
-SERVICE = "model-server"
 GUNICORN_LOGGER = "serving.gunicorn_logging.RootLogger"
 
 
 def main() -> None:
     """Configure JSON logging, then run `seldon-core-microservice` with this process's arguments."""
-    log_dir, max_bytes, backups = log_settings(os.environ)
-    configure_json_logging(SERVICE, os.environ.get("GREENR_LOG_LEVEL", "INFO"), log_dir, max_bytes, backups)
+    configure_server_logging()
     # Imported only now: importing it imports gunicorn, whose pkg_resources import warns, and
     # that warning must already be a JSON line.
     from seldon_core import microservice

@@ -24,11 +24,11 @@ from typing import Any
 from seldon_core.metrics import SeldonMetrics
 from seldon_core.wrapper import get_rest_microservice
 
-from greenr.json_logging import configure_json_logging
-from serving.config import ConfigError, log_settings
+from serving.config import ConfigError
 from serving.greenr_model import GreenrModel
 from serving.model_store import ArtifactError, ModelUnavailableError
 from serving.observation import observe
+from serving.server_logging import configure_server_logging
 from serving.server_metrics import ServerMetrics
 
 # gunicorn's exit code for "worker failed to boot": the master then stops instead of respawning
@@ -68,10 +68,7 @@ class InProcessSeldonMetrics(SeldonMetrics):  # type: ignore[misc]  # seldon_cor
 
 def create_app() -> Any:
     """Load the model (failing with a clear message when it cannot) and build the Flask app."""
-    log_dir, max_bytes, backups = log_settings(os.environ)
-    formatter = configure_json_logging(
-        "model-server", os.environ.get("GREENR_LOG_LEVEL", "INFO"), log_dir, max_bytes, backups
-    )
+    formatter = configure_server_logging()
     try:
         model = GreenrModel()
         # Before the app exists: a missing model must stop the server, not answer 500s later.
