@@ -1,6 +1,6 @@
 """Benchmark: wall time of the project's command-line entry points, up to where their work starts.
 
-    .venv/bin/python -m benchmarks.cli_startup [--repeats 3] [--label after]
+    .venv/bin/python -m benchmarks.cli_startup [--repeats 3] [--label after] [--allow-dirty]
 
 Runs each command as the tests and users do (`python run.py ...`, `python -m ...` from the
 repository root, in a subprocess) on embedded defaults in a scratch GREENR_HOME, `--repeats`
@@ -9,7 +9,8 @@ integration test starts from one: ZenML creates its store then); the others run 
 the local stack is already registered. The training and deployment runs find no dataset and no
 champion: they measure imports, ZenML set-up, compiling and starting the pipeline and its first
 step, not training. Prints a table (median, min, max seconds); writes
-benchmarks/results/cli_startup-LABEL.json.
+benchmarks/results/cli_startup-LABEL.json with the commit measured (a work tree with uncommitted
+changes is refused unless --allow-dirty).
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from benchmarks.training_benchmark import check_clean_tree
+from greenr.provenance import git_commit
 from greenr.settings import REPO_ROOT
 
 RESULTS = REPO_ROOT / "benchmarks" / "results"
@@ -89,7 +92,10 @@ def main() -> None:
     parser.add_argument(
         "--output", type=Path, help="results file (default: benchmarks/results/cli_startup-LABEL.json)"
     )
+    parser.add_argument("--allow-dirty", action="store_true", help="exploratory run of uncommitted code")
     args = parser.parse_args()
+    commit = git_commit(REPO_ROOT)
+    check_clean_tree(commit, args.allow_dirty)
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         ready = Path(tmp) / "ready"
@@ -116,7 +122,13 @@ def main() -> None:
         )
     output = args.output or RESULTS / f"cli_startup-{args.label}.json"
     output.parent.mkdir(parents=True, exist_ok=True)
-    report = {"label": args.label, "repeats": args.repeats, "load_average": os.getloadavg(), "commands": rows}
+    report = {
+        "label": args.label,
+        "git_commit": commit,
+        "repeats": args.repeats,
+        "load_average": os.getloadavg(),
+        "commands": rows,
+    }
     output.write_text(json.dumps(report, indent=1) + "\n")
 
 
