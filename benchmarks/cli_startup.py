@@ -26,7 +26,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from benchmarks.training_benchmark import check_clean_tree
+from benchmarks.clean_tree import check_clean_tree
 from greenr.provenance import git_commit
 from greenr.settings import REPO_ROOT
 

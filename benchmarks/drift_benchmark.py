@@ -64,11 +64,11 @@ from greenr.provenance import git_commit
 from greenr.settings import REPO_ROOT
 from greenr.training.config import load_training_config
 
+from .clean_tree import check_clean_tree
 from .drift_features import Row, build_reference, decode_uploads, feature_rows
 from .drift_model import SUMMARY_FILE, cached_keras_model, cached_onnx_model, work_dir
 from .drift_photos import Photo, dataset_photos, out_of_domain_photos
 from .drift_shifts import IMAGE_SHIFTS, JPEG_SHIFT, JPEG_SHIFT_QUALITY, ImageShift, variant
-from .training_benchmark import check_clean_tree
 
 DEFAULT_OUTPUT: Final = {
     "benchmark": REPO_ROOT / "benchmarks" / "results" / "drift.json",

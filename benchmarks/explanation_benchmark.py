@@ -54,9 +54,9 @@ from greenr.contracts import LABELS, POSITIVE_LABEL
 from greenr.provenance import git_commit
 from greenr.settings import REPO_ROOT
 
+from .clean_tree import check_clean_tree
 from .drift_model import KERAS_FILE, cached_keras_model, cached_onnx_model, model_inputs
 from .drift_photos import MAX_PIXELS, Photo, dataset_photos
-from .training_benchmark import check_clean_tree
 
 log = logging.getLogger(__name__)
 

@@ -57,10 +57,10 @@ from greenr.settings import REPO_ROOT
 from greenr.training.config import load_training_config
 from greenr.training.evaluation import roc_auc
 
+from .clean_tree import check_clean_tree
 from .drift_model import cached_keras_model, cached_onnx_model, model_inputs
 from .drift_photos import Photo, dataset_photos
 from .open_set_pictures import far_domain_photos, neither_photos, synthetic_photos
-from .training_benchmark import check_clean_tree
 
 log = logging.getLogger(__name__)
 DEFAULT_OUTPUT: Final = REPO_ROOT / "benchmarks" / "results" / "open_set.json"

@@ -56,8 +56,8 @@ from PIL import Image
 from sqlalchemy import create_engine, select, text
 from sqlalchemy.orm import Session
 
+from benchmarks.clean_tree import check_clean_tree
 from benchmarks.serving_benchmark import benchmark_key, model_server_pid_file, photos, tree_rss_mb
-from benchmarks.training_benchmark import check_clean_tree
 from greenr.api.daemon import api_daemon
 from greenr.api.keys.tokens import parse_token
 from greenr.catalog import schema

@@ -1,8 +1,8 @@
 """Serving benchmark: latency and throughput of the prediction API and the model server.
 
     bash scripts/quickstart.sh                      # or: deployment pipeline + scripts/api_server.sh start
-    .venv/bin/python -m benchmarks.serving_benchmark [--requests 200] [--naive 40] [--rounds 3] [--allow-dirty]
-                                                     [--paced 20] [--pace 1.0]
+    .venv/bin/python -m benchmarks.serving_benchmark [--requests 200] [--naive 40] [--rounds 3]
+                                                     [--paced 20] [--pace 1.0] [--allow-dirty]
 
 Measures, on the running local servers (settings.api, settings.model_server):
 - single-image latency p50/p95/p99 through the API (POST /predict) and directly to the model
@@ -54,7 +54,7 @@ import numpy as np
 import numpy.typing as npt
 import psutil
 
-from benchmarks.training_benchmark import check_clean_tree
+from benchmarks.clean_tree import check_clean_tree
 from greenr.api.access import Role
 from greenr.api.keys.key_files import ensure_key_file, read_key_file
 from greenr.api.keys.store import KeyStore

@@ -50,6 +50,7 @@ from greenr.storage.object_store import ObjectStore, open_object_store, s3_optio
 from greenr.training.config import DEFAULT_CONFIG, TrainingConfig, load_training_config, parse_overrides
 from greenr.training.data import Manifest, SplitArrays, decode_to_arrays, read_manifest
 
+from .clean_tree import check_clean_tree
 from .training_report import TARGETS, overall_summary, split_summaries, text_table, verdict
 
 DEFAULT_SPLIT_SEEDS = (1, 2, 3, 4, 5)
@@ -199,17 +200,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="run on a work tree with uncommitted changes (the JSON's commit is then marked -dirty)",
     )
     return parser.parse_args(argv)
-
-
-def check_clean_tree(commit: str | None, allow_dirty: bool) -> None:
-    """Refuse results that no commit describes, unless told."""
-    if commit is None:
-        raise SystemExit("not a git work tree: the results could not name the code they measure")
-    if commit.endswith("-dirty") and not allow_dirty:
-        raise SystemExit(
-            "the work tree has uncommitted changes: commit them first, or pass --allow-dirty "
-            "for an exploratory run (its JSON is marked -dirty)"
-        )
 
 
 def main(argv: list[str] | None = None) -> int:

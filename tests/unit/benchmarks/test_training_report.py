@@ -8,7 +8,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from benchmarks.training_benchmark import check_clean_tree, probabilities_digest
+from benchmarks.clean_tree import check_clean_tree
+from benchmarks.training_benchmark import probabilities_digest
 from benchmarks.training_report import (
     DEFAULT_JSON,
     README,
