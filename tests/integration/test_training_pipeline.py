@@ -32,9 +32,15 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 PER_CLASS = 40
 NEITHER_PER_KIND = 4
-QUICK = ["--set", "head.epochs=2", "--set", "fine_tune.epochs=1"]
+# Both trainings run at 128 px: this test proves the pipelines' mechanics (registry, gate, lineage,
+# deployment), not accuracy, and every forward and backward pass costs a third of 224 px's. The
+# default size goes through the whole training pipeline in test_airflow_dags.py; a model at a
+# non-default size is served at its own size (test_serving_contract.py).
+IMAGE_SIZE = 128
+SMALL = ["--set", f"image_size={IMAGE_SIZE}"]
+QUICK = ["--set", "head.epochs=2", "--set", "fine_tune.epochs=1", *SMALL]
 # One epoch that barely moves the random head: a clearly worse model than QUICK.
-WORSE = ["--set", "head.epochs=1", "--set", "head.learning_rate=1e-9", "--set", "fine_tune.epochs=0"]
+WORSE = ["--set", "head.epochs=1", "--set", "head.learning_rate=1e-9", "--set", "fine_tune.epochs=0", *SMALL]
 
 
 def small_real_dataset(root: Path) -> Path:
@@ -269,7 +275,7 @@ def lineage_of_version_1(env: dict[str, str], name: str) -> None:
         "feature_reference",
         "open_set",
     } <= set(lineage["data_artifacts"])
-    assert lineage["trained_model_metadata"]["input_size"] == "224"
+    assert lineage["trained_model_metadata"]["input_size"] == str(IMAGE_SIZE)
     assert len(lineage["training_runs"]) == 1
     # Both deployments ran in this model version and published its trained_model artifact.
     assert len(lineage["deployments"]) == 2
