@@ -3,8 +3,11 @@ its decision -> ingestion of the corrected photos -> training -> promotion gate 
 the active stack's model deployer -> the API answers with the new champion (or the old one, and the
 gate's reason).
 
-PostgreSQL, SeaweedFS, MLflow, the local model deployer's Seldon model server, the API in-process.
-The first champion is trained badly on purpose (one epoch at a learning rate of 1e-9, like
+PostgreSQL, SeaweedFS, MLflow, the local model deployer's Seldon model server, the API in-process,
+on the `local-s3` stack: ZenML's artifacts, the lake and the published models on the S3 server, so
+the model server reads its artifact from s3:// with the keys of the deploying process (this test
+also covers what test_local_s3_deployment.py did: training and deployment after `stacks set
+local-s3`). The first champion is trained badly on purpose (one epoch at a learning rate of 1e-9, like
 test_training_pipeline.py's WORSE), so users have photos to correct; retraining uses the short QUICK
 config. Both train at 128 px (SMALL): this test proves the loop's mechanics, not accuracy, and a
 model at a non-default size is served at its own size (test_serving_contract.py). The monitoring
@@ -27,6 +30,7 @@ from api_keys_kit import TRUSTED_BASE_URL, bearer, make_key
 from cli_runner import run_python
 from conftest import MlflowTarget, S3Service
 from fastapi.testclient import TestClient
+from model_server_kit import ModelServer, b64
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -35,6 +39,7 @@ from greenr.api.app import create_app
 from greenr.catalog import schema
 from greenr.catalog.database import open_catalog
 from greenr.catalog.repository import latest_dataset_version
+from greenr.deployment.model_server_service import serving_status
 from greenr.registry import model_registry
 from greenr.settings import DEFAULT_SOURCE, REPO_ROOT, load_settings
 
@@ -64,6 +69,13 @@ def run(env: dict[str, str], *args: str) -> str:
     return result.stdout
 
 
+def run_logged(env: dict[str, str], *args: str) -> str:
+    """Like run, with ZenML's log lines (stderr) too."""
+    result = run_python(list(args), env)
+    assert result.returncode == 0, (result.stdout + result.stderr)[-4000:]
+    return result.stdout + result.stderr
+
+
 def test_corrections_retrain_and_the_gate_decides_what_the_api_serves(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
@@ -75,7 +87,8 @@ def test_corrections_retrain_and_the_gate_decides_what_the_api_serves(
     port = free_port()
     env = {
         "GREENR_DATABASE_URL": postgres_url,
-        "GREENR_LAKE_URI": s3_prefix,
+        "GREENR_S3_ARTIFACT_URI": f"{s3_prefix}/zenml",
+        "GREENR_LAKE_URI": f"{s3_prefix}/lake",
         "AWS_ENDPOINT_URL_S3": s3_service.endpoint_url,
         "AWS_ACCESS_KEY_ID": s3_service.access_key_id,
         "AWS_SECRET_ACCESS_KEY": s3_service.secret_access_key,
@@ -87,20 +100,36 @@ def test_corrections_retrain_and_the_gate_decides_what_the_api_serves(
         "GREENR_MODEL_SERVER_PORT": str(port),
         "GREENR_MODEL_SERVER_URL": f"http://127.0.0.1:{port}",
     }
-    run(env, "-m", "stacks", "register", "--stack", "local", "--activate", "local")
+    run(env, "-m", "stacks", "register", "--stack", "local-s3", "--activate", "local-s3")
     source = tmp_path / "source"
     for label in ("dandelion", "grass"):
         (source / label).mkdir(parents=True)
         for path in photos(label, 0, PER_CLASS):
             shutil.copy(path, source / label / path.name)
     run(env, "run.py", "--pipeline", "ingestion", "--source", str(source))
-    run(env, "run.py", "--pipeline", "training", *WORSE, *SMALL)
+    trained = run_logged(env, "run.py", "--pipeline", "training", *WORSE, *SMALL)
+    assert "Using stack: `local-s3`" in trained
+    assert "version 1 PROMOTED to champion" in trained
     try:
-        first_deploy = run(env, "run.py", "--pipeline", "deployment")
-        assert "version 1 (local): started" in first_deploy, first_deploy
+        first_deploy = run_logged(env, "run.py", "--pipeline", "deployment")
+        assert "version 1 (local-s3): started" in first_deploy, first_deploy
+        served_from_s3(tmp_path, port, f"{s3_prefix}/lake/models/{mlflow_tracking.registered_model_name}/v1")
         loop(tmp_path, monkeypatch, env, postgres_url)
     finally:
         run_python(["-m", "greenr.deployment", "stop"], env)
+    assert run_python(["-m", "greenr.deployment", "status"], env).returncode == 3
+
+
+def served_from_s3(tmp_path: Path, port: int, model_uri: str) -> None:
+    """Version 1 is served, read from its s3:// artifact with the keys of the deploying process
+    (no fallback to a cached copy), and answers a real photo."""
+    served = serving_status(f"http://127.0.0.1:{port}")
+    assert served is not None
+    assert (served.version, served.fallback, served.model_uri) == ("1", False, model_uri)
+    client = ModelServer(home=tmp_path, port=port, cache=tmp_path)  # its HTTP client only
+    status, body = client.predict({"binData": b64(photos("grass", 0, 1)[0].read_bytes())})
+    assert status == 200, body
+    assert body["jsonData"]["model"]["version"] == "1"
 
 
 def loop(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, env: dict[str, str], postgres_url: str) -> None:
