@@ -85,9 +85,17 @@ def test_postgres_and_seaweedfs_give_the_same_dataset(
         open_catalog(f"sqlite:///{Path(os.environ['GREENR_HOME']) / 'catalog.db'}")
     )
 
-    env = {**s3_env(s3_service, s3_prefix, postgres_url), "GREENR_HOME": str(tmp_path / "home-s3")}
+    # The second run on the local-s3 stack: ZenML's artifacts go to S3 too.
+    env = {
+        **s3_env(s3_service, s3_prefix, postgres_url),
+        "GREENR_HOME": str(tmp_path / "home-s3"),
+        "GREENR_S3_ARTIFACT_URI": f"{s3_prefix}/zenml",
+    }
+    stack = run_python(["-m", "stacks", "register", "--stack", "local-s3", "--activate", "local-s3"], env)
+    assert stack.returncode == 0, stack.stderr[-2000:]
     remote = run_ingestion(env, source)
     assert remote.returncode == 0, remote.stderr[-3000:]
+    assert "Using stack: `local-s3`" in remote.stdout + remote.stderr
     engine = open_catalog(postgres_url)
     remote_version = latest_dataset_version(engine)
     assert local_version is not None
@@ -96,6 +104,7 @@ def test_postgres_and_seaweedfs_give_the_same_dataset(
     assert remote_version.members == local_version.members
     store = open_object_store(s3_prefix, s3_options(s3_service))
     assert len(store.existing_keys("raw")) == 30
+    assert store.existing_keys("zenml")  # the run's ZenML artifacts, on the S3 artifact store
     assert store.get(remote_version.manifest_key).startswith(b"{")
 
     again = run_ingestion(env, source)
