@@ -4,6 +4,10 @@ Real PostgreSQL, SeaweedFS and MLflow. The catalog holds a dataset version and t
 three corrected photos the catalog has not seen, so a chain that ran would make a new dataset
 version and an MLflow run. The decision is the policy's own (`decide_retrain` on the real count of
 new confirmed labels), recorded in `monitoring_runs` as the monitoring pipeline records it.
+
+One ingestion serves the three situations, in this order: a refusal changes nothing (checked each
+time), so each situation starts from the ingested catalog plus the decisions recorded so far, and
+the latest decision is the one the chain reads.
 """
 
 from __future__ import annotations
@@ -54,14 +58,16 @@ def cooldown(engine: Engine, store: ObjectStore) -> str:
     return "inside the 7-day cooldown"
 
 
-@pytest.mark.parametrize("situation", [no_monitoring_run, too_few_labels, cooldown])
+# In this order: each records its decision after the previous one's.
+SITUATIONS: tuple[Callable[[Engine, ObjectStore], str], ...] = (no_monitoring_run, too_few_labels, cooldown)
+
+
 def test_the_policy_says_no_and_nothing_is_trained(
     tmp_path: Path,
     postgres_url: str,
     s3_service: S3Service,
     s3_prefix: str,
     mlflow_tracking: MlflowTarget,
-    situation: Callable[[Engine, ObjectStore], str],
 ) -> None:
     from mlflow import MlflowClient
 
@@ -89,18 +95,19 @@ def test_the_policy_says_no_and_nothing_is_trained(
         file_feedback(store, data, "dandelion")
         record_answers(engine, data, predicted="grass", answers=["dandelion"])
     assert count_new_confirmed_labels(store, engine, LABELS) == NEW_LABELS
-    expected = situation(engine, store)
-    before = table_counts(engine)
-
-    refused = run_python(["run.py", "--pipeline", "retraining"], env)
-
-    assert refused.returncode == 1, refused.stdout[-2000:]
-    last = refused.stderr.strip().splitlines()[-1]
-    assert last.startswith("error: "), last
-    assert expected in last, last
-    assert "--force" in last
-    assert "Traceback" not in refused.stderr
-    assert table_counts(engine) == before  # no dataset version, no image, no rejection
     client = MlflowClient(tracking_uri=mlflow_tracking.uri, registry_uri=mlflow_tracking.uri)
-    # A training run registers a version of this test's own model name: there is none.
-    assert client.search_model_versions(f"name = '{mlflow_tracking.registered_model_name}'") == []
+    for situation in SITUATIONS:
+        expected = situation(engine, store)
+        before = table_counts(engine)
+
+        refused = run_python(["run.py", "--pipeline", "retraining"], env)
+
+        assert refused.returncode == 1, f"{situation.__name__}: {refused.stdout[-2000:]}"
+        last = refused.stderr.strip().splitlines()[-1]
+        assert last.startswith("error: "), last
+        assert expected in last, last
+        assert "--force" in last
+        assert "Traceback" not in refused.stderr
+        assert table_counts(engine) == before  # no dataset version, no image, no rejection
+        # A training run registers a version of this test's own model name: there is none.
+        assert client.search_model_versions(f"name = '{mlflow_tracking.registered_model_name}'") == []
