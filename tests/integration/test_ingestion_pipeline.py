@@ -113,23 +113,9 @@ def test_postgres_and_seaweedfs_give_the_same_dataset(
     assert "objects written: 0" in again.stdout + again.stderr
 
 
-def test_adding_images_adds_only_them_and_keeps_splits(tmp_path: Path) -> None:
-    source = make_dataset(tmp_path / "source", per_class=15)
-    assert run_ingestion({}, source).returncode == 0
-    engine = open_catalog(f"sqlite:///{Path(os.environ['GREENR_HOME']) / 'catalog.db'}")
-    before = {image.sha256: image.split for image in load_images(engine)}
-    for i in range(5):
-        write(source / "grass" / f"new-{i}.jpg", jpeg_bytes(photo(1000 + i)))
-    result = run_ingestion({}, source)
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert "new: 5, unchanged: 30" in result.stdout + result.stderr
-    after = {image.sha256: image.split for image in load_images(engine)}
-    assert len(after) == 35
-    assert all(after[sha] == split for sha, split in before.items())
-    assert table_counts(engine)["dataset_versions"] == 2
-
-
-def test_bad_files_are_recorded_quarantined_and_the_run_goes_on(tmp_path: Path) -> None:
+def test_bad_files_are_recorded_quarantined_and_adding_images_adds_only_them(tmp_path: Path) -> None:
+    """A bad file never stops the run; the next run on the same folder plus five new photos adds
+    only them, keeps every split and records no rejection twice."""
     source = make_dataset(tmp_path / "source", per_class=12)
     write(source / "grass" / "broken.jpg", jpeg_bytes(photo(77))[:500])
     write(source / "grass" / "readme.jpg", b"plain text pretending to be a photo\n" * 10)
@@ -147,8 +133,19 @@ def test_bad_files_are_recorded_quarantined_and_the_run_goes_on(tmp_path: Path) 
     assert quarantined == {"corrupt", "not_an_image", "empty", "unknown_class", "duplicate"}
     engine = open_catalog(f"sqlite:///{home / 'catalog.db'}")
     assert table_counts(engine)["rejections"] == 5
-    assert run_ingestion({}, source).returncode == 0
-    assert table_counts(engine)["rejections"] == 5
+
+    before = {image.sha256: image.split for image in load_images(engine)}
+    for i in range(5):
+        label = ("grass", "dandelion")[i % 2]
+        write(source / label / f"new-{i}.jpg", jpeg_bytes(photo(1000 + i)))
+    again = run_ingestion({}, source)
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert "new: 5, unchanged: 24" in again.stdout + again.stderr
+    after = {image.sha256: image.split for image in load_images(engine)}
+    assert len(after) == 29
+    assert all(after[sha] == split for sha, split in before.items())
+    counts = table_counts(engine)
+    assert (counts["rejections"], counts["dataset_versions"]) == (5, 2)
 
 
 def test_s3_unreachable_gives_a_clear_error_and_no_rows(tmp_path: Path, postgres_url: str) -> None:
