@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from greenr.containers.cleanup import clean
+from greenr.containers.cleanup import clean, last_logs
 from greenr.containers.engine import EngineError, Podman
 from greenr.containers.images import CA_BUNDLE, IMAGES, BuildResult, build_image
 from greenr.containers.probes import ProbeError
@@ -111,6 +111,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         check(podman, args.skip_build, args.output, args.photo or first_photo(DEFAULT_SOURCE))
     except (EngineError, ProbeError, ValueError) as error:
+        print(last_logs(podman))
         say(f"FAILED: {error}")
         return 1
     return 0

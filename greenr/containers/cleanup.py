@@ -37,3 +37,16 @@ def clean(podman: Podman, repo: Path, model_dir: Path, log: Callable[[str], None
             except EngineError as error:
                 errors.append(str(error))
     return errors
+
+
+def last_logs(podman: Podman, lines: int = 25) -> str:
+    """The last lines of every container a run started (printed when a check failed)."""
+    parts = []
+    for label in (LABEL, COMPOSE_LABEL):
+        for name in podman.labelled("container", label):
+            try:
+                output = podman.run(["logs", "--tail", str(lines), name], timeout=30)
+            except EngineError as error:
+                output = str(error)
+            parts.append(f"--- {name}\n{output.rstrip()}")
+    return "\n".join(parts)
