@@ -6,7 +6,10 @@
 # Prints build time and size per image and writes them, with the commit, to
 # .greenr/containers/containers.json (or the file given with --output).
 #
-#   bash scripts/container_test.sh [--skip-build] [--output FILE] [--photo JPEG]
+#   bash scripts/container_test.sh [--skip-build] [--output FILE] [--photo JPEG] [--base-archive TAR]
+#
+# --base-archive: a `podman save` archive of the stand-in base, loaded when the image store lacks
+# the base and written when it is made (a CI cache path; the image store itself is kept otherwise).
 #
 # Needs root, podman (+ runc, debootstrap the first time) and podman-compose in .venv (dev extras).
 # CONTAINERS_CONF defaults to docker/containers.conf (this machine's runtime settings); set

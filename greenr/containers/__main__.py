@@ -1,6 +1,6 @@
 """Build the images and bring the serving containers up for real; run by scripts/container_test.sh.
 
-python -m greenr.containers check [--skip-build] [--output FILE] [--photo JPEG]
+python -m greenr.containers check [--skip-build] [--output FILE] [--photo JPEG] [--base-archive TAR]
     stand-in base (made if absent), the four images (layer cache), the model server, API and web
     app in one pod, then through podman-compose: health, HEALTHCHECK, one classified photo,
     non-root; removes what it started; prints and writes build time and size per image
@@ -46,13 +46,13 @@ def first_photo(source: Path) -> Path:
     return photos[0]
 
 
-def check(podman: Podman, skip_build: bool, output: Path, photo: Path) -> None:
+def check(podman: Podman, skip_build: bool, output: Path, photo: Path, base_archive: Path | None) -> None:
     """The whole run; raises on the first failed check (the caller cleans up)."""
     started = time.monotonic()
     dockerfiles = [REPO_ROOT / spec.dockerfile for spec in IMAGES]
     mirror = debian_mirror(APT_SOURCES.read_text()) if APT_SOURCES.is_file() else debian_mirror("")
-    base = ensure_base(podman, dockerfile_base(dockerfiles), WORKDIR, mirror)
-    say(f"base {base.image}: {'made' if base.created else 'kept'} in {base.seconds:.1f} s")
+    base = ensure_base(podman, dockerfile_base(dockerfiles), WORKDIR, mirror, base_archive)
+    say(f"base {base.image}: {base.origin} in {base.seconds:.1f} s")
     builds: list[BuildResult] = []
     if not skip_build:
         ca = CA_BUNDLE if CA_BUNDLE.is_file() else None
@@ -100,6 +100,12 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--skip-build", action="store_true", help="check the images already built")
     run.add_argument("--output", type=Path, default=DEFAULT_OUTPUT, help=f"results JSON ({DEFAULT_OUTPUT})")
     run.add_argument("--photo", type=Path, help="the JPEG to classify (default: the first dandelion)")
+    run.add_argument(
+        "--base-archive",
+        type=Path,
+        help="a podman save archive of the stand-in base: loaded when the image store lacks it, "
+        "written when it is made (point a CI cache at it)",
+    )
     commands.add_parser("clean", help="remove what a run left behind")
     args = parser.parse_args(argv)
     podman = Podman()
@@ -109,7 +115,8 @@ def main(argv: list[str] | None = None) -> int:
             say(f"clean-up: {problem}")
         return 1 if problems else 0
     try:
-        check(podman, args.skip_build, args.output, args.photo or first_photo(DEFAULT_SOURCE))
+        photo = args.photo or first_photo(DEFAULT_SOURCE)
+        check(podman, args.skip_build, args.output, photo, args.base_archive)
     except (EngineError, ProbeError, ValueError) as error:
         print(last_logs(podman))
         say(f"FAILED: {error}")

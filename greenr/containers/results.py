@@ -47,8 +47,7 @@ def table(document: dict[str, Any]) -> str:
     base = document["base"]
     lines = [
         f"{'image':<48} {'build s':>8} {'size MB':>8}",
-        f"{base['image'] + (' (made)' if base['created'] else ' (kept)'):<48} "
-        f"{base['seconds']:>8.1f} {base['size_mb']:>8.1f}",
+        f"{base['image'] + ' (' + base['origin'] + ')':<48} {base['seconds']:>8.1f} {base['size_mb']:>8.1f}",
     ]
     lines += [f"{i['image']:<48} {i['build_seconds']:>8.1f} {i['size_mb']:>8.1f}" for i in document["images"]]
     lines.append(f"total {document['total_seconds']:.1f} s (commit {document['commit']})")

@@ -31,7 +31,8 @@ IMAGE_CHANGES = ("ENV LANG=C.UTF-8", 'CMD ["python3"]')
 @dataclass(frozen=True)
 class BaseResult:
     image: str
-    created: bool
+    origin: str
+    """"kept" (in the image store), "loaded" (from the archive) or "made" (debootstrap)."""
     seconds: float
     size_bytes: int
 
@@ -114,11 +115,20 @@ def import_root(podman: Podman, root: Path, image: str) -> None:
         raise EngineError(f"importing the stand-in base failed: {imported.stderr.strip()[-2000:]}")
 
 
-def ensure_base(podman: Podman, image: str, workdir: Path, mirror: str) -> BaseResult:
-    """The stand-in base image: kept when present, else debootstrapped and imported (about 1 min)."""
+def ensure_base(podman: Podman, image: str, workdir: Path, mirror: str, archive: Path | None) -> BaseResult:
+    """The stand-in base image: kept when present, else loaded from `archive` (a CI cache), else
+    debootstrapped and imported (then saved to `archive`, when given)."""
     started = time.monotonic()
+
+    def result(origin: str) -> BaseResult:
+        return BaseResult(image, origin, time.monotonic() - started, podman.image_size(image))
+
     if podman.image_exists(image):
-        return BaseResult(image, False, time.monotonic() - started, podman.image_size(image))
+        return result("kept")
+    if archive is not None and archive.is_file():
+        podman.run(["load", "--input", str(archive)], timeout=600)
+        if podman.image_exists(image):
+            return result("loaded")
     if shutil.which("debootstrap") is None:
         raise EngineError("debootstrap is not installed: apt-get install -y debootstrap (docs/PLATFORM.md)")
     workdir.mkdir(parents=True, exist_ok=True)
@@ -127,4 +137,7 @@ def ensure_base(podman: Podman, image: str, workdir: Path, mirror: str) -> BaseR
         run_command(["nice", "-n", "15", *debootstrap_command(root, mirror)], timeout=1800)
         finish_root(root)
         import_root(podman, root, image)
-    return BaseResult(image, True, time.monotonic() - started, podman.image_size(image))
+    if archive is not None:
+        archive.parent.mkdir(parents=True, exist_ok=True)
+        podman.run(["save", "--output", str(archive), image], timeout=600)
+    return result("made")
