@@ -49,6 +49,7 @@ def first_photo(source: Path) -> Path:
 def check(podman: Podman, skip_build: bool, output: Path, photo: Path, base_archive: Path | None) -> None:
     """The whole run; raises on the first failed check (the caller cleans up)."""
     started = time.monotonic()
+    commit = git_commit(REPO_ROOT)  # the code the images are built from: before anything runs
     dockerfiles = [REPO_ROOT / spec.dockerfile for spec in IMAGES]
     mirror = debian_mirror(APT_SOURCES.read_text()) if APT_SOURCES.is_file() else debian_mirror("")
     base = ensure_base(podman, dockerfile_base(dockerfiles), WORKDIR, mirror, base_archive)
@@ -79,7 +80,7 @@ def check(podman: Podman, skip_build: bool, output: Path, photo: Path, base_arch
         for problem in clean(podman, REPO_ROOT, MODEL_DIR, say):
             say(f"clean-up: {problem}")
     document = results_document(
-        git_commit(REPO_ROOT),
+        commit,
         podman.run(["info", "--format", "{{.Store.GraphRoot}}"]).strip(),
         base,
         builds,
