@@ -44,6 +44,13 @@ class Podman:
         found: list[dict[str, Any]] = json.loads(self.run(["inspect", name]))
         return found[0]
 
+    def exit_reason(self, container: str) -> str | None:
+        """Why a container no longer runs ("exited with code 1"), or None while it runs."""
+        state = self.run(["inspect", "--format", "{{.State.Status}} {{.State.ExitCode}}", container]).split()
+        if state and state[0] in ("exited", "stopped", "dead"):
+            return f"container {container} {state[0]} with code {state[1] if len(state) > 1 else '?'}"
+        return None
+
     def exec_uid(self, container: str) -> int:
         """The uid a command runs as in a running container (its configured user)."""
         return int(self.run(["exec", container, "id", "-u"]).strip())

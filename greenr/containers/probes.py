@@ -27,12 +27,18 @@ class Answered:
 
 
 def wait_for(
-    url: str, timeout: float, expect: int = 200, sleep: Callable[[float], None] = time.sleep
+    url: str,
+    timeout: float,
+    expect: int = 200,
+    sleep: Callable[[float], None] = time.sleep,
+    gone: Callable[[], str | None] = lambda: None,
 ) -> Answered:
     """Poll GET `url` until it answers `expect` (servers take a while to start); when it answered.
+    `gone` says why the server cannot answer any more (its container exited), else None.
 
     Raises:
-        ProbeError: no such answer within `timeout` seconds; names the last status or error.
+        ProbeError: no such answer within `timeout` seconds, or the server is gone; names the last
+            status or error.
     """
     started = time.monotonic()
     last = "no answer"
@@ -44,6 +50,9 @@ def wait_for(
             last = f"HTTP {response.status_code}: {response.text[:300]}"
         except httpx.HTTPError as error:
             last = f"{type(error).__name__}: {error}"
+        reason = gone()
+        if reason is not None:
+            raise ProbeError(f"GET {url} cannot answer: {reason} (last: {last})")
         if time.monotonic() - started > timeout:
             raise ProbeError(f"GET {url} did not answer {expect} within {timeout:.0f} s (last: {last})")
         sleep(1.0)

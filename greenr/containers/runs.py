@@ -13,6 +13,7 @@ import sys
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 from greenr.containers.engine import LABEL, Podman, run_command
@@ -109,7 +110,9 @@ def check_services(
     """The checks both runs share, on running containers (`containers`: service key -> name)."""
     for service in SERVICES:
         url = f"http://127.0.0.1:{ports[service.key]}{service.health_path}"
-        report.ready_seconds[service.key] = round(wait_for(url, START_TIMEOUT).seconds, 1)
+        name = containers[service.key]
+        answered = wait_for(url, START_TIMEOUT, gone=partial(podman.exit_reason, name))
+        report.ready_seconds[service.key] = round(answered.seconds, 1)
         # The image's own HEALTHCHECK, run by podman inside the container.
         podman.run(["healthcheck", "run", containers[service.key]], timeout=60)
         report.uids[service.key] = podman.exec_uid(containers[service.key])

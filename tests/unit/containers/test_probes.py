@@ -110,3 +110,14 @@ def test_root_is_refused() -> None:
     check_non_root("api", 10001)
     with pytest.raises(ProbeError, match="runs as root"):
         check_non_root("api", 0)
+
+
+def test_wait_for_stops_at_once_when_the_server_is_gone(starting_server: str) -> None:
+    with pytest.raises(ProbeError, match="cannot answer: container api exited with code 1"):
+        wait_for(
+            starting_server,
+            timeout=600,
+            sleep=lambda _: None,
+            gone=lambda: "container api exited with code 1",
+        )
+    assert _Starting.calls == 1
