@@ -44,7 +44,16 @@ class BuildResult:
 
 def build_command(spec: ImageSpec, context: Path, ca_bundle: Path | None, tag: str = TAG) -> list[str]:
     """`podman build` arguments of one image (layer cache on: reruns rebuild only what changed)."""
-    args = ["build", "--file", str(context / spec.dockerfile), "--tag", spec.reference(tag)]
+    # Docker's image format: podman's default (OCI) has no HEALTHCHECK and drops it with a warning.
+    args = [
+        "build",
+        "--format",
+        "docker",
+        "--file",
+        str(context / spec.dockerfile),
+        "--tag",
+        spec.reference(tag),
+    ]
     if spec.target:
         args += ["--target", spec.target]
     if ca_bundle is not None:

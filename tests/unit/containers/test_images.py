@@ -34,6 +34,7 @@ def test_the_build_passes_the_target_and_the_ca_as_a_secret(tmp_path: Path) -> N
     spec = ImageSpec("greenr-api", "docker/greenr.Dockerfile", "api")
     command = build_command(spec, tmp_path, Path("/etc/ssl/certs/ca-certificates.crt"))
     assert command[0] == "build"
+    assert command[command.index("--format") + 1] == "docker"  # OCI images lose their HEALTHCHECK
     assert command[command.index("--file") + 1] == str(tmp_path / "docker/greenr.Dockerfile")
     assert command[command.index("--tag") + 1] == f"localhost/greenr-api:{TAG}"
     assert command[command.index("--target") + 1] == "api"
