@@ -11,7 +11,9 @@
 # --base-archive: a `podman save` archive of the stand-in base, loaded when the image store lacks
 # the base and written when it is made (a CI cache path; the image store itself is kept otherwise).
 #
-# Needs root, podman (+ runc, debootstrap the first time) and podman-compose in .venv (dev extras).
+# Needs root, podman, runc, catatonit (pods, compose's init: true), the CNI plugin for service
+# names (Debian golang-github-containernetworking-plugin-dnsname), debootstrap the first time, and
+# podman-compose in .venv (dev extras). docs/deployment.md, "Built and run for real".
 # CONTAINERS_CONF defaults to docker/containers.conf (this machine's runtime settings); set
 # CONTAINERS_STORAGE_CONF to build in another image store (a clean-machine run). Whatever the
 # outcome, everything it started is stopped and removed (trap).
