@@ -43,6 +43,9 @@ FLOORS: dict[str, int] = {
     "greenr.registry": 1,
     # What scripts/services.sh asks of Python: S3 keys and readiness probes.
     "greenr.local_services": 1,
+    # What scripts/container_test.sh asks of Python: build, run and probe the images (contracts,
+    # settings and provenance only).
+    "greenr.containers": 1,
     # Running a server in the background: process groups, pid files, readiness (settings only).
     "greenr.supervision": 1,
     # The quickstart's closing summary (settings only).
