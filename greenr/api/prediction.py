@@ -183,17 +183,12 @@ def _classify(images: list[tuple[int, AcceptedImage]], batch: _Batch, services: 
         _record(index, image, scores, answer.model, answer.latency_ms, batch, services)
 
 
-def _record(
-    index: int,
-    image: AcceptedImage,
-    scores: ClassScores,
-    model: ServedModel,
-    latency_ms: float,
-    batch: _Batch,
-    services: ApiServices,
-) -> None:
+def prediction_row(
+    image: AcceptedImage, scores: ClassScores, model: ServedModel, latency_ms: float, object_key: str | None
+) -> PredictionRow:
+    """The catalog row of one answered image, with its feature columns and open-set verdict."""
     verdict = scores.open_set
-    row = PredictionRow(
+    return PredictionRow(
         id=str(uuid.uuid4()),
         created_at=datetime.now(UTC),
         filename=image.filename,
@@ -204,7 +199,7 @@ def _record(
         model_name=model.name,
         model_version=model.version,
         latency_ms=round(latency_ms, 3),
-        object_key=services.archive.keep(image),
+        object_key=object_key,
         features=scores.features,
         feature_set_version=scores.feature_set_version,
         open_set_score=None if verdict is None else verdict.score,
@@ -212,8 +207,11 @@ def _record(
         open_set_method=None if verdict is None else verdict.method,
         open_set_rejected=None if verdict is None else verdict.rejected,
     )
-    batch.rows.append(row)
-    batch.items[index] = PredictionItem(
+
+
+def prediction_item(row: PredictionRow) -> PredictionItem:
+    """How the response shows one recorded prediction."""
+    return PredictionItem(
         id=row.id,
         filename=row.filename,
         label=row.label,
@@ -225,3 +223,17 @@ def _record(
         reason=reason(row),
         error=None,
     )
+
+
+def _record(
+    index: int,
+    image: AcceptedImage,
+    scores: ClassScores,
+    model: ServedModel,
+    latency_ms: float,
+    batch: _Batch,
+    services: ApiServices,
+) -> None:
+    row = prediction_row(image, scores, model, latency_ms, services.archive.keep(image))
+    batch.rows.append(row)
+    batch.items[index] = prediction_item(row)
