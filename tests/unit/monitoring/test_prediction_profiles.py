@@ -8,6 +8,7 @@ from pathlib import Path
 from prediction_log_kit import logged
 
 from greenr.features.definitions import feature_set
+from greenr.features.reference import FeatureValue
 from greenr.monitoring.prediction_profiles import (
     PROFILES_PREFIX,
     profile_key,
@@ -36,7 +37,12 @@ def test_profile_key() -> None:
 
 
 def test_a_record_holds_the_outputs_and_every_numeric_feature_column() -> None:
-    features = {"brightness": 0.25, "p_dandelion": 0.8, "jpeg_compression": "normal", "width": 640}
+    features: dict[str, FeatureValue] = {
+        "brightness": 0.25,
+        "p_dandelion": 0.8,
+        "jpeg_compression": "normal",
+        "width": 640,
+    }
     record = profile_record(
         logged(1, features=features, probabilities={"dandelion": 0.7, "grass": 0.3}).model_copy(
             update={"latency_ms": 12.5}
