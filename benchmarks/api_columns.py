@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -114,6 +115,8 @@ def columns_call(
     """One photo's API-side work on its answer, with (True) or without (False) the columns."""
     if len(answers) != len(images):
         raise ValueError(f"{len(answers)} answers for {len(images)} photos")
+    # As in the API (greenr/api/logging_setup.py): httpx would log every call at INFO.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     clients = {
         True: [replaying_client(body) for body in answers],
         False: [replaying_client(strip_columns(body)) for body in answers],
