@@ -20,7 +20,11 @@ Measures, on the running local servers (settings.api, settings.model_server):
   runtime alone, before HTTP, decoding and recording;
 - in the same process, what the model server adds to each image's ONNX run: the feature columns
   for monitoring and the open-set verdict (`feature_rows`, `verdicts`), and that cost as a share
-  of the API's p50 without it (target <= 10 %).
+  of the API's p50 without it (target <= 10 %);
+- in the same process, what the API does with those columns (benchmarks/api_columns.py: parse
+  them from the server's answer, build the row and the response item, insert the row), each photo
+  with and without them, interleaved; with the server's part, the columns' cost end to end and
+  its share of the API's p50 without them (issue 13: <= 10 %).
 The 8x target is judged where it compares like with like, the model runtime (served ONNX in
 onnxruntime vs Keras `model.predict`); end to end the API must be >= 4x faster than the naive
 service in p50 latency and in images/s at concurrency 8.
@@ -54,6 +58,7 @@ import numpy as np
 import numpy.typing as npt
 import psutil
 
+from benchmarks.api_columns import columns_call, has_columns, recorded_answers, scratch_store
 from benchmarks.clean_tree import check_clean_tree
 from greenr.api.access import Role
 from greenr.api.keys.key_files import ensure_key_file, read_key_file
@@ -78,6 +83,8 @@ TARGETS = {
     # Issue 13: the monitoring columns (and, since issue 17, the open-set verdict) may cost the
     # API at most 10 % of its p50.
     "features_and_open_set_added_share": 0.10,
+    # The same with the API's own work on the columns (parse, row, insert) added.
+    "feature_columns_end_to_end_added_share": 0.10,
 }
 
 
@@ -116,6 +123,17 @@ class Round:
     naive_service: Latency | None = None
     naive_service_c8: Throughput | None = None
     extras: Latency | None = None
+    api_columns: ColumnCost | None = None
+
+
+@dataclass(frozen=True)
+class ColumnCost:
+    """The API's own work on one image's answer with and without the feature columns, interleaved."""
+
+    with_columns: Latency
+    without_columns: Latency
+    added_p50_ms: float
+    """The median of the per-image differences (with minus without, the same photo, back to back)."""
 
 
 def median_latency(series: Sequence[Latency]) -> Latency:
@@ -147,6 +165,7 @@ def combine(rounds: Sequence[Round]) -> Round:
     service = [r.naive_service for r in rounds if r.naive_service is not None]
     service_c8 = [r.naive_service_c8 for r in rounds if r.naive_service_c8 is not None]
     extras = [r.extras for r in rounds if r.extras is not None]
+    columns = [r.api_columns for r in rounds if r.api_columns is not None]
     return Round(
         api=median_latency([r.api for r in rounds]),
         model_server=median_latency([r.model_server for r in rounds]),
@@ -157,6 +176,16 @@ def combine(rounds: Sequence[Round]) -> Round:
         naive_service=median_latency(service) if service else None,
         naive_service_c8=median_throughput(service_c8) if service_c8 else None,
         extras=median_latency(extras) if extras else None,
+        api_columns=median_column_cost(columns) if columns else None,
+    )
+
+
+def median_column_cost(series: Sequence[ColumnCost]) -> ColumnCost:
+    """Each figure's median over the rounds."""
+    return ColumnCost(
+        with_columns=median_latency([s.with_columns for s in series]),
+        without_columns=median_latency([s.without_columns for s in series]),
+        added_p50_ms=statistics.median(s.added_p50_ms for s in series),
     )
 
 
@@ -308,6 +337,42 @@ def time_calls(run: Callable[[Any], object], arrays: Sequence[Any], n: int) -> L
         run(arrays[i % len(arrays)])
         samples.append((time.perf_counter() - started) * 1000)
     return percentiles(samples, 0)
+
+
+def time_paired(run: Callable[[int, bool], object], count: int, n: int) -> ColumnCost:
+    """`run(i, True)` against `run(i, False)` on the same item i, `n` pairs over `count` items,
+    the order within a pair alternating (after one warm-up pair per item, max 5)."""
+    for index in range(min(count, 5)):
+        run(index, True)
+        run(index, False)
+    samples: dict[bool, list[float]] = {True: [], False: []}
+    for i in range(n):
+        for variant in (True, False) if i % 2 == 0 else (False, True):
+            started = time.perf_counter()
+            run(i % count, variant)
+            samples[variant].append((time.perf_counter() - started) * 1000)
+    differences = [a - b for a, b in zip(samples[True], samples[False], strict=True)]
+    return ColumnCost(
+        with_columns=percentiles(samples[True], 0),
+        without_columns=percentiles(samples[False], 0),
+        added_p50_ms=statistics.median(differences),
+    )
+
+
+def columns_end_to_end(
+    api: Latency, extras: Latency | None, columns: ColumnCost | None
+) -> dict[str, float] | None:
+    """What the feature columns add to each request end to end (the model server's part plus the
+    API's), in ms and as a share of the API's p50 without them."""
+    if extras is None or columns is None:
+        return None
+    added = extras.p50_ms + columns.added_p50_ms
+    return {
+        "model_server_ms": extras.p50_ms,
+        "api_ms": columns.added_p50_ms,
+        "added_ms": added,
+        "share": added / (api.p50_ms - added),
+    }
 
 
 def naive_keras_model(path: Path | None) -> Any | None:
@@ -504,6 +569,10 @@ def check_targets(result: dict[str, Any]) -> dict[str, bool | None]:
         "features_and_open_set_added_share": at_most(
             result.get("features_and_open_set_added_share"), TARGETS["features_and_open_set_added_share"]
         ),
+        "feature_columns_end_to_end_added_share": at_most(
+            (result.get("feature_columns_end_to_end") or {}).get("share"),
+            TARGETS["feature_columns_end_to_end_added_share"],
+        ),
     }
 
 
@@ -514,6 +583,7 @@ def measure_round(
     naive_model: Any,
     classifier: Any,
     extras_work: Callable[[int], object],
+    columns_work: Callable[[int, bool], object],
     args: argparse.Namespace,
     service_url: str | None,
     key: str,
@@ -540,12 +610,15 @@ def measure_round(
         service_c8 = concurrent(lambda: api_call(httpx.Client(timeout=timeout), service_url), images, 8, 64)
     onnx_in_process = time_calls(classifier.probabilities, arrays, args.requests)
     extras = time_calls(extras_work, range(len(arrays)), args.requests)
+    api_columns = time_paired(columns_work, len(images), args.requests)
     naive = (
         None
         if naive_model is None
         else time_calls(lambda array: naive_model.predict(array, verbose=0), arrays, args.naive)
     )
-    return Round(api, server, onnx_in_process, naive, throughput, paced, service, service_c8, extras)
+    return Round(
+        api, server, onnx_in_process, naive, throughput, paced, service, service_c8, extras, api_columns
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -578,8 +651,12 @@ def main(argv: list[str] | None = None) -> int:
     naive_model = naive_keras_model(keras_file)
     classifier = served_classifier(settings)
     extras_work = extras_call(classifier, images, settings.max_image_pixels)
+    answers = recorded_answers(settings.model_server, settings.model_server_timeout_seconds, images)
+    if not all(has_columns(answer) for answer in answers):
+        print("the model server answers without feature columns: the API's part measures nothing")
     rounds = []
     with contextlib.ExitStack() as stack:
+        columns_work = columns_call(answers, images, stack.enter_context(scratch_store()))
         service_url = None
         if keras_file is not None and not args.no_naive_service:
             service_url = stack.enter_context(naive_service(keras_file, int(arrays[0].shape[1])))
@@ -587,7 +664,16 @@ def main(argv: list[str] | None = None) -> int:
         for index in range(args.rounds):
             rounds.append(
                 measure_round(
-                    settings, images, arrays, naive_model, classifier, extras_work, args, service_url, key
+                    settings,
+                    images,
+                    arrays,
+                    naive_model,
+                    classifier,
+                    extras_work,
+                    columns_work,
+                    args,
+                    service_url,
+                    key,
                 )
             )
             print(f"round {index + 1}/{args.rounds}: API p50 {rounds[-1].api.p50_ms:.1f} ms", flush=True)
@@ -621,6 +707,8 @@ def main(argv: list[str] | None = None) -> int:
         "onnx_in_process": asdict(median.onnx_in_process),
         "features_and_open_set_in_process": asdict(median.extras) if median.extras else None,
         "features_and_open_set_added_share": added_share(median.api, median.extras),
+        "api_feature_columns_in_process": asdict(median.api_columns) if median.api_columns else None,
+        "feature_columns_end_to_end": columns_end_to_end(median.api, median.extras, median.api_columns),
         "speedup_vs_naive": (naive.p50_ms / median.api.p50_ms) if naive else None,
         "speedup_by_layer": speedup_by_layer(median.api, median.model_server, median.onnx_in_process, naive),
         "throughput_speedup_vs_naive": throughput_speedup(median.throughput, naive),
@@ -646,6 +734,10 @@ def render(result: dict[str, Any]) -> str:
         rows.append(("onnxruntime in-process, one image", result["onnx_in_process"]))
     if result.get("features_and_open_set_in_process"):
         rows.append(("features + open-set verdict, one image", result["features_and_open_set_in_process"]))
+    columns = result.get("api_feature_columns_in_process")
+    if columns:
+        rows.append(("API's work on the answer, with columns", columns["with_columns"]))
+        rows.append(("API's work on the answer, without", columns["without_columns"]))
     if result["naive_keras_predict"]:
         rows.append(("naive Keras model.predict, one image", result["naive_keras_predict"]))
     if result.get("naive_service_latency"):
@@ -666,6 +758,14 @@ def render(result: dict[str, Any]) -> str:
             f"{'naive Keras service':<40}{row['concurrency']:>6}{row['images_per_s']:>10.1f}"
             f"{row['p50_ms']:>10.1f}{row['errors']:>8}"
         )
+    end_to_end = result.get("feature_columns_end_to_end")
+    if end_to_end:
+        lines += [
+            "",
+            f"feature columns end to end: {end_to_end['added_ms']:.2f} ms per image "
+            f"(model server {end_to_end['model_server_ms']:.2f}, API {end_to_end['api_ms']:.2f}), "
+            f"{end_to_end['share']:.1%} of the API's p50 without them",
+        ]
     service = result.get("speedup_vs_naive_service")
     if service:
         lines += [

@@ -111,7 +111,6 @@ class Settings(BaseSettings):
         10_000_000
     )
     max_batch_files: Annotated[int, Field(gt=0, validation_alias=_env("GREENR_MAX_BATCH_FILES"))] = 32
-    profile_batch_size: Annotated[int, Field(gt=0, validation_alias=_env("GREENR_PROFILE_BATCH_SIZE"))] = 100
     # Hardening limits of the prediction API (README "Security and limits"); each answers a
     # client with a one-sentence JSON error, never by stalling or swelling the process.
     max_json_body_bytes: Annotated[int, Field(gt=0, validation_alias=_env("GREENR_MAX_JSON_BODY_BYTES"))] = (

@@ -1,4 +1,4 @@
-"""Monitoring: collect -> validate -> compare -> feedback -> decide -> report -> publish -> record."""
+"""Monitoring: collect, validate, compare, feedback, decide, report, publish, profile, record."""
 
 from datetime import datetime
 
@@ -8,6 +8,7 @@ from greenr.monitoring.config import MonitoringConfig
 from steps.monitoring.collect_predictions import collect_predictions_step
 from steps.monitoring.compare_windows import compare_windows_step
 from steps.monitoring.decide_retrain import decide_retrain_step
+from steps.monitoring.profile_predictions import profile_predictions_step
 from steps.monitoring.publish_drift_metrics import publish_drift_metrics_step
 from steps.monitoring.record_run import record_run_step
 from steps.monitoring.score_feedback import score_feedback_step
@@ -26,4 +27,7 @@ def monitoring_pipeline(config: MonitoringConfig, since: datetime | None = None,
     decision, streak = decide_retrain_step(windows, config, force)
     report, _ = write_report_step(collected, windows, feedback, decision, streak, config)
     publish_drift_metrics_step(report)
-    record_run_step(collected, report, after="publish_drift_metrics_step")
+    # Just before the record: a run that fails earlier profiles nothing, and the next run, which
+    # reads its period again, profiles those predictions once.
+    profile_predictions_step(collected, after="publish_drift_metrics_step")
+    record_run_step(collected, report, after="profile_predictions_step")

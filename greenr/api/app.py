@@ -1,8 +1,7 @@
 """The FastAPI application: `create_app(settings)` wires routes, errors, middleware and lifespan.
 
 Nothing connects at import or in `create_app`; the lifespan opens the database engine, the
-object store, the model server client and the profiler at start, and at shutdown writes the
-last whylogs profile and closes them.
+object store and the model server client at start, and closes them at shutdown.
 """
 
 from __future__ import annotations
@@ -52,10 +51,6 @@ def create_app(settings: Settings) -> FastAPI:
         services: ApiServices = await run_in_threadpool(open_services, settings, api_metrics)
         app.state.services = services
         report = await run_in_threadpool(check_health, services)
-        # Accept requests once the profiler's thread has imported whylogs: the import holds the
-        # GIL for over a second: measured, the 2nd-4th requests after start took 57-148 ms with
-        # the import running, 23-59 ms after it.
-        await run_in_threadpool(services.profiler.wait)
         await run_in_threadpool(warm_up_decoders, settings.max_image_pixels)
         logger.info(
             "prediction API started: model server %s %s, database %s",

@@ -1,8 +1,8 @@
 """Run the prediction API in the background on this machine (scripts/api_server.sh wraps this).
 
     python -m greenr.api.daemon start    start it (idempotent) and wait until GET /health answers
-    python -m greenr.api.daemon stop     stop it (uvicorn writes the last whylogs profile on the way
-                                         out) and wait until every process it started is gone
+    python -m greenr.api.daemon stop     stop it (uvicorn finishes the requests in flight) and
+                                         wait until every process it started is gone
     python -m greenr.api.daemon status   what runs, and its /health (exit 0 when it answers, 3 if not)
 
 Address, timeouts and the rest come from greenr/settings.py (GREENR_API_HOST, GREENR_API_PORT,
@@ -17,8 +17,8 @@ from greenr.settings import Settings
 from greenr.supervision.cli import run_command
 from greenr.supervision.daemon import DaemonSpec, Status, local_address
 
-# uvicorn finishes the requests in flight (up to 10 s), then runs the lifespan shutdown (last
-# whylogs profile, connections closed).
+# uvicorn finishes the requests in flight (up to 10 s), then runs the lifespan shutdown
+# (connections closed).
 GRACE_SECONDS = 30.0
 
 

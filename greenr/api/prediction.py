@@ -1,4 +1,4 @@
-"""POST /predict: check every uploaded file, classify the good ones, record and profile them.
+"""POST /predict: check every uploaded file, classify the good ones, record them.
 
 Files are checked in order and sent to the model server in calls of at most
 `MODEL_CALL_MAX_IMAGES` images / `MODEL_CALL_MAX_BYTES` bytes, so a batch of large files is never
@@ -19,12 +19,10 @@ from greenr.api.errors import ApiError, Problem
 from greenr.api.model_client import ClassScores, ModelServerRejected, ModelServerUnavailable, ServedModel
 from greenr.api.open_set_view import open_set_info, reason
 from greenr.api.predictions_store import PredictionRow
-from greenr.api.profiling import ProfileRow, numeric_features
 from greenr.api.schemas import ErrorDetail, ModelRef, PredictionItem, PredictResponse
 from greenr.api.services import ApiServices
 from greenr.api.uploads import AcceptedImage, IncomingFile, RejectedFile, check_file
 from greenr.catalog.database import CatalogUnavailable
-from greenr.contracts import POSITIVE_LABEL
 
 logger = logging.getLogger(__name__)
 
@@ -76,7 +74,6 @@ class _Batch:
     def __init__(self, count: int) -> None:
         self.items: list[PredictionItem | None] = [None] * count
         self.rows: list[PredictionRow] = []
-        self.profile: list[ProfileRow] = []
         self.rejected: list[RejectedFile] = []
         self.model: ServedModel | None = None
 
@@ -146,7 +143,6 @@ def predict_files(
     for row in batch.rows:
         services.metrics.observe_prediction(row.label, row.confidence, row.model_version)
     services.metrics.set_model(batch.model.name, batch.model.version)
-    services.profiler.add(batch.profile)
     items = [item for item in batch.items if item is not None]
     return PredictResponse(
         model=ModelRef(name=batch.model.name, version=batch.model.version), predictions=items
@@ -187,17 +183,12 @@ def _classify(images: list[tuple[int, AcceptedImage]], batch: _Batch, services: 
         _record(index, image, scores, answer.model, answer.latency_ms, batch, services)
 
 
-def _record(
-    index: int,
-    image: AcceptedImage,
-    scores: ClassScores,
-    model: ServedModel,
-    latency_ms: float,
-    batch: _Batch,
-    services: ApiServices,
-) -> None:
+def prediction_row(
+    image: AcceptedImage, scores: ClassScores, model: ServedModel, latency_ms: float, object_key: str | None
+) -> PredictionRow:
+    """The catalog row of one answered image, with its feature columns and open-set verdict."""
     verdict = scores.open_set
-    row = PredictionRow(
+    return PredictionRow(
         id=str(uuid.uuid4()),
         created_at=datetime.now(UTC),
         filename=image.filename,
@@ -208,7 +199,7 @@ def _record(
         model_name=model.name,
         model_version=model.version,
         latency_ms=round(latency_ms, 3),
-        object_key=services.archive.keep(image),
+        object_key=object_key,
         features=scores.features,
         feature_set_version=scores.feature_set_version,
         open_set_score=None if verdict is None else verdict.score,
@@ -216,20 +207,11 @@ def _record(
         open_set_method=None if verdict is None else verdict.method,
         open_set_rejected=None if verdict is None else verdict.rejected,
     )
-    batch.rows.append(row)
-    batch.profile.append(
-        ProfileRow(
-            confidence=row.confidence,
-            p_dandelion=scores.probabilities.get(POSITIVE_LABEL, float("nan")),
-            label=row.label,
-            latency_ms=row.latency_ms,
-            width=image.width,
-            height=image.height,
-            bytes=image.size,
-            features=numeric_features(scores.features),
-        )
-    )
-    batch.items[index] = PredictionItem(
+
+
+def prediction_item(row: PredictionRow) -> PredictionItem:
+    """How the response shows one recorded prediction."""
+    return PredictionItem(
         id=row.id,
         filename=row.filename,
         label=row.label,
@@ -241,3 +223,17 @@ def _record(
         reason=reason(row),
         error=None,
     )
+
+
+def _record(
+    index: int,
+    image: AcceptedImage,
+    scores: ClassScores,
+    model: ServedModel,
+    latency_ms: float,
+    batch: _Batch,
+    services: ApiServices,
+) -> None:
+    row = prediction_row(image, scores, model, latency_ms, services.archive.keep(image))
+    batch.rows.append(row)
+    batch.items[index] = prediction_item(row)

@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, false, func, select, text, true, update
+from sqlalchemy import Connection, Engine, false, func, insert, select, text, true, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import InterfaceError, InternalError, OperationalError, SQLAlchemyError
@@ -131,8 +131,12 @@ class PredictionsStore:
 
     def record_predictions(self, rows: Sequence[PredictionRow]) -> None:
         """Insert the predictions of one request in one transaction."""
+        if not rows:
+            return
+        # One Core INSERT rather than ORM objects: the rows are only written here, never read
+        # back, and the ORM's unit of work cost ~0.3 ms more CPU per request (SQLite, measured 2026-11-30).
         with self._session() as session, session.begin():
-            session.add_all(schema.Prediction(**asdict(row)) for row in rows)
+            session.execute(insert(schema.Prediction), [asdict(row) for row in rows])
 
     def get_prediction(self, prediction_id: str) -> PredictionRow | None:
         with self._session() as session:

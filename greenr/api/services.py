@@ -14,7 +14,6 @@ from greenr.api.keys.store import KeyStore
 from greenr.api.metrics import ApiMetrics
 from greenr.api.model_client import ModelClient
 from greenr.api.predictions_store import PredictionsStore
-from greenr.api.profiling import PredictionProfiler
 from greenr.catalog.database import CatalogUnavailable, create_catalog_engine
 from greenr.explain.explainer import Explainer
 from greenr.explain.keras_source import keras_file_of
@@ -26,15 +25,14 @@ logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class ApiServices:
-    """Database, object store, model server client, profiler and metrics of the process."""
+    """Database, object store, model server client and metrics of the process."""
 
     settings: Settings
     store: PredictionsStore
-    # The lake: predicted photos (through `archive`), profiles, monitoring reports.
+    # The lake: predicted photos (through `archive`), monitoring reports.
     objects: ObjectStore
     archive: ImageArchive
     model: ModelClient
-    profiler: PredictionProfiler
     metrics: ApiMetrics
     keys: KeyStore
     decodes: DecodeSlots
@@ -56,7 +54,6 @@ def open_services(settings: Settings, metrics: ApiMetrics) -> ApiServices:
         objects=objects,
         archive=ImageArchive(objects),
         model=ModelClient(settings.model_server, settings.model_server_timeout_seconds),
-        profiler=PredictionProfiler(objects, settings.profile_batch_size),
         metrics=metrics,
         keys=KeyStore(store.session),
         decodes=DecodeSlots(settings.max_concurrent_decodes, settings.decode_wait_seconds),
@@ -71,8 +68,7 @@ def open_services(settings: Settings, metrics: ApiMetrics) -> ApiServices:
 
 
 def close_services(services: ApiServices) -> None:
-    """Write the last profile, then close the connections."""
-    services.profiler.close()
+    """Close the connections."""
     services.model.close()
     services.store.close()
 

@@ -31,6 +31,9 @@ class LoggedPrediction(BaseModel):
     model_version: str
     features: dict[str, FeatureValue] | None
     feature_set_version: int | None
+    # What the whylogs profiles add to the columns above (greenr.monitoring.prediction_profiles).
+    confidence: float | None = None
+    latency_ms: float | None = None
 
     @property
     def stream(self) -> tuple[str, str, int | None]:
@@ -62,6 +65,8 @@ def _logged(row: schema.Prediction) -> LoggedPrediction:
         model_version=row.model_version,
         features=_features(row.features),
         feature_set_version=row.feature_set_version,
+        confidence=row.confidence,
+        latency_ms=row.latency_ms,
     )
 
 

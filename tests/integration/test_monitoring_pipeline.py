@@ -26,6 +26,7 @@ from greenr.catalog.database import open_catalog
 from greenr.contracts import LABELS, POSITIVE_LABEL, ServingMetadata, artifact_prefix
 from greenr.features.definitions import feature_set
 from greenr.features.reference import REFERENCE_FILE
+from greenr.monitoring.prediction_profiles import PROFILES_PREFIX, profile_key
 from greenr.monitoring.published import METADATA_FILE
 from greenr.monitoring.report import DriftReport
 from greenr.monitoring.report_store import summary_key
@@ -149,6 +150,24 @@ def stored_report(store: ObjectStore, run_id: str) -> DriftReport:
     return DriftReport.model_validate_json(store.get(summary_key(run_id)))
 
 
+def profiled_rows(services: Services) -> dict[str, int]:
+    """Each whylogs profile the pipeline wrote, and how many predictions it counts."""
+    from whylogs.core import DatasetProfileView
+
+    env = services.env
+    options = S3Options(
+        env["AWS_ENDPOINT_URL_S3"], env["AWS_ACCESS_KEY_ID"], env["AWS_SECRET_ACCESS_KEY"], "us-east-1", 5.0
+    )
+    # A store of its own: the fixture's caches the listings it made before this run wrote more.
+    store = open_object_store(env["GREENR_LAKE_URI"], options)
+    counted = {}
+    for key in sorted(store.existing_keys(PROFILES_PREFIX)):
+        frame = DatasetProfileView.deserialize(store.get(key)).to_pandas()
+        assert {"label", "confidence", "p_dandelion", "latency_ms", "brightness"} <= set(frame.index)
+        counted[key] = int(frame.loc["label", "counts/n"])
+    return counted
+
+
 def test_two_runs_compare_windows_score_feedback_record_and_print_the_decision(services: Services) -> None:
     engine, store = services.engine, services.store
     publish(store, "1", test_f1=0.95)
@@ -192,6 +211,8 @@ def test_two_runs_compare_windows_score_feedback_record_and_print_the_decision(s
     page = store.get(report.html_key).decode()
     assert page.lstrip().lower().startswith("<!doctype html")
     assert "brightness" in page
+    # Every consumed prediction, with features or not, in one profile of version 1; not the carried.
+    assert profiled_rows(services) == {profile_key(T0, NAME, "1", 203): 203}
 
     # The second run takes only what came after the first: the 30 carried + 80 new = 1 window.
     log_predictions(engine, 233, 80, shift=0.4)
@@ -204,6 +225,11 @@ def test_two_runs_compare_windows_score_feedback_record_and_print_the_decision(s
     assert again.windows[0].start == T0 + timedelta(seconds=203)
     assert again.consecutive_drift_runs == 2
     assert again.feedback is None
+    # The 30 carried are profiled once, by the run that consumed them.
+    assert profiled_rows(services) == {
+        profile_key(T0, NAME, "1", 203): 203,
+        profile_key(T0 + timedelta(seconds=203), NAME, "1", 100): 100,
+    }
 
 
 def test_a_version_without_reference_is_skipped_force_retrains_and_an_unpublished_version_fails(
@@ -227,3 +253,4 @@ def test_a_version_without_reference_is_skipped_force_retrains_and_an_unpublishe
     assert "greenr-classifier/9" in failed.stderr
     assert "Traceback" not in failed.stderr.splitlines()[-1]
     assert len(monitoring_runs(engine)) == 1  # a failed run records nothing
+    assert profiled_rows(services) == {profile_key(T0, NAME, "1", 20): 20}  # and profiles nothing

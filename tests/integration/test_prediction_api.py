@@ -699,49 +699,6 @@ def test_unknown_routes_and_methods(api: Api) -> None:
     assert_error(api.client.get("/predict"), 405, "method_not_allowed", "see /docs")
 
 
-# ---------------------------------------------------------------- whylogs profiles
-
-
-def _profile_counts(data: bytes) -> dict[str, int]:
-    from whylogs.core import DatasetProfileView
-
-    view = DatasetProfileView.deserialize(data)
-    frame = view.to_pandas()
-    return {str(column): int(frame.loc[column, "counts/n"]) for column in frame.index}
-
-
-def test_profiles_are_written_every_n_predictions_and_at_shutdown(
-    monkeypatch: pytest.MonkeyPatch, model_server: ModelServer
-) -> None:
-    photos = real_photos(3)
-    with running_api(monkeypatch, model_url(model_server), GREENR_PROFILE_BATCH_SIZE="3") as api:
-        assert api.predict(*(jpeg_file(path) for path in photos[:4])).status_code == 200
-        assert api.predict(upload("bad.jpg", b"", "image/jpeg")).status_code == 422  # not profiled
-        for path in photos[4:]:
-            assert api.predict(jpeg_file(path)).status_code == 200
-        api.services.profiler.wait()
-        written = api.lake_files("processed/profiles/predictions")
-        assert len(written) == 2  # 6 predictions in batches of 3
-        assert api.services.profiler.pending_rows() == 0
-        assert api.predict(jpeg_file(photos[0])).status_code == 200
-        assert api.services.profiler.pending_rows() == 1
-    # The lifespan's shutdown wrote the last one.
-    final = api.lake_files("processed/profiles/predictions")
-    assert len(final) == 3
-    day = time.strftime("%Y-%m-%d", time.gmtime())
-    sizes = []
-    for key in final:
-        assert re.fullmatch(rf"processed/profiles/predictions/{day}/\d{{8}}T\d{{12}}Z-\d+\.bin", key), key
-        counts = _profile_counts((Path(api.settings.lake) / key).read_bytes())
-        fields = {"confidence", "p_dandelion", "label", "latency_ms", "width", "height", "bytes"}
-        # And the numeric feature columns, under the feature set's names.
-        assert set(counts) == fields | {column.name for column in feature_set().columns if column.numeric}
-        assert len(set(counts.values())) == 1
-        sizes.append(counts["label"])
-        assert key.endswith(f"-{counts['label']}.bin")
-    assert sorted(sizes) == [1, 3, 3]
-
-
 # ---------------------------------------------------------------- PostgreSQL + S3
 
 
@@ -758,7 +715,6 @@ def test_postgres_and_s3(
         "AWS_ENDPOINT_URL_S3": s3_service.endpoint_url,
         "AWS_ACCESS_KEY_ID": s3_service.access_key_id,
         "AWS_SECRET_ACCESS_KEY": s3_service.secret_access_key,
-        "GREENR_PROFILE_BATCH_SIZE": "2",
     }
     photos = real_photos(1)
     with running_api(monkeypatch, model_url(model_server), **env) as api:
@@ -771,7 +727,6 @@ def test_postgres_and_s3(
         assert history["items"][0]["id"] == items[1]["id"]
         assert history["items"][0]["feedback_label"] == "grass"
         assert api.client.get("/health").json()["database"] == {"reachable": True, "writable": True}
-        api.services.profiler.wait()
 
     engine = create_catalog_engine(postgres_url)
     try:
@@ -790,9 +745,8 @@ def test_postgres_and_s3(
     shas = [hashlib.sha256(path.read_bytes()).hexdigest() for path in photos]
     assert f"feedback/grass/{shas[1]}.jpg" in keys
     assert {f"predictions/{sha}.jpg" for sha in shas} <= set(keys)
-    profiles = [key for key in keys if key.startswith("processed/profiles/predictions/")]
-    assert len(profiles) == 1
-    assert profiles[0].endswith("-2.bin")
+    # whylogs profiles are the monitoring pipeline's (from these rows), not the API's.
+    assert not [key for key in keys if key.startswith("processed/profiles/")]
 
 
 def test_access_on_postgres_and_s3(
@@ -994,9 +948,8 @@ def test_api_server_script(api_process: ApiProcess, reference: Reference) -> Non
     assert any(line["request_id"] == failed_id and line.get("status") == 422 for line in lines)
     assert not any("Traceback" in json.dumps(line) for line in lines)
 
-    # 118 predictions: one profile of 100 while running, the other 18 at shutdown.
-    profiles = sorted((api_process.home / "lake" / "processed" / "profiles" / "predictions").rglob("*.bin"))
-    assert sorted(int(path.stem.rsplit("-", 1)[1]) for path in profiles) == [18, 100]
+    # whylogs profiles are the monitoring pipeline's, from the catalog: the API writes none.
+    assert not list((api_process.home / "lake" / "processed").rglob("*.bin"))
 
 
 def test_api_server_script_refuses_bad_configuration(api_process: ApiProcess) -> None:

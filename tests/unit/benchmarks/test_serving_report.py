@@ -10,11 +10,13 @@ import pytest
 
 from benchmarks.serving_benchmark import (
     TARGETS,
+    ColumnCost,
     Latency,
     Round,
     Throughput,
     added_share,
     check_targets,
+    columns_end_to_end,
     combine,
     naive_service_speedup,
     render,
@@ -32,6 +34,7 @@ def result(
     service_rate: float = 10.0,
     runtime_p50: float = 10.0,
     extras_p50: float = 1.0,
+    api_columns_added: float = 0.5,
 ) -> dict[str, Any]:
     throughput = [
         Throughput(concurrency=1, requests=64, images_per_s=40.0, errors=0, p50_ms=24.0),
@@ -45,12 +48,17 @@ def result(
     service = Latency(n=40, p50_ms=service_p50, p95_ms=service_p50 + 10, p99_ms=service_p50 + 20, errors=0)
     service_c8 = Throughput(concurrency=8, requests=64, images_per_s=service_rate, errors=0, p50_ms=800.0)
     extras = Latency(n=200, p50_ms=extras_p50, p95_ms=extras_p50 + 1, p99_ms=extras_p50 + 2, errors=0)
+    without = Latency(n=200, p50_ms=3.0, p95_ms=4.0, p99_ms=5.0, errors=0)
+    with_columns = dataclasses.replace(without, p50_ms=3.0 + api_columns_added)
+    columns = ColumnCost(with_columns, without, api_columns_added)
     data: dict[str, Any] = {
         "api_latency": asdict(api),
         "model_server_latency": asdict(server),
         "onnx_in_process": asdict(in_process),
         "features_and_open_set_in_process": asdict(extras),
         "features_and_open_set_added_share": added_share(api, extras),
+        "api_feature_columns_in_process": asdict(columns),
+        "feature_columns_end_to_end": columns_end_to_end(api, extras, columns),
         "speedup_by_layer": speedup_by_layer(api, server, in_process, naive),
         "throughput": [asdict(t) for t in throughput],
         "naive_keras_predict": asdict(naive),
@@ -96,6 +104,7 @@ def test_every_target_is_judged() -> None:
         ({"service_p50": 79.0}, "api_p50_speedup_vs_naive_service"),
         ({"service_rate": 11.3}, "api_c8_speedup_vs_naive_service"),
         ({"extras_p50": 1.9}, "features_and_open_set_added_share"),
+        ({"api_columns_added": 1.0}, "feature_columns_end_to_end_added_share"),
     ],
 )
 def test_a_missed_target_is_reported(changes: dict[str, Any], missed: str) -> None:
@@ -243,3 +252,37 @@ def test_rounds_combine_the_features_and_open_set_series() -> None:
     assert median.extras is not None
     assert (median.extras.p50_ms, median.extras.n) == (2.0, 30)
     assert combine([with_extras(None)]).extras is None
+
+
+def test_the_feature_columns_end_to_end_add_both_parts_and_show_in_the_table() -> None:
+    data = result(api_p50=20.0, extras_p50=1.0, api_columns_added=0.5)
+
+    assert data["feature_columns_end_to_end"] == pytest.approx(
+        {"model_server_ms": 1.0, "api_ms": 0.5, "added_ms": 1.5, "share": 1.5 / 18.5}
+    )
+    table = render(data)
+    assert "API's work on the answer, with columns" in table
+    assert "feature columns end to end: 1.50 ms per image (model server 1.00, API 0.50), 8.1% of" in table
+    latency = Latency(n=1, p50_ms=1.0, p95_ms=1.0, p99_ms=1.0, errors=0)
+    assert columns_end_to_end(latency, None, None) is None
+    passed = check_targets({**data, "feature_columns_end_to_end": None})
+    assert passed["feature_columns_end_to_end_added_share"] is None
+
+
+def test_rounds_combine_the_column_costs_into_medians() -> None:
+    def cost(added: float) -> ColumnCost:
+        def latency(p50: float) -> Latency:
+            return Latency(n=10, p50_ms=p50, p95_ms=p50, p99_ms=p50, errors=0)
+
+        return ColumnCost(latency(3.0 + added), latency(3.0), added)
+
+    rounds = [
+        dataclasses.replace(_round(20.0, 50.0, None), api_columns=cost(added)) for added in (0.4, 0.9, 0.5)
+    ]
+
+    median = combine(rounds)
+
+    assert median.api_columns is not None
+    assert median.api_columns.added_p50_ms == 0.5
+    assert (median.api_columns.with_columns.p50_ms, median.api_columns.with_columns.n) == (3.5, 30)
+    assert combine([_round(20.0, 50.0, None)]).api_columns is None
