@@ -112,6 +112,12 @@ class OpenSetConfig(_Strict):
     penalty: float = Field(0.01, gt=0)
     synthetic_negatives: int = Field(24, ge=0)
     negatives_seed: int = 2026
+    # Whose scores the quantile is taken of (greenr/open_set/calibration.py): `validation` alone,
+    # or `pooled` with the train photos' out-of-fold scores (the method refitted
+    # `calibration_folds` times without each fold), matched to the validation scores' median and
+    # spread because the backbone was fine-tuned on the train photos.
+    calibration: Literal["validation", "pooled"] = "validation"
+    calibration_folds: int = Field(5, ge=2)
 
 
 class TrainingConfig(_Strict):

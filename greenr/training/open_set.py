@@ -24,9 +24,11 @@ import numpy as np
 import numpy.typing as npt
 from pydantic import BaseModel
 
+from greenr.open_set.calibration import matched_to, out_of_fold_scores, pooled_threshold
 from greenr.open_set.scorer import (
     NEEDS_NEGATIVES,
     OPEN_SET_FILE,
+    OpenSetError,
     OpenSetScorer,
     fit_scorer,
     scorer_to_json,
@@ -83,34 +85,52 @@ def calibrate_scorer(
     validation_embeddings: npt.ArrayLike,
     validation_probabilities: npt.ArrayLike,
     negative_embeddings: npt.ArrayLike | None = None,
+    train_probabilities: npt.ArrayLike | None = None,
 ) -> OpenSetScorer:
     """Fit the configured method on the train split (and the out-of-domain pictures' embeddings
-    for outlier exposure); threshold at the validation quantile.
+    for outlier exposure); threshold at the quantile of the validation scores, pooled with the
+    train photos' out-of-fold scores when `config.calibration` is "pooled" (which needs
+    `train_probabilities`).
 
     Raises:
         OpenSetError: the scorer cannot be fitted (too few photos, k above the train size, no
-            negatives for a method that needs them...).
+            negatives for a method that needs them, pooled calibration without the train
+            probabilities...).
     """
-    fitted = fit_scorer(
-        config.method,
-        train_embeddings,
-        train_labels,
-        k=config.k,
-        components=config.components,
-        shrinkage=config.shrinkage,
-        negatives=negative_embeddings,
-        penalty=config.penalty,
-    )
+    train = np.asarray(train_embeddings, dtype=np.float64)
+    labels = list(train_labels)
+
+    def fit(rows: npt.NDArray[np.int64] | None = None) -> OpenSetScorer:
+        chosen = np.arange(len(train)) if rows is None else rows
+        return fit_scorer(
+            config.method,
+            train[chosen],
+            [labels[i] for i in chosen],
+            k=config.k,
+            components=config.components,
+            shrinkage=config.shrinkage,
+            negatives=negative_embeddings,
+            penalty=config.penalty,
+        )
+
+    fitted = fit()
     scores = fitted.scores(validation_embeddings, validation_probabilities)
-    threshold = threshold_at_quantile(scores, config.quantile)
-    rate = rejection_rate(
+    calibration: dict[str, float] = {"quantile": config.quantile, "validation_photos": len(scores)}
+    if config.calibration == "pooled":
+        if train_probabilities is None:
+            raise OpenSetError("pooled calibration needs the train photos' probabilities")
+        out_of_fold = out_of_fold_scores(fit, train, train_probabilities, config.calibration_folds)
+        threshold = pooled_threshold(scores, out_of_fold, config.quantile)
+        calibration |= {
+            "train_out_of_fold_photos": len(out_of_fold),
+            "folds": config.calibration_folds,
+            "train_out_of_fold_rejection_rate": float((matched_to(scores, out_of_fold) > threshold).mean()),
+        }
+    else:
+        threshold = threshold_at_quantile(scores, config.quantile)
+    calibration["validation_rejection_rate"] = rejection_rate(
         fitted.with_threshold(threshold, {}), validation_embeddings, validation_probabilities
     )
-    calibration = {
-        "quantile": config.quantile,
-        "validation_rejection_rate": rate,
-        "validation_photos": len(scores),
-    }
     return fitted.with_threshold(threshold, calibration)
 
 
@@ -233,6 +253,7 @@ def compute_open_set(
         outputs.embeddings[validation],
         outputs.probabilities[validation],
         negative_outputs[1] if negative_outputs else None,
+        outputs.probabilities[train],
     )
     test_rate = rejection_rate(scorer, test_outputs[1], test_outputs[0])
     summary = summarize(scorer, fitted_config, test_rate, len(test), negatives, fallback)
