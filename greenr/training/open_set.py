@@ -25,6 +25,7 @@ import numpy.typing as npt
 from pydantic import BaseModel
 
 from greenr.open_set.calibration import matched_to, out_of_fold_scores, pooled_threshold
+from greenr.open_set.derived_negatives import derived_negatives
 from greenr.open_set.scorer import (
     NEEDS_NEGATIVES,
     OPEN_SET_FILE,
@@ -40,7 +41,7 @@ from greenr.settings import Settings
 from greenr.training.config import OpenSetConfig
 from greenr.training.data import SplitArrays, read_manifest
 from greenr.training.feature_reference import load_reference_photos, run_exported_model
-from greenr.training.open_set_negatives import NegativePictures, load_negative_pictures
+from greenr.training.open_set_negatives import NegativePictures, load_negative_pictures, with_derived
 from greenr.training.registration import RegisteredModel
 from greenr.training.run_tracking import EXPERIMENT
 from greenr.training.trained_model import TrainedModel
@@ -59,6 +60,8 @@ class OpenSetSummary(BaseModel):
     method: str
     options: dict[str, float]
     quantile: float
+    calibration: str = "validation"
+    """Whose scores the quantile is taken of (OpenSetConfig.calibration)."""
     threshold: float
     validation_rejection_rate: float
     test_rejection_rate: float
@@ -68,6 +71,8 @@ class OpenSetSummary(BaseModel):
     """Out-of-domain development photos the scorer learned from (0: in-domain photos only)."""
     synthetic_negatives: int = 0
     """Generated out-of-domain pictures it learned from."""
+    derived_negatives: int = 0
+    """Pictures made from train photos (grey, tile-shuffled, inverted) it learned from."""
     fallback: str | None = None
     """Why the configured method was replaced by FALLBACK_METHOD; None when it was not."""
 
@@ -169,6 +174,7 @@ def summarize(
         method=scorer.method,
         options=dict(scorer.options),
         quantile=config.quantile,
+        calibration=config.calibration,
         threshold=scorer.threshold,
         validation_rejection_rate=scorer.calibration["validation_rejection_rate"],
         test_rejection_rate=test_rate,
@@ -176,6 +182,7 @@ def summarize(
         test_photos=test_photos,
         development_negatives=negatives.development if used and negatives else 0,
         synthetic_negatives=negatives.synthetic if used and negatives else 0,
+        derived_negatives=negatives.derived if used and negatives else 0,
         fallback=fallback,
     )
 
@@ -194,7 +201,7 @@ def log_open_set(scorer: OpenSetScorer, summary: OpenSetSummary) -> None:
         {
             "open_set_method": summary.method,
             "open_set_negatives": f"{summary.development_negatives} development + "
-            f"{summary.synthetic_negatives} generated",
+            f"{summary.synthetic_negatives} generated + {summary.derived_negatives} derived",
             "open_set_fallback": summary.fallback or "none",
         }
     )
@@ -225,6 +232,8 @@ def compute_open_set(
     )
     folder = settings.open_set_negatives_dir
     negatives = None
+    train = [i for i, photo in enumerate(photos) if photo.split == "train"]
+    validation = [i for i, photo in enumerate(photos) if photo.split == "validation"]
     if config.method in NEEDS_NEGATIVES:
         negatives = load_negative_pictures(
             folder,
@@ -233,7 +242,13 @@ def compute_open_set(
             trained.summary.input_size,
             settings.max_image_pixels,
             settings.jpeg_draft_margin,
+            config.synthetic_kinds,
         )
+        if negatives is not None and config.derived_negatives:
+            train_images = np.stack([photos[i].image.pixels for i in train])
+            negatives = with_derived(
+                negatives, derived_negatives(train_images, config.derived_negatives, config.negatives_seed)
+            )
     fitted_config, fallback = method_to_fit(config, negatives, folder)
     if fallback is not None:
         log.warning("open set: %s", fallback)
@@ -244,8 +259,6 @@ def compute_open_set(
         negative_outputs = runner.outputs(negatives.images.astype(np.float32)) if negatives else None
     if outputs.embeddings is None or len(test_outputs) < 2:
         raise ValueError("the exported model has no embedding output: the open-set scorer needs it")
-    train = [i for i, photo in enumerate(photos) if photo.split == "train"]
-    validation = [i for i, photo in enumerate(photos) if photo.split == "validation"]
     scorer = calibrate_scorer(
         fitted_config,
         outputs.embeddings[train],

@@ -244,3 +244,19 @@ def test_the_calibrations_the_config_accepts_are_the_ones_the_calibration_module
     assert get_args(OpenSetConfig.model_fields["calibration"].annotation) == CALIBRATIONS
     with pytest.raises(ValueError, match="calibration"):
         OpenSetConfig.model_validate({"calibration": "test"})
+
+
+def test_pictures_made_from_train_photos_join_the_negatives_and_are_counted(tmp_path: Path) -> None:
+    from greenr.training.open_set_negatives import with_derived
+
+    negatives = NegativePictures(
+        images=np.zeros((3, SIZE, SIZE, 3), dtype=np.uint8), development=2, synthetic=1
+    )
+    joined = with_derived(negatives, np.full((2, SIZE, SIZE, 3), 7, dtype=np.uint8))
+    assert (joined.development, joined.synthetic, joined.derived) == (2, 1, 2)
+    assert joined.images.shape == (5, SIZE, SIZE, 3)
+    assert joined.images[3:].min() == 7
+    with pytest.raises(ValueError, match="derived pictures of shape"):
+        with_derived(negatives, np.zeros((1, SIZE + 1, SIZE, 3), dtype=np.uint8))
+    with pytest.raises(ValueError, match="unknown generated picture kinds"):
+        OpenSetConfig.model_validate({"synthetic_kinds": ["noise", "clouds"]})
