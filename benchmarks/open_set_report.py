@@ -5,7 +5,8 @@
 Prints, at the chosen quantile, one row per variant (mean over the splits, min-max in brackets):
 what the choice looked at (development flowers flagged by cross-validation, in-domain refusal of
 validation + matched out-of-fold train photos), then what it did not (test refusals, held-out
-flags, AUROCs); then the chosen variant per split and the scoring cost.
+flags, AUROCs); then, per split, the rule's choice and the configured variant (configs/training.yaml,
+which need not be the choice), and the scoring cost. A unit test holds the README to this output.
 """
 
 from __future__ import annotations
@@ -18,7 +19,9 @@ from typing import Any
 
 import numpy as np
 
-from .open_set_benchmark import DEFAULT_OUTPUT, HELD_OUT_SOURCES
+from greenr.training.config import load_training_config
+
+from .open_set_benchmark import DEFAULT_OUTPUT, HELD_OUT_SOURCES, configured_variant
 
 
 def _cell(values: Sequence[float]) -> str:
@@ -52,20 +55,45 @@ def variant_rows(results: dict[str, Any], quantile: str) -> list[str]:
     return rows
 
 
-def chosen_per_split(results: dict[str, Any]) -> list[str]:
-    """The chosen variant at its quantile on each split."""
-    name, quantile = results["choice"]["variant"], str(results["choice"]["quantile"])
+def per_split(results: dict[str, Any], name: str, quantile: str) -> list[str]:
+    """Variant `name` at `quantile` on each split, then the mean over the splits."""
     rows = [
         "| split | test refused | held-out flagged | flowers / far / synthetic flagged |",
         "|---|---|---|---|",
     ]
-    for run in results["runs"]:
-        at = run["variants"][name]["quantiles"][quantile]
-        split = "ingestion" if run["split_seed"] is None else f"seed {run['split_seed']}"
+    measured = [
+        (
+            "ingestion" if run["split_seed"] is None else f"seed {run['split_seed']}",
+            run["variants"][name]["quantiles"][quantile],
+        )
+        for run in results["runs"]
+    ]
+    for split, at in measured:
         flags = " / ".join(f"{100 * at['flagged'][s]:.1f} %" for s in HELD_OUT_SOURCES)
         refused, flagged = 100 * at["test_refusal_rate"], 100 * at["held_out_flagged"]
         rows.append(f"| {split} | {refused:.1f} % | {flagged:.1f} % | {flags} |")
+    ats = [at for _, at in measured]
+    flags = " / ".join(f"{100 * np.mean([at['flagged'][s] for at in ats]):.1f} %" for s in HELD_OUT_SOURCES)
+    refused = 100 * np.mean([at["test_refusal_rate"] for at in ats])
+    flagged = 100 * np.mean([at["held_out_flagged"] for at in ats])
+    rows.append(f"| **mean** | **{refused:.1f} %** | **{flagged:.1f} %** | {flags} |")
     return rows
+
+
+def chosen_per_split(results: dict[str, Any]) -> list[str]:
+    """The rule's choice at its quantile on each split."""
+    return per_split(results, results["choice"]["variant"], str(results["choice"]["quantile"]))
+
+
+def configured_line(name: str, quantile: float) -> str:
+    """Which measured variant configs/training.yaml's open_set section is."""
+    return f"Configured (`configs/training.yaml`): **{name}** at quantile {quantile:g}."
+
+
+def configured_per_split(results: dict[str, Any]) -> list[str]:
+    """configs/training.yaml's open-set configuration on each split, as the results measured it."""
+    variant, quantile = configured_variant(load_training_config().open_set)
+    return [configured_line(variant.name, quantile), "", *per_split(results, variant.name, str(quantile))]
 
 
 def cost_line(results: dict[str, Any]) -> str:
@@ -91,6 +119,8 @@ def main(argv: list[str] | None = None) -> int:
     print("\n".join(variant_rows(results, quantile)))
     print()
     print("\n".join(chosen_per_split(results)))
+    print()
+    print("\n".join(configured_per_split(results)))
     print()
     print(cost_line(results))
     return 0

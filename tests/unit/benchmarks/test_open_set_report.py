@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
-from benchmarks.open_set_report import chosen_per_split, cost_line, variant_rows
+from benchmarks.open_set_benchmark import DEFAULT_OUTPUT
+from benchmarks.open_set_report import (
+    chosen_per_split,
+    configured_per_split,
+    cost_line,
+    variant_rows,
+)
+from greenr.settings import REPO_ROOT
 
 
 def _variant(flag: float, refused: float) -> dict[str, Any]:
@@ -46,4 +54,19 @@ def test_the_choice_per_split_and_the_cost() -> None:
     rows = chosen_per_split(RESULTS)
     assert rows[2] == "| ingestion | 0.0 % | 80.0 % | 80.0 % / 100.0 % / 50.0 % |"
     assert rows[3].startswith("| seed 1 | 1.7 % | 100.0 % |")
+    assert rows[4] == "| **mean** | **0.8 %** | **90.0 %** | 90.0 % / 100.0 % / 50.0 % |"
     assert "b 0.250 ms (passes 0.200-0.300)" in cost_line(RESULTS)
+
+
+def test_the_readme_holds_the_reports_tables_of_the_committed_results() -> None:
+    """The README's open-set tables and its "Configured" line are this report's output for the
+    committed results and configs/training.yaml, never edited by hand."""
+    results = json.loads(DEFAULT_OUTPUT.read_text())
+    readme = (REPO_ROOT / "README.md").read_text()
+    quantile = str(results["choice"]["quantile"])
+    for block in (variant_rows(results, quantile), chosen_per_split(results), configured_per_split(results)):
+        assert "\n".join(block) in readme, (
+            "README's open-set tables differ from benchmarks/results/open_set.json or "
+            "configs/training.yaml: paste python -m benchmarks.open_set_report's output"
+        )
+    assert cost_line(results) in readme
