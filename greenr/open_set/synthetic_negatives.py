@@ -105,6 +105,20 @@ def _blur(rng: np.random.Generator) -> np.ndarray:  # type: ignore[type-arg]
     return np.asarray(noise.filter(ImageFilter.GaussianBlur(float(rng.uniform(2, 8)))))
 
 
+def checked_kinds(kinds: Sequence[str]) -> tuple[str, ...]:
+    """`kinds` if this module draws every one of them (and there is at least one).
+
+    Raises:
+        ValueError: an unknown kind, or none.
+    """
+    unknown = [kind for kind in kinds if kind not in KINDS]
+    if unknown or not kinds:
+        raise ValueError(
+            f"unknown generated picture kinds {unknown or list(kinds)}: use some of {', '.join(KINDS)}"
+        )
+    return tuple(kinds)
+
+
 MAKERS: Final = {
     "noise": _noise,
     "flat": _flat,
@@ -123,11 +137,6 @@ def synthetic_negatives(count: int, seed: int, kinds: Sequence[str] = FIRST_KIND
     Raises:
         ValueError: an unknown kind.
     """
-    unknown = [kind for kind in kinds if kind not in MAKERS]
-    if unknown or not kinds:
-        raise ValueError(
-            f"unknown generated picture kinds {unknown or kinds}: use some of {', '.join(KINDS)}"
-        )
     rng = np.random.default_rng(seed)
-    makers = [MAKERS[kind] for kind in kinds]
+    makers = [MAKERS[kind] for kind in checked_kinds(kinds)]
     return [_jpeg(np.asarray(makers[index % len(makers)](rng))) for index in range(count)]

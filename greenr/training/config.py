@@ -16,7 +16,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from greenr.contracts import MODEL_INPUT_SIZE
-from greenr.open_set.synthetic_negatives import FIRST_KINDS, KINDS
+from greenr.open_set.synthetic_negatives import FIRST_KINDS, checked_kinds
 from greenr.settings import REPO_ROOT
 
 DEFAULT_CONFIG = REPO_ROOT / "configs" / "training.yaml"
@@ -100,8 +100,8 @@ class OpenSetConfig(_Strict):
     chosen with benchmarks/open_set_benchmark.py)."""
 
     method: Literal["mahalanobis", "knn", "max_probability", "outlier_exposure"] = "knn"
-    # The threshold is the validation split's score at this quantile: about 1 - quantile of
-    # in-domain photos are refused.
+    # The threshold is this quantile of the in-domain scores named by `calibration` (below):
+    # about 1 - quantile of in-domain photos are refused.
     quantile: float = Field(0.975, gt=0, le=1)
     k: int = Field(1, ge=0)  # knn: distance to the k-th nearest train photo (outlier_exposure: 0 = none)
     components: int = Field(64, ge=1)  # mahalanobis: principal components kept
@@ -128,12 +128,7 @@ class OpenSetConfig(_Strict):
     @field_validator("synthetic_kinds")
     @classmethod
     def _known_kinds(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        unknown = [kind for kind in value if kind not in KINDS]
-        if unknown or not value:
-            raise ValueError(
-                f"unknown generated picture kinds {unknown or value}; kinds are {', '.join(KINDS)}"
-            )
-        return value
+        return checked_kinds(value)
 
 
 class TrainingConfig(_Strict):

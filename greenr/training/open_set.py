@@ -2,14 +2,16 @@
 
 The scorer sees what the model server sees: the exported ONNX model's embeddings and
 probabilities on the photos decoded as uploads are decoded (the feature reference's loading and
-running code). Its threshold is the validation split's score at `OpenSetConfig.quantile`; the
-test split's rejection rate is what the promotion gate judges. A method that learns from
-out-of-domain pictures (outlier exposure) also sees the development photos under
-`Settings.open_set_negatives_dir` and generated pictures (greenr/training/open_set_negatives.py);
-without that folder it falls back to knn on in-domain photos only, and says so (log line, summary,
-MLflow tag, model card). `open_set.json` is logged to the
-training's MLflow run (under `OPEN_SET_ARTIFACT_PATH`) and published next to the serving
-artifact (greenr.deployment.artifact.COMPANION_FILES).
+running code). Its threshold is the validation split's score at `OpenSetConfig.quantile`, or
+(`calibration: pooled`) that quantile of the validation scores pooled with the train photos'
+out-of-fold scores (greenr/open_set/calibration.py); the test split's rejection rate is what the
+promotion gate judges. A method that learns from out-of-domain pictures (outlier exposure) also
+sees the development photos under `Settings.open_set_negatives_dir`, generated pictures
+(greenr/training/open_set_negatives.py) and, when configured, pictures made from the train
+photos (greenr/open_set/derived_negatives.py); without that folder it falls back to knn on
+in-domain photos only, and says so (log line, summary, MLflow tag, model card). `open_set.json`
+is logged to the training's MLflow run (under `OPEN_SET_ARTIFACT_PATH`) and published next to the
+serving artifact (greenr.deployment.artifact.COMPANION_FILES).
 """
 
 from __future__ import annotations
@@ -214,6 +216,27 @@ def log_open_set(scorer: OpenSetScorer, summary: OpenSetSummary) -> None:
     )
 
 
+def negative_pictures(
+    settings: Settings, config: OpenSetConfig, train_images: Sequence[npt.NDArray[np.uint8]], size: int
+) -> NegativePictures | None:
+    """The out-of-domain pictures outlier exposure learns from: the development photos, the
+    generated pictures and `config.derived_negatives` made from the train photos (model inputs);
+    None without development photos."""
+    negatives = load_negative_pictures(
+        settings.open_set_negatives_dir,
+        config.synthetic_negatives,
+        config.negatives_seed,
+        size,
+        settings.max_image_pixels,
+        settings.jpeg_draft_margin,
+        config.synthetic_kinds,
+    )
+    if negatives is None or not config.derived_negatives:
+        return negatives
+    made = derived_negatives(np.stack(train_images), config.derived_negatives, config.negatives_seed)
+    return with_derived(negatives, made)
+
+
 def compute_open_set(
     settings: Settings,
     trained: TrainedModel,
@@ -231,24 +254,15 @@ def compute_open_set(
         store, manifest, trained.summary.input_size, settings.max_image_pixels, settings.jpeg_draft_margin
     )
     folder = settings.open_set_negatives_dir
-    negatives = None
     train = [i for i, photo in enumerate(photos) if photo.split == "train"]
     validation = [i for i, photo in enumerate(photos) if photo.split == "validation"]
-    if config.method in NEEDS_NEGATIVES:
-        negatives = load_negative_pictures(
-            folder,
-            config.synthetic_negatives,
-            config.negatives_seed,
-            trained.summary.input_size,
-            settings.max_image_pixels,
-            settings.jpeg_draft_margin,
-            config.synthetic_kinds,
+    negatives = (
+        negative_pictures(
+            settings, config, [photos[i].image.pixels for i in train], trained.summary.input_size
         )
-        if negatives is not None and config.derived_negatives:
-            train_images = np.stack([photos[i].image.pixels for i in train])
-            negatives = with_derived(
-                negatives, derived_negatives(train_images, config.derived_negatives, config.negatives_seed)
-            )
+        if config.method in NEEDS_NEGATIVES
+        else None
+    )
     fitted_config, fallback = method_to_fit(config, negatives, folder)
     if fallback is not None:
         log.warning("open set: %s", fallback)

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from greenr.images.preprocess import decode_model_input
-from greenr.open_set.synthetic_negatives import KINDS, synthetic_negatives
+from greenr.open_set.synthetic_negatives import FIRST_KINDS, KINDS, synthetic_negatives
 
 
 def test_the_pictures_decode_like_uploads_and_are_the_same_for_a_seed() -> None:
@@ -28,10 +29,6 @@ def test_none_asked_none_made() -> None:
 
 
 def test_the_added_kinds_are_drawn_only_when_asked_and_unknown_kinds_are_refused() -> None:
-    import pytest
-
-    from greenr.open_set.synthetic_negatives import FIRST_KINDS
-
     assert synthetic_negatives(4, seed=5) == synthetic_negatives(4, seed=5, kinds=FIRST_KINDS)
     added = tuple(kind for kind in KINDS if kind not in FIRST_KINDS)
     pictures = synthetic_negatives(len(added), seed=5, kinds=added)
