@@ -49,7 +49,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -101,6 +101,9 @@ class Variant:
     more_negatives: bool = False
     """Outlier exposure also learns from DERIVED pictures made from the train photos (grey,
     tile-shuffled, inverted: greenr/open_set/derived_negatives.py)."""
+    per_class: bool = False
+    """One scorer per class, fitted on that class's train photos; a photo gets the score of the
+    class the model predicts for it (PerClassScorer; measured here only, training cannot fit it)."""
 
 
 VARIANTS: Final = (
@@ -126,7 +129,43 @@ VARIANTS: Final = (
     Variant("oe k20 p0.001 +derived", "outlier_exposure", {"k": 20, "penalty": 0.001}, more_negatives=True),
     Variant("oe k5 p0.001 pooled +derived", "outlier_exposure", {"k": 5, "penalty": 0.001}, "pooled", True),
     Variant("oe k20 p0.001 pooled +derived", "outlier_exposure", {"k": 20, "penalty": 0.001}, "pooled", True),
+    Variant("oe k0 p0.001 per class", "outlier_exposure", {"k": 0, "penalty": 0.001}, per_class=True),
+    Variant("oe k20 p0.001 per class", "outlier_exposure", {"k": 20, "penalty": 0.001}, per_class=True),
 )
+
+
+class Scorer(Protocol):
+    """What the benchmark needs of a fitted score (OpenSetScorer, PerClassScorer)."""
+
+    def scores(self, embeddings: npt.ArrayLike | None, probabilities: npt.ArrayLike) -> FloatArray: ...
+
+    def rejected(self, scores: npt.ArrayLike) -> npt.NDArray[np.bool_]: ...
+
+
+@dataclass(frozen=True)
+class PerClassScorer:
+    """Class-conditional scores: `by_class[c]` was fitted on class c's train photos only, and a
+    photo is scored by the scorer of the class the model predicts for it. A flower the model calls
+    a dandelion is then judged against dandelions alone, not against a boundary that must also
+    make room for grass."""
+
+    by_class: tuple[OpenSetScorer, ...]
+    """One scorer per class, in LABELS order."""
+
+    def scores(self, embeddings: npt.ArrayLike | None, probabilities: npt.ArrayLike) -> FloatArray:
+        probs = np.asarray(probabilities, dtype=np.float64)
+        data = np.asarray(embeddings, dtype=np.float64)
+        predicted = probs.argmax(axis=1)
+        result = np.empty(len(probs))
+        for index, scorer in enumerate(self.by_class):
+            rows = predicted == index
+            if rows.any():
+                result[rows] = scorer.scores(data[rows], probs[rows])
+        return result
+
+    def rejected(self, scores: npt.ArrayLike) -> npt.NDArray[np.bool_]:
+        # Uncalibrated, like a fitted OpenSetScorer (threshold +inf): only its cost is timed.
+        return np.asarray(scores, dtype=np.float64) > np.inf
 
 
 def configured_variant(config: OpenSetConfig) -> tuple[Variant, float]:
@@ -138,7 +177,8 @@ def configured_variant(config: OpenSetConfig) -> tuple[Variant, float]:
     """
     for variant in VARIANTS:
         if (
-            variant.method == config.method
+            not variant.per_class
+            and variant.method == config.method
             and all(getattr(config, key) == value for key, value in variant.options.items())
             and variant.calibration == config.calibration
             and (variant.calibration != "pooled" or config.calibration_folds == CALIBRATION_FOLDS)
@@ -199,7 +239,7 @@ def model_for_split(seed: int | None, onnx: Path | None) -> tuple[Path, list[Pho
     return cached_onnx_model(folder, photos), photos
 
 
-def fit_variant(variant: Variant, train: Outputs, negatives: list[Outputs]) -> OpenSetScorer:
+def fit_variant(variant: Variant, train: Outputs, negatives: list[Outputs]) -> Scorer:
     """The variant fitted on the train split (and, for outlier exposure, on `negatives`)."""
     if train.labels is None:
         raise SystemExit("the train photos have no labels")
@@ -208,7 +248,16 @@ def fit_variant(variant: Variant, train: Outputs, negatives: list[Outputs]) -> O
     }
     if variant.method in NEEDS_NEGATIVES:
         options["negatives"] = np.concatenate([group.embeddings for group in negatives])
-    return fit_scorer(variant.method, train.embeddings, [LABELS[i] for i in train.labels], **options)
+    labels = [LABELS[i] for i in train.labels]
+    if not variant.per_class:
+        return fit_scorer(variant.method, train.embeddings, labels, **options)
+    by_class = []
+    for index, label in enumerate(LABELS):
+        rows = train.labels == index
+        by_class.append(
+            fit_scorer(variant.method, train.embeddings[rows], [label] * int(rows.sum()), **options)
+        )
+    return PerClassScorer(tuple(by_class))
 
 
 def _generated(variant: Variant, groups: dict[str, Outputs]) -> Outputs:
@@ -245,7 +294,7 @@ def calibrated_variant(
     negatives: list[Outputs],
     validation: Outputs,
     out_of_fold: FloatArray | None = None,
-) -> tuple[OpenSetScorer, dict[str, float]]:
+) -> tuple[Scorer, dict[str, float]]:
     """The fitted variant and its threshold at each quantile, as training calibrates it: of the
     validation scores, or (`pooled`) of those and the train photos' matched out-of-fold scores
     (`out_of_fold`, computed when not given)."""
@@ -337,7 +386,7 @@ def measure_variant(variant: Variant, groups: dict[str, Outputs]) -> dict[str, A
     }
 
 
-def scoring_ms(scorer: OpenSetScorer, group: Outputs, repeats: int = SCORING_REPEATS) -> list[float]:
+def scoring_ms(scorer: Scorer, group: Outputs, repeats: int = SCORING_REPEATS) -> list[float]:
     """Per pass, the mean milliseconds to score and judge one photo alone (a one-photo request in
     the model server: `scores` and `rejected` on a 1 x D batch), over the group's photos."""
     passes = []

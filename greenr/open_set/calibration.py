@@ -13,16 +13,24 @@ before they are pooled with the validation scores (`pooled_threshold`).
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Final
+from typing import Final, Protocol
 
 import numpy as np
 import numpy.typing as npt
 
-from greenr.open_set.scorer import FloatArray, OpenSetError, OpenSetScorer
+from greenr.open_set.scorer import FloatArray, OpenSetError
 
 CALIBRATIONS: Final = ("validation", "pooled")
 """`validation`: the validation scores' quantile; `pooled`: validation plus the matched
 out-of-fold train scores."""
+
+
+class Scores(Protocol):
+    """A fitted score (greenr.open_set.scorer.OpenSetScorer, or a benchmark's own)."""
+
+    def scores(self, embeddings: npt.ArrayLike | None, probabilities: npt.ArrayLike) -> FloatArray: ...
+
+
 FOLD_SEED: Final = 0
 """Which train photos share a fold (fixed: the threshold must not change with anything else)."""
 
@@ -42,7 +50,7 @@ def fold_assignment(count: int, folds: int) -> npt.NDArray[np.int64]:
 
 
 def out_of_fold_scores(
-    fit: Callable[[npt.NDArray[np.int64]], OpenSetScorer],
+    fit: Callable[[npt.NDArray[np.int64]], Scores],
     embeddings: npt.ArrayLike,
     probabilities: npt.ArrayLike,
     folds: int,

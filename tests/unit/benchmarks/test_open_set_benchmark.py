@@ -15,16 +15,19 @@ from benchmarks.open_set_benchmark import (
     QUANTILES,
     VARIANTS,
     Outputs,
+    PerClassScorer,
     _generated,
     calibrated_variant,
     choose,
     configured_variant,
     cross_validated_development,
     development_folds,
+    fit_variant,
     measure_variant,
 )
 from benchmarks.open_set_pictures import synthetic_photos
 from greenr.contracts import LABELS
+from greenr.open_set.scorer import fit_scorer
 from greenr.open_set.synthetic_negatives import synthetic_negatives
 from greenr.training.config import OpenSetConfig, load_training_config
 from greenr.training.open_set import calibrate_scorer
@@ -80,7 +83,7 @@ def test_outlier_exposure_is_judged_by_cross_validation_and_the_choice_respects_
     choice = choose(runs)
     quantile = str(choice["quantile"])
     refusals = [
-        run["variants"][choice["variant"]]["quantiles"][quantile]["validation_refusal_rate"] for run in runs
+        run["variants"][choice["variant"]]["quantiles"][quantile]["in_domain_refusal_rate"] for run in runs
     ]
     assert float(np.mean(refusals)) <= 0.02
     assert "development_flag_rate_cross_validated" in choice
@@ -155,3 +158,31 @@ def test_the_configured_variant_is_found_by_every_setting_and_an_unmeasured_one_
     ):
         with pytest.raises(ValueError, match="measures no variant like the configured"):
             configured_variant(unmeasured)
+
+
+def test_a_per_class_variant_scores_each_photo_against_the_class_the_model_predicts() -> None:
+    groups = _groups(4)
+    train, test = groups["train"], groups["test"]
+    assert train.labels is not None
+    per_class = next(v for v in VARIANTS if v.per_class and v.options["k"] > 0)
+    negatives = [groups["synthetic_training"], groups["neither_development"]]
+    scorer = fit_variant(per_class, train, negatives)
+    assert isinstance(scorer, PerClassScorer)
+    scores = scorer.scores(test.embeddings, test.probabilities)
+    predicted = test.probabilities.argmax(axis=1)
+    assert 0 < predicted.sum() < len(predicted)  # both classes are predicted here
+    for index, label in enumerate(LABELS):
+        rows = train.labels == index
+        alone = fit_scorer(
+            "outlier_exposure",
+            train.embeddings[rows],
+            [label] * int(rows.sum()),
+            k=int(per_class.options["k"]),
+            penalty=per_class.options["penalty"],
+            negatives=np.concatenate([group.embeddings for group in negatives]),
+        )
+        expected = alone.scores(test.embeddings, test.probabilities)
+        assert np.allclose(scores[predicted == index], expected[predicted == index])
+    # Training cannot fit a per-class score: no configuration names one.
+    config = OpenSetConfig(method="outlier_exposure", k=20, penalty=0.001, quantile=0.99)
+    assert not configured_variant(config)[0].per_class
