@@ -1,4 +1,5 @@
-"""Generated out-of-domain pictures for outlier exposure: noise, flat colours, gradients, text.
+"""Generated out-of-domain pictures for outlier exposure: noise, flat colours, gradients, text,
+and (when configured) shapes, repeating patterns, cloudy textures and blurred noise.
 
 Training adds them to the development photos of "neither" so the scorer also learns that pictures
 of nothing (a blank shot, a screenshot of text) are not dandelions or grass. Deterministic: the same
@@ -11,13 +12,17 @@ from __future__ import annotations
 
 import io
 import string
+from collections.abc import Sequence
 from typing import Final
 
 import numpy as np
-from PIL import Image, ImageDraw
+from PIL import Image, ImageDraw, ImageFilter
 
 SIDE: Final = 256
-KINDS: Final = ("noise", "flat", "gradient", "text")
+KINDS: Final = ("noise", "flat", "gradient", "text", "shapes", "pattern", "texture", "blur")
+"""Every kind this module draws."""
+FIRST_KINDS: Final = KINDS[:4]
+"""The kinds generated before the last four were added (the default: same pictures as then)."""
 
 
 def _jpeg(pixels: np.ndarray) -> bytes:  # type: ignore[type-arg]
@@ -59,8 +64,79 @@ def _text(rng: np.random.Generator) -> np.ndarray:  # type: ignore[type-arg]
     return np.asarray(image)
 
 
-def synthetic_negatives(count: int, seed: int) -> list[bytes]:
-    """`count` JPEG pictures, the kinds in turn (noise, flat colour, gradient, text)."""
+def _shapes(rng: np.random.Generator) -> np.ndarray:  # type: ignore[type-arg]
+    # Clip-art: filled ellipses and rectangles on a flat background.
+    image = Image.new("RGB", (SIDE, SIDE), tuple(int(v) for v in rng.integers(0, 256, 3)))
+    draw = ImageDraw.Draw(image)
+    for _ in range(int(rng.integers(3, 12))):
+        left, top = (int(v) for v in rng.integers(0, SIDE, 2))
+        width, height = (int(v) for v in rng.integers(16, 160, 2))
+        fill = tuple(int(v) for v in rng.integers(0, 256, 3))
+        box = (left, top, left + width, top + height)
+        if rng.random() < 0.5:
+            draw.ellipse(box, fill=fill)
+        else:
+            draw.rectangle(box, fill=fill)
+    return np.asarray(image)
+
+
+def _pattern(rng: np.random.Generator) -> np.ndarray:  # type: ignore[type-arg]
+    # Stripes or a checkerboard of two colours at a random period.
+    period = int(rng.choice([4, 8, 16, 32, 64]))
+    first, second = rng.integers(0, 256, (2, 3))
+    rows, columns = np.mgrid[0:SIDE, 0:SIDE]
+    cells = rows // period + (columns // period if rng.random() < 0.5 else 0)
+    return np.where((cells % 2 == 1)[..., None], first, second)
+
+
+def _texture(rng: np.random.Generator) -> np.ndarray:  # type: ignore[type-arg]
+    # Cloudy texture: noise at three scales summed and blurred, grey or tinted.
+    total = np.zeros((SIDE, SIDE))
+    for block in (4, 16, 64):
+        total += np.kron(rng.random((SIDE // block, SIDE // block)), np.ones((block, block)))
+    grey = (total - total.min()) / max(float(np.ptp(total)), 1e-9) * 255
+    blurred = Image.fromarray(grey.astype(np.uint8)).filter(ImageFilter.GaussianBlur(2))
+    pixels = np.asarray(blurred.convert("RGB")).astype(np.float64)
+    return pixels * rng.uniform(0.5, 1.0, 3) if rng.random() < 0.5 else pixels
+
+
+def _blur(rng: np.random.Generator) -> np.ndarray:  # type: ignore[type-arg]
+    noise = Image.fromarray(rng.integers(0, 256, (SIDE, SIDE, 3)).astype(np.uint8), "RGB")
+    return np.asarray(noise.filter(ImageFilter.GaussianBlur(float(rng.uniform(2, 8)))))
+
+
+def checked_kinds(kinds: Sequence[str]) -> tuple[str, ...]:
+    """`kinds` if this module draws every one of them (and there is at least one).
+
+    Raises:
+        ValueError: an unknown kind, or none.
+    """
+    unknown = [kind for kind in kinds if kind not in KINDS]
+    if unknown or not kinds:
+        raise ValueError(
+            f"unknown generated picture kinds {unknown or list(kinds)}: use some of {', '.join(KINDS)}"
+        )
+    return tuple(kinds)
+
+
+MAKERS: Final = {
+    "noise": _noise,
+    "flat": _flat,
+    "gradient": _gradient,
+    "text": _text,
+    "shapes": _shapes,
+    "pattern": _pattern,
+    "texture": _texture,
+    "blur": _blur,
+}
+
+
+def synthetic_negatives(count: int, seed: int, kinds: Sequence[str] = FIRST_KINDS) -> list[bytes]:
+    """`count` JPEG pictures, the `kinds` in turn.
+
+    Raises:
+        ValueError: an unknown kind.
+    """
     rng = np.random.default_rng(seed)
-    makers = (_noise, _flat, _gradient, _text)
+    makers = [MAKERS[kind] for kind in checked_kinds(kinds)]
     return [_jpeg(np.asarray(makers[index % len(makers)](rng))) for index in range(count)]

@@ -16,6 +16,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from greenr.contracts import MODEL_INPUT_SIZE
+from greenr.open_set.synthetic_negatives import FIRST_KINDS, checked_kinds
 from greenr.settings import REPO_ROOT
 
 DEFAULT_CONFIG = REPO_ROOT / "configs" / "training.yaml"
@@ -99,8 +100,8 @@ class OpenSetConfig(_Strict):
     chosen with benchmarks/open_set_benchmark.py)."""
 
     method: Literal["mahalanobis", "knn", "max_probability", "outlier_exposure"] = "knn"
-    # The threshold is the validation split's score at this quantile: about 1 - quantile of
-    # in-domain photos are refused.
+    # The threshold is this quantile of the in-domain scores named by `calibration` (below):
+    # about 1 - quantile of in-domain photos are refused.
     quantile: float = Field(0.975, gt=0, le=1)
     k: int = Field(1, ge=0)  # knn: distance to the k-th nearest train photo (outlier_exposure: 0 = none)
     components: int = Field(64, ge=1)  # mahalanobis: principal components kept
@@ -112,6 +113,22 @@ class OpenSetConfig(_Strict):
     penalty: float = Field(0.01, gt=0)
     synthetic_negatives: int = Field(24, ge=0)
     negatives_seed: int = 2026
+    # Which kinds the generated pictures cycle through (greenr/open_set/synthetic_negatives.py KINDS).
+    synthetic_kinds: tuple[str, ...] = FIRST_KINDS
+    # Pictures made from distinct train photos (grey, tile-shuffled, colour-inverted in turn;
+    # greenr/open_set/derived_negatives.py), seeded with negatives_seed; 0: none.
+    derived_negatives: int = Field(0, ge=0)
+    # Whose scores the quantile is taken of (greenr/open_set/calibration.py): `validation` alone,
+    # or `pooled` with the train photos' out-of-fold scores (the method refitted
+    # `calibration_folds` times without each fold), matched to the validation scores' median and
+    # spread because the backbone was fine-tuned on the train photos.
+    calibration: Literal["validation", "pooled"] = "validation"
+    calibration_folds: int = Field(5, ge=2)
+
+    @field_validator("synthetic_kinds")
+    @classmethod
+    def _known_kinds(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        return checked_kinds(value)
 
 
 class TrainingConfig(_Strict):

@@ -150,14 +150,19 @@ def open_set_lines(open_set: OpenSetSummary | None) -> list[str]:
     learned = (
         f" and {open_set.development_negatives} out-of-domain development photos plus "
         f"{open_set.synthetic_negatives} generated pictures"
+        + (f" plus {open_set.derived_negatives} made from train photos" if open_set.derived_negatives else "")
         if open_set.development_negatives or open_set.synthetic_negatives
         else " only (no out-of-domain pictures)"
     )
     return [
         f'A photo whose open-set score is above the threshold is answered "{NEITHER}". Method '
         f"`{open_set.method}`{f' ({options})' if options else ''}, fitted on the train split's "
-        f"embeddings{learned}; threshold {open_set.threshold:.4f}, the validation split's score "
-        f"at the {open_set.quantile:g} quantile.",
+        f"embeddings{learned}; threshold {open_set.threshold:.4f}, the {open_set.quantile:g} quantile "
+        + (
+            "of the validation split's scores pooled with the train photos' out-of-fold scores."
+            if open_set.calibration == "pooled"
+            else "of the validation split's scores."
+        ),
         *([f"Fallback: {open_set.fallback}."] if open_set.fallback else []),
         "",
         "| split | photos | answered neither |",

@@ -2,14 +2,16 @@
 
 The scorer sees what the model server sees: the exported ONNX model's embeddings and
 probabilities on the photos decoded as uploads are decoded (the feature reference's loading and
-running code). Its threshold is the validation split's score at `OpenSetConfig.quantile`; the
-test split's rejection rate is what the promotion gate judges. A method that learns from
-out-of-domain pictures (outlier exposure) also sees the development photos under
-`Settings.open_set_negatives_dir` and generated pictures (greenr/training/open_set_negatives.py);
-without that folder it falls back to knn on in-domain photos only, and says so (log line, summary,
-MLflow tag, model card). `open_set.json` is logged to the
-training's MLflow run (under `OPEN_SET_ARTIFACT_PATH`) and published next to the serving
-artifact (greenr.deployment.artifact.COMPANION_FILES).
+running code). Its threshold is the validation split's score at `OpenSetConfig.quantile`, or
+(`calibration: pooled`) that quantile of the validation scores pooled with the train photos'
+out-of-fold scores (greenr/open_set/calibration.py); the test split's rejection rate is what the
+promotion gate judges. A method that learns from out-of-domain pictures (outlier exposure) also
+sees the development photos under `Settings.open_set_negatives_dir`, generated pictures
+(greenr/training/open_set_negatives.py) and, when configured, pictures made from the train
+photos (greenr/open_set/derived_negatives.py); without that folder it falls back to knn on
+in-domain photos only, and says so (log line, summary, MLflow tag, model card). `open_set.json`
+is logged to the training's MLflow run (under `OPEN_SET_ARTIFACT_PATH`) and published next to the
+serving artifact (greenr.deployment.artifact.COMPANION_FILES).
 """
 
 from __future__ import annotations
@@ -24,9 +26,12 @@ import numpy as np
 import numpy.typing as npt
 from pydantic import BaseModel
 
+from greenr.open_set.calibration import matched_to, out_of_fold_scores, pooled_threshold
+from greenr.open_set.derived_negatives import derived_negatives
 from greenr.open_set.scorer import (
     NEEDS_NEGATIVES,
     OPEN_SET_FILE,
+    OpenSetError,
     OpenSetScorer,
     fit_scorer,
     scorer_to_json,
@@ -38,7 +43,7 @@ from greenr.settings import Settings
 from greenr.training.config import OpenSetConfig
 from greenr.training.data import SplitArrays, read_manifest
 from greenr.training.feature_reference import load_reference_photos, run_exported_model
-from greenr.training.open_set_negatives import NegativePictures, load_negative_pictures
+from greenr.training.open_set_negatives import NegativePictures, load_negative_pictures, with_derived
 from greenr.training.registration import RegisteredModel
 from greenr.training.run_tracking import EXPERIMENT
 from greenr.training.trained_model import TrainedModel
@@ -57,6 +62,8 @@ class OpenSetSummary(BaseModel):
     method: str
     options: dict[str, float]
     quantile: float
+    calibration: str = "validation"
+    """Whose scores the quantile is taken of (OpenSetConfig.calibration)."""
     threshold: float
     validation_rejection_rate: float
     test_rejection_rate: float
@@ -66,6 +73,8 @@ class OpenSetSummary(BaseModel):
     """Out-of-domain development photos the scorer learned from (0: in-domain photos only)."""
     synthetic_negatives: int = 0
     """Generated out-of-domain pictures it learned from."""
+    derived_negatives: int = 0
+    """Pictures made from train photos (grey, tile-shuffled, inverted) it learned from."""
     fallback: str | None = None
     """Why the configured method was replaced by FALLBACK_METHOD; None when it was not."""
 
@@ -83,34 +92,52 @@ def calibrate_scorer(
     validation_embeddings: npt.ArrayLike,
     validation_probabilities: npt.ArrayLike,
     negative_embeddings: npt.ArrayLike | None = None,
+    train_probabilities: npt.ArrayLike | None = None,
 ) -> OpenSetScorer:
     """Fit the configured method on the train split (and the out-of-domain pictures' embeddings
-    for outlier exposure); threshold at the validation quantile.
+    for outlier exposure); threshold at the quantile of the validation scores, pooled with the
+    train photos' out-of-fold scores when `config.calibration` is "pooled" (which needs
+    `train_probabilities`).
 
     Raises:
         OpenSetError: the scorer cannot be fitted (too few photos, k above the train size, no
-            negatives for a method that needs them...).
+            negatives for a method that needs them, pooled calibration without the train
+            probabilities...).
     """
-    fitted = fit_scorer(
-        config.method,
-        train_embeddings,
-        train_labels,
-        k=config.k,
-        components=config.components,
-        shrinkage=config.shrinkage,
-        negatives=negative_embeddings,
-        penalty=config.penalty,
-    )
+    train = np.asarray(train_embeddings, dtype=np.float64)
+    labels = list(train_labels)
+
+    def fit(rows: npt.NDArray[np.int64] | None = None) -> OpenSetScorer:
+        chosen = np.arange(len(train)) if rows is None else rows
+        return fit_scorer(
+            config.method,
+            train[chosen],
+            [labels[i] for i in chosen],
+            k=config.k,
+            components=config.components,
+            shrinkage=config.shrinkage,
+            negatives=negative_embeddings,
+            penalty=config.penalty,
+        )
+
+    fitted = fit()
     scores = fitted.scores(validation_embeddings, validation_probabilities)
-    threshold = threshold_at_quantile(scores, config.quantile)
-    rate = rejection_rate(
+    calibration: dict[str, float] = {"quantile": config.quantile, "validation_photos": len(scores)}
+    if config.calibration == "pooled":
+        if train_probabilities is None:
+            raise OpenSetError("pooled calibration needs the train photos' probabilities")
+        out_of_fold = out_of_fold_scores(fit, train, train_probabilities, config.calibration_folds)
+        threshold = pooled_threshold(scores, out_of_fold, config.quantile)
+        calibration |= {
+            "train_out_of_fold_photos": len(out_of_fold),
+            "folds": config.calibration_folds,
+            "train_out_of_fold_rejection_rate": float((matched_to(scores, out_of_fold) > threshold).mean()),
+        }
+    else:
+        threshold = threshold_at_quantile(scores, config.quantile)
+    calibration["validation_rejection_rate"] = rejection_rate(
         fitted.with_threshold(threshold, {}), validation_embeddings, validation_probabilities
     )
-    calibration = {
-        "quantile": config.quantile,
-        "validation_rejection_rate": rate,
-        "validation_photos": len(scores),
-    }
     return fitted.with_threshold(threshold, calibration)
 
 
@@ -149,6 +176,7 @@ def summarize(
         method=scorer.method,
         options=dict(scorer.options),
         quantile=config.quantile,
+        calibration=config.calibration,
         threshold=scorer.threshold,
         validation_rejection_rate=scorer.calibration["validation_rejection_rate"],
         test_rejection_rate=test_rate,
@@ -156,6 +184,7 @@ def summarize(
         test_photos=test_photos,
         development_negatives=negatives.development if used and negatives else 0,
         synthetic_negatives=negatives.synthetic if used and negatives else 0,
+        derived_negatives=negatives.derived if used and negatives else 0,
         fallback=fallback,
     )
 
@@ -174,7 +203,7 @@ def log_open_set(scorer: OpenSetScorer, summary: OpenSetSummary) -> None:
         {
             "open_set_method": summary.method,
             "open_set_negatives": f"{summary.development_negatives} development + "
-            f"{summary.synthetic_negatives} generated",
+            f"{summary.synthetic_negatives} generated + {summary.derived_negatives} derived",
             "open_set_fallback": summary.fallback or "none",
         }
     )
@@ -185,6 +214,27 @@ def log_open_set(scorer: OpenSetScorer, summary: OpenSetSummary) -> None:
             "open_set_test_rejection_rate": summary.test_rejection_rate,
         }
     )
+
+
+def negative_pictures(
+    settings: Settings, config: OpenSetConfig, train_images: Sequence[npt.NDArray[np.uint8]], size: int
+) -> NegativePictures | None:
+    """The out-of-domain pictures outlier exposure learns from: the development photos, the
+    generated pictures and `config.derived_negatives` made from the train photos (model inputs);
+    None without development photos."""
+    negatives = load_negative_pictures(
+        settings.open_set_negatives_dir,
+        config.synthetic_negatives,
+        config.negatives_seed,
+        size,
+        settings.max_image_pixels,
+        settings.jpeg_draft_margin,
+        config.synthetic_kinds,
+    )
+    if negatives is None or not config.derived_negatives:
+        return negatives
+    made = derived_negatives(np.stack(train_images), config.derived_negatives, config.negatives_seed)
+    return with_derived(negatives, made)
 
 
 def compute_open_set(
@@ -204,16 +254,15 @@ def compute_open_set(
         store, manifest, trained.summary.input_size, settings.max_image_pixels, settings.jpeg_draft_margin
     )
     folder = settings.open_set_negatives_dir
-    negatives = None
-    if config.method in NEEDS_NEGATIVES:
-        negatives = load_negative_pictures(
-            folder,
-            config.synthetic_negatives,
-            config.negatives_seed,
-            trained.summary.input_size,
-            settings.max_image_pixels,
-            settings.jpeg_draft_margin,
+    train = [i for i, photo in enumerate(photos) if photo.split == "train"]
+    validation = [i for i, photo in enumerate(photos) if photo.split == "validation"]
+    negatives = (
+        negative_pictures(
+            settings, config, [photos[i].image.pixels for i in train], trained.summary.input_size
         )
+        if config.method in NEEDS_NEGATIVES
+        else None
+    )
     fitted_config, fallback = method_to_fit(config, negatives, folder)
     if fallback is not None:
         log.warning("open set: %s", fallback)
@@ -224,8 +273,6 @@ def compute_open_set(
         negative_outputs = runner.outputs(negatives.images.astype(np.float32)) if negatives else None
     if outputs.embeddings is None or len(test_outputs) < 2:
         raise ValueError("the exported model has no embedding output: the open-set scorer needs it")
-    train = [i for i, photo in enumerate(photos) if photo.split == "train"]
-    validation = [i for i, photo in enumerate(photos) if photo.split == "validation"]
     scorer = calibrate_scorer(
         fitted_config,
         outputs.embeddings[train],
@@ -233,6 +280,7 @@ def compute_open_set(
         outputs.embeddings[validation],
         outputs.probabilities[validation],
         negative_outputs[1] if negative_outputs else None,
+        outputs.probabilities[train],
     )
     test_rate = rejection_rate(scorer, test_outputs[1], test_outputs[0])
     summary = summarize(scorer, fitted_config, test_rate, len(test), negatives, fallback)

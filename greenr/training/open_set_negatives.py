@@ -9,6 +9,7 @@ folder (a fresh machine) there are none, and the training step falls back to an 
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,7 +17,7 @@ import numpy as np
 import numpy.typing as npt
 
 from greenr.images.preprocess import DRAFT_MARGIN, decode_model_input
-from greenr.open_set.synthetic_negatives import synthetic_negatives
+from greenr.open_set.synthetic_negatives import FIRST_KINDS, synthetic_negatives
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +29,22 @@ class NegativePictures:
     images: npt.NDArray[np.uint8]
     development: int
     synthetic: int
+    derived: int = 0
+    """Pictures made from train photos, last (greenr/open_set/derived_negatives.py)."""
+
+
+def with_derived(negatives: NegativePictures, derived: npt.NDArray[np.uint8]) -> NegativePictures:
+    """The negatives with pictures made from train photos appended (same size required)."""
+    if derived.shape[1:] != negatives.images.shape[1:]:
+        raise ValueError(
+            f"derived pictures of shape {derived.shape[1:]}, negatives {negatives.images.shape[1:]}"
+        )
+    return NegativePictures(
+        images=np.concatenate([negatives.images, derived]),
+        development=negatives.development,
+        synthetic=negatives.synthetic,
+        derived=negatives.derived + len(derived),
+    )
 
 
 def development_photo_paths(folder: Path) -> list[Path]:
@@ -38,14 +55,20 @@ def development_photo_paths(folder: Path) -> list[Path]:
 
 
 def load_negative_pictures(
-    folder: Path, synthetic: int, seed: int, size: int, max_pixels: int, draft_margin: int = DRAFT_MARGIN
+    folder: Path,
+    synthetic: int,
+    seed: int,
+    size: int,
+    max_pixels: int,
+    draft_margin: int = DRAFT_MARGIN,
+    kinds: Sequence[str] = FIRST_KINDS,
 ) -> NegativePictures | None:
-    """The development photos and `synthetic` generated pictures, decoded as uploads are; None
-    when the folder holds no photo (the caller falls back to an in-domain method)."""
+    """The development photos and `synthetic` generated pictures of `kinds`, decoded as uploads
+    are; None when the folder holds no photo (the caller falls back to an in-domain method)."""
     paths = development_photo_paths(folder)
     if not paths:
         return None
-    blobs = [path.read_bytes() for path in paths] + synthetic_negatives(synthetic, seed)
+    blobs = [path.read_bytes() for path in paths] + synthetic_negatives(synthetic, seed, kinds)
     images = np.stack(
         [decode_model_input(blob, max_pixels, size, draft_margin=draft_margin) for blob in blobs]
     )

@@ -3,20 +3,34 @@ flowers it was not fitted on, and the held-out synthetic pictures are not the on
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
+import pytest
 
 from benchmarks.open_set_benchmark import (
+    CALIBRATION_FOLDS,
+    DEFAULT_OUTPUT,
+    DERIVED,
     QUANTILES,
     VARIANTS,
     Outputs,
+    PerClassScorer,
+    _generated,
+    calibrated_variant,
     choose,
+    configured_variant,
     cross_validated_development,
     development_folds,
+    fit_variant,
     measure_variant,
 )
 from benchmarks.open_set_pictures import synthetic_photos
+from greenr.contracts import LABELS
+from greenr.open_set.scorer import fit_scorer
 from greenr.open_set.synthetic_negatives import synthetic_negatives
-from greenr.training.config import OpenSetConfig
+from greenr.training.config import OpenSetConfig, load_training_config
+from greenr.training.open_set import calibrate_scorer
 
 
 def _group(rng: np.random.Generator, n: int, direction: int, labelled: bool = False) -> Outputs:
@@ -36,7 +50,14 @@ def _groups(seed: int) -> dict[str, Outputs]:
         split: _group(rng, n, 0, labelled=True)
         for split, n in (("train", 60), ("validation", 40), ("test", 40))
     }
-    for name in ("neither_development", "neither_held_out", "far", "synthetic", "synthetic_training"):
+    for name in (
+        "neither_development",
+        "neither_held_out",
+        "far",
+        "synthetic",
+        "synthetic_training",
+        "derived_training",
+    ):
         groups[name] = _group(rng, 12, 1)
     return groups
 
@@ -62,7 +83,7 @@ def test_outlier_exposure_is_judged_by_cross_validation_and_the_choice_respects_
     choice = choose(runs)
     quantile = str(choice["quantile"])
     refusals = [
-        run["variants"][choice["variant"]]["quantiles"][quantile]["validation_refusal_rate"] for run in runs
+        run["variants"][choice["variant"]]["quantiles"][quantile]["in_domain_refusal_rate"] for run in runs
     ]
     assert float(np.mean(refusals)) <= 0.02
     assert "development_flag_rate_cross_validated" in choice
@@ -72,3 +93,96 @@ def test_the_held_out_synthetic_pictures_are_not_the_generated_training_negative
     config = OpenSetConfig()
     generated = set(synthetic_negatives(config.synthetic_negatives, config.negatives_seed))
     assert not generated & {photo.data for photo in synthetic_photos()}
+
+
+def test_a_pooled_variant_calibrates_as_training_does_and_more_negatives_come_from_the_config() -> None:
+    groups = _groups(3)
+    pooled = next(v for v in VARIANTS if v.calibration == "pooled")
+    negatives = [groups["synthetic_training"], groups["neither_development"]]
+    scorer, thresholds = calibrated_variant(pooled, groups["train"], negatives, groups["validation"])
+    validation = scorer.scores(groups["validation"].embeddings, groups["validation"].probabilities)
+    config = OpenSetConfig(
+        method="outlier_exposure",
+        k=int(pooled.options["k"]),
+        penalty=pooled.options["penalty"],
+        quantile=0.95,
+        calibration="pooled",
+        calibration_folds=CALIBRATION_FOLDS,
+    )
+    train = groups["train"]
+    assert train.labels is not None
+    trained = calibrate_scorer(
+        config,
+        train.embeddings,
+        [LABELS[i] for i in train.labels],
+        groups["validation"].embeddings,
+        groups["validation"].probabilities,
+        np.concatenate([group.embeddings for group in negatives]),
+        train.probabilities,
+    )
+    assert thresholds["0.95"] == pytest.approx(trained.threshold)
+    # The train photos' scores moved the threshold (validation alone gives another one).
+    alone = {str(q): float(np.quantile(validation, q, method="higher")) for q in QUANTILES}
+    assert any(thresholds[q] != pytest.approx(alone[q]) for q in alone)
+    more = next(v for v in VARIANTS if v.more_negatives)
+    learned = _generated(more, groups).embeddings
+    assert np.array_equal(
+        learned, np.concatenate([groups[g].embeddings for g in ("synthetic_training", "derived_training")])
+    )
+    assert _generated(pooled, groups) is groups["synthetic_training"]
+
+
+def test_the_configured_open_set_is_a_variant_the_committed_results_measured() -> None:
+    """configs/training.yaml's open_set need not be the rule's choice (README "Open-set rejection"
+    says which is configured and why), but it must be measured: the README's figures for it come
+    from the results file."""
+    variant, quantile = configured_variant(load_training_config().open_set)
+    results = json.loads(DEFAULT_OUTPUT.read_text())
+    for run in results["runs"]:
+        assert str(quantile) in run["variants"][variant.name]["quantiles"]
+
+
+def test_the_configured_variant_is_found_by_every_setting_and_an_unmeasured_one_is_refused() -> None:
+    pooled = OpenSetConfig(
+        method="outlier_exposure", k=20, penalty=0.001, quantile=0.98, calibration="pooled"
+    )
+    assert configured_variant(pooled) == (next(v for v in VARIANTS if v.name == "oe k20 p0.001 pooled"), 0.98)
+    derived = pooled.model_copy(update={"derived_negatives": DERIVED})
+    assert configured_variant(derived)[0].name == "oe k20 p0.001 pooled +derived"
+    assert configured_variant(OpenSetConfig(method="knn", k=5, quantile=1.0))[0].name == "knn k5"
+    for unmeasured in (
+        pooled.model_copy(update={"k": 3}),
+        pooled.model_copy(update={"quantile": 0.9}),
+        pooled.model_copy(update={"derived_negatives": 7}),
+        pooled.model_copy(update={"calibration_folds": CALIBRATION_FOLDS + 1}),
+    ):
+        with pytest.raises(ValueError, match="measures no variant like the configured"):
+            configured_variant(unmeasured)
+
+
+def test_a_per_class_variant_scores_each_photo_against_the_class_the_model_predicts() -> None:
+    groups = _groups(4)
+    train, test = groups["train"], groups["test"]
+    assert train.labels is not None
+    per_class = next(v for v in VARIANTS if v.per_class and v.options["k"] > 0)
+    negatives = [groups["synthetic_training"], groups["neither_development"]]
+    scorer = fit_variant(per_class, train, negatives)
+    assert isinstance(scorer, PerClassScorer)
+    scores = scorer.scores(test.embeddings, test.probabilities)
+    predicted = test.probabilities.argmax(axis=1)
+    assert 0 < predicted.sum() < len(predicted)  # both classes are predicted here
+    for index, label in enumerate(LABELS):
+        rows = train.labels == index
+        alone = fit_scorer(
+            "outlier_exposure",
+            train.embeddings[rows],
+            [label] * int(rows.sum()),
+            k=int(per_class.options["k"]),
+            penalty=per_class.options["penalty"],
+            negatives=np.concatenate([group.embeddings for group in negatives]),
+        )
+        expected = alone.scores(test.embeddings, test.probabilities)
+        assert np.allclose(scores[predicted == index], expected[predicted == index])
+    # Training cannot fit a per-class score: no configuration names one.
+    config = OpenSetConfig(method="outlier_exposure", k=20, penalty=0.001, quantile=0.99)
+    assert not configured_variant(config)[0].per_class

@@ -158,7 +158,9 @@ def test_the_open_set_section_gives_method_threshold_and_rejection_rates() -> No
     section = _section(card)
     assert 'answered "neither"' in section
     assert "Method `knn` (k 1)" in section
-    assert "threshold 0.1234, the validation split's score at the 0.975 quantile" in section
+    assert "threshold 0.1234, the 0.975 quantile of the validation split's scores." in section
+    pooled = _section(_card(OPEN_SET.model_copy(update={"calibration": "pooled"})))
+    assert "quantile of the validation split's scores pooled with the train photos' out-of-fold" in pooled
     assert "| validation | 60 | 1.7 % |" in section
     assert "| test | 60 | 3.3 % |" in section
     assert "benchmarks/results/open_set.json" in section
@@ -181,7 +183,9 @@ def test_the_open_set_section_says_what_the_scorer_learned_from_and_a_fallback()
     )
     section = _section(_card(learned))
     assert "Method `outlier_exposure` (k 1)" in section
-    assert "and 100 out-of-domain development photos plus 24 generated pictures" in section
+    assert "and 100 out-of-domain development photos plus 24 generated pictures;" in section
+    derived = _section(_card(learned.model_copy(update={"derived_negatives": 30})))
+    assert "plus 24 generated pictures plus 30 made from train photos;" in derived
     assert "Fallback" not in section
     fell_back = OPEN_SET.model_copy(update={"fallback": "no out-of-domain development photos under /x"})
     assert "Fallback: no out-of-domain development photos under /x." in _section(_card(fell_back))

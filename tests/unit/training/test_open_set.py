@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import get_args
 
 import numpy as np
 import numpy.typing as npt
@@ -15,11 +16,19 @@ from trained_model_kit import tiny_onnx_model
 
 from greenr.export.onnx_runtime import OnnxClassifier
 from greenr.images.preprocess import decode_sized_model_input
-from greenr.open_set.scorer import OpenSetError, scorer_from_json, scorer_to_json
+from greenr.open_set.calibration import CALIBRATIONS, fold_assignment, matched_to
+from greenr.open_set.scorer import OpenSetError, fit_scorer, scorer_from_json, scorer_to_json
+from greenr.settings import Settings
 from greenr.training.config import OpenSetConfig, TrainingConfig, load_training_config
 from greenr.training.feature_reference import ModelRun, ReferencePhoto, run_exported_model
-from greenr.training.open_set import calibrate_scorer, method_to_fit, rejection_rate, summarize
-from greenr.training.open_set_negatives import NegativePictures, load_negative_pictures
+from greenr.training.open_set import (
+    calibrate_scorer,
+    method_to_fit,
+    negative_pictures,
+    rejection_rate,
+    summarize,
+)
+from greenr.training.open_set_negatives import NegativePictures, load_negative_pictures, with_derived
 
 SIZE = 8
 
@@ -120,7 +129,7 @@ def test_k_above_the_train_photos_is_a_clear_error(
         )
 
 
-def test_the_training_config_carries_the_benchmarks_choice() -> None:
+def test_the_training_config_holds_a_valid_open_set_section() -> None:
     config = load_training_config()
     assert config.open_set.method in ("mahalanobis", "knn", "max_probability", "outlier_exposure")
     assert 0 < config.open_set.quantile <= 1
@@ -200,3 +209,79 @@ def test_the_summary_counts_the_negatives_an_outlier_exposure_scorer_learned_fro
     )
     summary = summarize(scorer, config, 0.0, 60, negatives)
     assert (summary.development_negatives, summary.synthetic_negatives, summary.fallback) == (3, 2, None)
+
+
+def test_a_pooled_threshold_also_stands_on_the_train_photos_out_of_fold_scores(outputs: Outputs) -> None:
+    config = KNN.model_copy(update={"calibration": "pooled", "calibration_folds": 4, "quantile": 0.8})
+    train_probabilities = np.full((len(outputs.train), 2), 0.5, dtype=np.float32)
+    scorer = calibrate_scorer(
+        config,
+        outputs.train,
+        outputs.labels,
+        outputs.validation,
+        outputs.probabilities,
+        train_probabilities=train_probabilities,
+    )
+    # The same threshold by hand: each train photo scored by knn fitted on the other folds.
+    folds = fold_assignment(len(outputs.train), 4)
+    out_of_fold = np.empty(len(outputs.train))
+    for fold in range(4):
+        rest = np.flatnonzero(folds != fold)
+        knn = fit_scorer("knn", outputs.train[rest], [outputs.labels[i] for i in rest], k=1)
+        out_of_fold[folds == fold] = knn.scores(
+            outputs.train[folds == fold], train_probabilities[folds == fold]
+        )
+    validation = scorer.scores(outputs.validation, outputs.probabilities)
+    pool = np.concatenate([validation, matched_to(validation, out_of_fold)])
+    validation_alone = float(np.quantile(validation, config.quantile, method="higher"))
+    assert scorer.threshold != pytest.approx(validation_alone)  # the pool changed it
+    assert scorer.threshold == pytest.approx(float(np.quantile(pool, 0.8, method="higher")))
+    assert (scorer.calibration["train_out_of_fold_photos"], scorer.calibration["folds"]) == (20, 4)
+    rate = rejection_rate(scorer, outputs.validation, outputs.probabilities)
+    assert scorer.calibration["validation_rejection_rate"] == rate
+    assert scorer_from_json(scorer_to_json(scorer)).calibration["folds"] == 4
+    with pytest.raises(OpenSetError, match="train photos' probabilities"):
+        calibrate_scorer(config, outputs.train, outputs.labels, outputs.validation, outputs.probabilities)
+
+
+def test_the_calibrations_the_config_accepts_are_the_ones_the_calibration_module_knows() -> None:
+    assert get_args(OpenSetConfig.model_fields["calibration"].annotation) == CALIBRATIONS
+    with pytest.raises(ValueError, match="calibration"):
+        OpenSetConfig.model_validate({"calibration": "test"})
+
+
+def test_pictures_made_from_train_photos_join_the_negatives_and_are_counted(tmp_path: Path) -> None:
+    negatives = NegativePictures(
+        images=np.zeros((3, SIZE, SIZE, 3), dtype=np.uint8), development=2, synthetic=1
+    )
+    joined = with_derived(negatives, np.full((2, SIZE, SIZE, 3), 7, dtype=np.uint8))
+    assert (joined.development, joined.synthetic, joined.derived) == (2, 1, 2)
+    assert joined.images.shape == (5, SIZE, SIZE, 3)
+    assert joined.images[3:].min() == 7
+    with pytest.raises(ValueError, match="derived pictures of shape"):
+        with_derived(negatives, np.zeros((1, SIZE + 1, SIZE, 3), dtype=np.uint8))
+    with pytest.raises(ValueError, match="unknown generated picture kinds"):
+        OpenSetConfig.model_validate({"synthetic_kinds": ["noise", "clouds"]})
+
+
+def test_the_step_learns_from_development_generated_and_derived_pictures_only_as_configured(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "tulip").mkdir()
+    for index in range(2):
+        Image.new("RGB", (50, 40), (200, 40, 120 + index)).save(tmp_path / "tulip" / f"{index:03}.jpg")
+    monkeypatch.setenv("GREENR_OPEN_SET_NEGATIVES_DIR", str(tmp_path))
+    settings = Settings()
+    train = [np.full((SIZE, SIZE, 3), 10 * i, dtype=np.uint8) for i in range(5)]
+    config = OpenSetConfig(method="outlier_exposure", synthetic_negatives=3)
+    plain = negative_pictures(settings, config, train, SIZE)
+    assert plain is not None
+    assert (plain.development, plain.synthetic, plain.derived) == (2, 3, 0)
+    derived = negative_pictures(settings, config.model_copy(update={"derived_negatives": 4}), train, SIZE)
+    assert derived is not None
+    assert (derived.development, derived.synthetic, derived.derived) == (2, 3, 4)
+    assert np.array_equal(derived.images[:5], plain.images)
+    # Without development photos there is nothing to learn "neither" from, derived or not.
+    monkeypatch.setenv("GREENR_OPEN_SET_NEGATIVES_DIR", str(tmp_path / "none"))
+    empty = Settings()
+    assert negative_pictures(empty, config.model_copy(update={"derived_negatives": 4}), train, SIZE) is None
