@@ -7,9 +7,8 @@ from __future__ import annotations
 import hashlib
 
 import numpy as np
-import onnx
-from onnx import TensorProto, helper, numpy_helper
 
+from greenr.containers.stand_in_model import mean_colour_onnx
 from greenr.contracts import LABELS
 from greenr.training.trained_model import TrainedModel, TrainingSummary
 
@@ -20,28 +19,8 @@ def tiny_onnx_model(size: int = 8, embedding: bool = False) -> bytes:
     With `embedding`, the mean colour (N×3) is a second output, like the pooled features that
     training exports after the probabilities.
     """
-    weights = numpy_helper.from_array(
-        np.array([[0.05, -0.05], [-0.05, 0.05], [0.0, 0.0]], dtype=np.float32), name="weights"
-    )
-    graph = helper.make_graph(
-        [
-            helper.make_node("ReduceMean", ["input"], ["colour"], axes=[1, 2], keepdims=0),
-            helper.make_node("MatMul", ["colour", "weights"], ["logits"]),
-            helper.make_node("Softmax", ["logits"], ["probabilities"], axis=1),
-        ],
-        "tiny",
-        [helper.make_tensor_value_info("input", TensorProto.FLOAT, ["N", size, size, 3])],
-        [
-            helper.make_tensor_value_info("probabilities", TensorProto.FLOAT, ["N", 2]),
-            *([helper.make_tensor_value_info("colour", TensorProto.FLOAT, ["N", 3])] if embedding else []),
-        ],
-        [weights],
-    )
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
-    model.ir_version = 8
-    onnx.checker.check_model(model)
-    data: bytes = model.SerializeToString()
-    return data
+    weights = np.array([[0.05, -0.05], [-0.05, 0.05], [0.0, 0.0]], dtype=np.float32)
+    return mean_colour_onnx(size, weights, input_name="input", embedding=embedding)
 
 
 def summary_for(model_bytes: bytes, **changes: object) -> TrainingSummary:

@@ -14,33 +14,43 @@ from pathlib import Path
 
 import numpy as np
 import onnx
+from numpy.typing import NDArray
 from onnx import TensorProto, helper, numpy_helper
 
 from greenr.contracts import LABELS, MODEL_INPUT_SIZE, ServingMetadata
 
 MODEL_NAME = "greenr-container-test"
 OPSET = 13  # ReduceMean still takes its axes as an attribute; every onnxruntime since 1.7 runs it
-# Mean red, green, blue (0..1) to the two logits, in LABELS order (dandelion, grass).
-WEIGHTS = np.array([[4.0, -4.0], [-4.0, 4.0], [2.0, -2.0]], dtype=np.float32)
+# Mean red, green, blue (in 0..255) to the two logits, in LABELS order (dandelion, grass).
+WEIGHTS = np.array([[4.0, -4.0], [-4.0, 4.0], [2.0, -2.0]], dtype=np.float32) / 255
 
 
-def tiny_onnx(size: int = MODEL_INPUT_SIZE) -> bytes:
-    """The serialized graph: mean colour of the photo, a 3 x 2 linear layer, softmax."""
+def mean_colour_onnx(
+    size: int = MODEL_INPUT_SIZE,
+    weights: NDArray[np.float32] = WEIGHTS,
+    input_name: str = "image",
+    embedding: bool = False,
+) -> bytes:
+    """The serialized graph: mean colour of the photo (N x 3), a 3 x 2 linear layer, softmax.
+
+    With `embedding`, the mean colour is a second output, like the pooled features training
+    exports after the probabilities. The tests' tiny models are this graph too
+    (tests/trained_model_kit.py).
+    """
     nodes = [
-        helper.make_node("ReduceMean", ["image"], ["mean"], axes=[1, 2], keepdims=0),
-        helper.make_node("Mul", ["mean", "scale"], ["unit"]),
-        helper.make_node("MatMul", ["unit", "weights"], ["logits"]),
+        helper.make_node("ReduceMean", [input_name], ["colour"], axes=[1, 2], keepdims=0),
+        helper.make_node("MatMul", ["colour", "weights"], ["logits"]),
         helper.make_node("Softmax", ["logits"], ["probabilities"], axis=1),
     ]
+    outputs = [helper.make_tensor_value_info("probabilities", TensorProto.FLOAT, ["N", len(LABELS)])]
+    if embedding:
+        outputs.append(helper.make_tensor_value_info("colour", TensorProto.FLOAT, ["N", 3]))
     graph = helper.make_graph(
         nodes,
-        "greenr_container_test",
-        [helper.make_tensor_value_info("image", TensorProto.FLOAT, ["N", size, size, 3])],
-        [helper.make_tensor_value_info("probabilities", TensorProto.FLOAT, ["N", len(LABELS)])],
-        initializer=[
-            numpy_helper.from_array(np.array(1 / 255, dtype=np.float32), "scale"),
-            numpy_helper.from_array(WEIGHTS, "weights"),
-        ],
+        "greenr_mean_colour",
+        [helper.make_tensor_value_info(input_name, TensorProto.FLOAT, ["N", size, size, 3])],
+        outputs,
+        initializer=[numpy_helper.from_array(weights.astype(np.float32), "weights")],
     )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)])
     model.ir_version = 8  # what onnxruntime releases of the last years all read
@@ -51,7 +61,7 @@ def tiny_onnx(size: int = MODEL_INPUT_SIZE) -> bytes:
 
 def write_artifact(folder: Path, size: int = MODEL_INPUT_SIZE) -> ServingMetadata:
     """model.onnx + metadata.json in `folder` (made if needed); the metadata written."""
-    model = tiny_onnx(size)
+    model = mean_colour_onnx(size)
     metadata = ServingMetadata(
         model_name=MODEL_NAME,
         version="1",
