@@ -49,6 +49,7 @@ from greenr.settings import REPO_ROOT, get_settings
 from greenr.storage.object_store import ObjectStore, open_object_store, s3_options
 from greenr.training.config import DEFAULT_CONFIG, TrainingConfig, load_training_config, parse_overrides
 from greenr.training.data import Manifest, SplitArrays, decode_to_arrays, read_manifest
+from greenr.training.evaluation import EvaluationReport
 
 from .clean_tree import check_clean_tree
 from .training_report import TARGETS, overall_summary, split_summaries, text_table, verdict
@@ -74,12 +75,17 @@ class RunResult:
     test_probabilities_sha256: str  # rounded to 1e-6: equal across reruns when training is deterministic
     validation_accuracy: float  # of the final model; epochs were selected on this split
     validation_loss: float  # best epoch's validation loss (what early stopping looks at)
+    validation_log_loss: float  # of the exported model (no label smoothing): finer than accuracy
     best_epoch: int
     best_stage: str
     epochs_run: int
     train_seconds: float
     peak_rss_mb: float
     misclassified: list[dict[str, Any]]
+    validation_misclassified: list[dict[str, Any]]
+    # The same trained weights served with flip averaging toggled (an inference-only choice,
+    # so both are measured from one training; the choice is made on the validation columns).
+    other_inference: dict[str, Any]
 
 
 def newest_manifest(store: ObjectStore) -> Manifest:
@@ -126,12 +132,15 @@ def run_one(
     )
     from greenr.model.pretrained_weights import load_imagenet_weights
     from greenr.training.evaluation import evaluate
+    from greenr.training.model import inference_model
     from greenr.training.train import train_classifier
 
     result = train_classifier(data, config, load_imagenet_weights(weights_dir))
     report = evaluate(result.model, data["test"], labels)
     validation = evaluate(result.model, data["validation"], labels)
-    rows = report.predictions()
+    other = inference_model(result.model, flip_averaging=not config.flip_averaging)
+    other_report = evaluate(other, data["test"], labels)
+    other_validation = evaluate(other, data["validation"], labels)
     return RunResult(
         split_seed=split_seed,
         train_seed=config.seed,
@@ -145,13 +154,34 @@ def run_one(
         test_probabilities_sha256=probabilities_digest(report.probabilities),
         validation_accuracy=validation.accuracy,
         validation_loss=result.best.val_loss,
+        validation_log_loss=log_loss(validation),
         best_epoch=result.best_epoch,
         best_stage=result.best_stage,
         epochs_run=len(result.history),
         train_seconds=result.wall_seconds,
         peak_rss_mb=_peak_rss_mb(),
-        misclassified=[rows[int(i)] for i in report.misclassified],
+        misclassified=_misclassified(report),
+        validation_misclassified=_misclassified(validation),
+        other_inference={
+            "flip_averaging": not config.flip_averaging,
+            "test_accuracy": other_report.accuracy,
+            "test_errors": len(other_report.misclassified),
+            "validation_accuracy": other_validation.accuracy,
+            "validation_log_loss": log_loss(other_validation),
+            "misclassified": _misclassified(other_report),
+        },
     )
+
+
+def log_loss(report: EvaluationReport) -> float:
+    """Mean negative log probability of the true class (clipped at 1e-7)."""
+    true = report.probabilities[np.arange(report.n), report.true_labels]
+    return float(-np.mean(np.log(np.clip(true, 1e-7, 1.0))))
+
+
+def _misclassified(report: EvaluationReport) -> list[dict[str, Any]]:
+    rows = report.predictions()
+    return [rows[int(i)] for i in report.misclassified]
 
 
 def load_all_images(

@@ -78,6 +78,44 @@ def overall_summary(runs: Sequence[Mapping[str, Any]]) -> dict[str, float]:
     }
 
 
+def inference_comparison(runs: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """The configured inference against the other one (flip averaging toggled), same weights.
+
+    Validation columns are what a choice between them may look at; test columns are reported.
+    Empty when the runs predate the comparison (no `other_inference` record).
+    """
+    if not runs or any("other_inference" not in r for r in runs):
+        return []
+    configured = [
+        {
+            "test_accuracy": r["test_accuracy"],
+            "validation_accuracy": r["validation_accuracy"],
+            "validation_log_loss": r["validation_log_loss"],
+            "split_seed": r["split_seed"],
+        }
+        for r in runs
+    ]
+    other = [{**r["other_inference"], "split_seed": r["split_seed"]} for r in runs]
+    flip = bool(runs[0]["other_inference"]["flip_averaging"])
+    rows = []
+    for name, group, flips in (("configured", configured, not flip), ("other", other, flip)):
+        by_split: dict[int, list[float]] = {}
+        for r in group:
+            by_split.setdefault(int(r["split_seed"]), []).append(float(r["test_accuracy"]))
+        rows.append(
+            {
+                "inference": name,
+                "flip_averaging": flips,
+                "validation_accuracy": statistics.fmean(float(r["validation_accuracy"]) for r in group),
+                "validation_log_loss": statistics.fmean(float(r["validation_log_loss"]) for r in group),
+                "test_accuracy": statistics.fmean(float(r["test_accuracy"]) for r in group),
+                "worst_split_mean_accuracy": min(statistics.fmean(v) for v in by_split.values()),
+                "min_run_accuracy": min(float(r["test_accuracy"]) for r in group),
+            }
+        )
+    return rows
+
+
 def verdict(summary: Mapping[str, float], targets: Mapping[str, float] = TARGETS) -> dict[str, bool]:
     """Target name -> met."""
     return {
@@ -148,6 +186,23 @@ def markdown_table(results: Mapping[str, Any]) -> str:
         shown = (_pct(value), _pct(bound)) if "accuracy" in name else (f"{value:.0f}", f"{bound:.0f}")
         relation = ">=" if name in _AT_LEAST else "<="
         lines.append(f"| {name} | {shown[0]} | {relation} {shown[1]} | {mark[passed[name]]} |")
+    comparison = inference_comparison(runs)
+    if comparison:
+        lines += [
+            "",
+            "The same trained weights served with and without flip averaging (choose on validation):",
+            "",
+            "| inference | flip averaging | validation accuracy | validation log loss "
+            "| test accuracy | worst split | worst run |",
+            "|---|---|---|---|---|---|---|",
+        ]
+        for row in comparison:
+            lines.append(
+                f"| {row['inference']} | {'on' if row['flip_averaging'] else 'off'} "
+                f"| {_pct(row['validation_accuracy'])} | {row['validation_log_loss']:.4f} "
+                f"| {_pct(row['test_accuracy'])} | {_pct(row['worst_split_mean_accuracy'])} "
+                f"| {_pct(row['min_run_accuracy'])} |"
+            )
     return "\n".join(lines)
 
 

@@ -9,13 +9,14 @@ import numpy as np
 import pytest
 
 from benchmarks.clean_tree import check_clean_tree
-from benchmarks.training_benchmark import probabilities_digest
+from benchmarks.training_benchmark import log_loss, probabilities_digest
 from benchmarks.training_report import (
     DEFAULT_JSON,
     README,
     TABLE_END,
     TABLE_START,
     TARGETS,
+    inference_comparison,
     markdown_table,
     overall_summary,
     readme_table,
@@ -142,3 +143,49 @@ def test_a_dirty_tree_is_refused_unless_allowed() -> None:
     check_clean_tree("abc", allow_dirty=False)
     with pytest.raises(SystemExit, match="not a git work tree"):
         check_clean_tree(None, allow_dirty=True)
+
+
+def with_other(record: dict[str, Any], other_errors: int, val_acc: float, val_loss: float) -> dict[str, Any]:
+    return {
+        **record,
+        "validation_log_loss": 0.2,
+        "other_inference": {
+            "flip_averaging": False,
+            "test_accuracy": (60 - other_errors) / 60,
+            "test_errors": other_errors,
+            "validation_accuracy": val_acc,
+            "validation_log_loss": val_loss,
+            "misclassified": [],
+        },
+    }
+
+
+def test_inference_comparison_sets_the_other_inference_beside_the_configured_one() -> None:
+    runs = [with_other(run(1, 1, 1), 3, 0.9, 0.3), with_other(run(2, 1, 0), 1, 0.8, 0.5)]
+    configured, other = inference_comparison(runs)
+    assert (configured["inference"], configured["flip_averaging"]) == ("configured", True)
+    assert configured["validation_accuracy"] == pytest.approx(0.95)
+    assert configured["test_accuracy"] == pytest.approx(119 / 120)
+    assert (other["inference"], other["flip_averaging"]) == ("other", False)
+    assert other["validation_accuracy"] == pytest.approx(0.85)
+    assert other["validation_log_loss"] == pytest.approx(0.4)
+    assert other["worst_split_mean_accuracy"] == pytest.approx(57 / 60)
+    assert other["min_run_accuracy"] == pytest.approx(57 / 60)
+    table = markdown_table({"runs": runs})
+    assert "| other | off | 85.00 % | 0.4000 | 96.67 % | 95.00 % | 95.00 % |" in table
+
+
+def test_runs_without_the_other_inference_get_no_comparison() -> None:
+    assert inference_comparison([run(1, 1, 0), with_other(run(2, 1, 0), 0, 1.0, 0.1)]) == []
+    assert "flip averaging" not in markdown_table({"runs": [run(1, 1, 0)]})
+
+
+def test_log_loss_is_the_mean_negative_log_probability_of_the_true_class() -> None:
+    from greenr.training.evaluation import report_from_probabilities
+
+    probabilities = np.array([[0.8, 0.2], [0.4, 0.6], [0.0, 1.0]], dtype=np.float32)
+    report = report_from_probabilities(
+        probabilities, np.array([0, 1, 0]), ("dandelion", "grass"), ["a", "b", "c"]
+    )
+    expected = -(np.log(0.8) + np.log(0.6) + np.log(1e-7)) / 3
+    assert log_loss(report) == pytest.approx(expected, rel=1e-5)
