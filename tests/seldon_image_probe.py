@@ -9,7 +9,10 @@ runs on the image's own ports (REST 9000, Seldon's metrics 6000). The probe brin
 namespace's loopback up, starts the server with serving/Dockerfile's command, waits for it,
 sends one prediction and one the server refuses (binData that is not base64), then writes to
 OUT_DIR: `rest_metrics.txt` (GET :9000/metrics), `seldon_metrics.txt` (GET :6000/metrics),
-`server.log` (its stdout and stderr) and `answers.json` (the statuses). Standard library only.
+`server.log` (its stdout and stderr) and `answers.json` (the statuses). Then it stops the server
+as `podman stop` and the kubelet do, with SIGTERM to the first process only, and adds to
+`answers.json` how long it took to exit and which of its processes outlived it. Standard library
+only.
 """
 
 from __future__ import annotations
@@ -87,20 +90,46 @@ def main(model_uri: str, out_dir: Path, photo: Path) -> None:
         seldon_status, seldon_metrics = call(f"{SELDON_METRICS}/metrics")
         (out_dir / "rest_metrics.txt").write_text(rest_metrics)
         (out_dir / "seldon_metrics.txt").write_text(seldon_metrics)
-        answers = {
+        answers: dict[str, object] = {
             "predict": predicted,
             "refused": refused,
             "rest_metrics": rest_status,
             "seldon": seldon_status,
         }
+        answers.update(stop_like_a_container_runtime(server))
         (out_dir / "answers.json").write_text(json.dumps(answers))
     finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
+        if server.poll() is None or session_members(server.pid):
             os.killpg(server.pid, signal.SIGKILL)
             server.wait(timeout=10)
+
+
+def stop_like_a_container_runtime(server: subprocess.Popen[bytes], grace: float = 20) -> dict[str, object]:
+    """SIGTERM to the server's process only; seconds until it exited, and what it left running."""
+    started = time.monotonic()
+    server.send_signal(signal.SIGTERM)
+    try:
+        server.wait(timeout=grace)
+        stop_seconds: float | None = round(time.monotonic() - started, 2)
+    except subprocess.TimeoutExpired:
+        stop_seconds = None  # a runtime would now SIGKILL it
+    time.sleep(0.5)  # let processes signalled at the end finish exiting
+    return {"stop_seconds": stop_seconds, "left_running": session_members(server.pid)}
+
+
+def session_members(session: int) -> list[str]:
+    """Command lines of the live, non-zombie processes of a session (the server started one)."""
+    members = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            cmdline = (stat.parent / "cmdline").read_bytes().replace(b"\0", b" ").decode().strip()
+        except (OSError, IndexError):
+            continue
+        # After ")": state, ppid, pgrp, session.
+        if int(fields[3]) == session and fields[0] != "Z":
+            members.append(cmdline)
+    return members
 
 
 if __name__ == "__main__":
