@@ -231,7 +231,8 @@ def test_the_training_dag_trains_on_the_ingested_version(airflow_home: AirflowHo
     if latest_dataset_version(engine) is None:  # this test run alone
         land_real_photos(airflow_home.landing)
         assert airflow_home.dags_test("greenr_ingestion")["ingest"] == "success"
-    short = {"overrides": ["head.epochs=1", "fine_tune.epochs=0"], "deploy": False}
+    # 128 px: this test is about the DAG running the pipeline, not about the model it trains.
+    short = {"overrides": ["head.epochs=1", "fine_tune.epochs=0", "image_size=128"], "deploy": False}
     states = airflow_home.dags_test("greenr_training", short)
     assert states == {"train": "success", "deploy": "skipped"}
     client = MlflowClient(tracking_uri=f"sqlite:///{airflow_home.greenr_home / 'mlflow.db'}")
