@@ -15,7 +15,9 @@ against the targets and renders the README table from it.
 Results describe committed code: the JSON records the commit, and the benchmark refuses a work
 tree with uncommitted changes unless `--allow-dirty` (then the commit is marked "-dirty").
 Each run also records a hash of its test probabilities: with `deterministic: true` a rerun of
-the same commit on the same machine must give the same hashes.
+the same commit on the same machine must give the same hashes. And each run scores the same
+weights served with flip averaging toggled, on validation and test (`other_inference`), with the
+validation log loss and misclassified photos: choices are made on the validation columns.
 """
 
 from __future__ import annotations
