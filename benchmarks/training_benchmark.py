@@ -47,6 +47,7 @@ from greenr.images.perceptual_hash import dhash
 from greenr.ingestion.config import load_ingestion_config
 from greenr.ingestion.split import SplitItem, assign_splits
 from greenr.provenance import git_commit
+from greenr.registry.scoring import score_probabilities
 from greenr.settings import REPO_ROOT, get_settings
 from greenr.storage.object_store import ObjectStore, open_object_store, s3_options
 from greenr.training.config import DEFAULT_CONFIG, TrainingConfig, load_training_config, parse_overrides
@@ -176,9 +177,8 @@ def run_one(
 
 
 def log_loss(report: EvaluationReport) -> float:
-    """Mean negative log probability of the true class (clipped at 1e-7)."""
-    true = report.probabilities[np.arange(report.n), report.true_labels]
-    return float(-np.mean(np.log(np.clip(true, 1e-7, 1.0))))
+    """The promotion gate's log loss (greenr.registry.scoring) of a report's probabilities."""
+    return score_probabilities(report.probabilities, report.true_labels).log_loss
 
 
 def _misclassified(report: EvaluationReport) -> list[dict[str, Any]]:

@@ -86,19 +86,13 @@ def inference_comparison(runs: Sequence[Mapping[str, Any]]) -> list[dict[str, An
     """
     if not runs or any("other_inference" not in r for r in runs):
         return []
-    configured = [
-        {
-            "test_accuracy": r["test_accuracy"],
-            "validation_accuracy": r["validation_accuracy"],
-            "validation_log_loss": r["validation_log_loss"],
-            "split_seed": r["split_seed"],
-        }
-        for r in runs
-    ]
-    other = [{**r["other_inference"], "split_seed": r["split_seed"]} for r in runs]
-    flip = bool(runs[0]["other_inference"]["flip_averaging"])
+    other_flips = bool(runs[0]["other_inference"]["flip_averaging"])
+    sides = (
+        ("configured", not other_flips, runs),
+        ("other", other_flips, [{**r["other_inference"], "split_seed": r["split_seed"]} for r in runs]),
+    )
     rows = []
-    for name, group, flips in (("configured", configured, not flip), ("other", other, flip)):
+    for name, flips, group in sides:
         by_split: dict[int, list[float]] = {}
         for r in group:
             by_split.setdefault(int(r["split_seed"]), []).append(float(r["test_accuracy"]))
