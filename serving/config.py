@@ -19,14 +19,17 @@ from greenr.images.preprocess import DRAFT_MARGIN
 DEFAULT_MAX_IMAGE_PIXELS = 40_000_000
 # One request holds at most this many images: bounds memory (64 x 224 x 224 x 3 float32 = 38 MB).
 DEFAULT_MAX_BATCH_SIZE = 64
-# Two cores on every machine of the project; more intra-op threads only contend.
+# Two cores on every machine of the project; more intra-op threads only contend. A run that
+# starts while another is in flight uses one thread instead (serving.sessions).
 DEFAULT_INTRA_OP_THREADS = 2
 # onnxruntime's intra-op threads busy-wait between parallel sections (its default), which
 # saves waking them ~100 times per image but burns the core that gunicorn's other request
 # thread, the API and (in a container) the CPU quota need. Measured through the API on 2 cores
 # (trained model, 3 alternating runs of each): spinning on, sequential p50 20.4 ms and 53.7
 # images/s at concurrency 8; off, 23.2 ms and 63.4 images/s. On by default: a person waiting
-# for one photo is the local stack's main use. Turn it off for sustained concurrent load.
+# for one photo is the local stack's main use. That measurement predates serving.sessions: a
+# concurrent run now goes to a one-thread session, which never spins, so spinning only affects a
+# photo that is alone on the server.
 DEFAULT_INTRA_OP_SPINNING = True
 DEFAULT_S3_TIMEOUT_SECONDS = 5.0
 # GREENR_JPEG_DRAFT_MARGIN must be training's (greenr.settings) for the model to see the pixels it was

@@ -34,6 +34,7 @@ from serving.config import DEFAULT_INTRA_OP_SPINNING
 from serving.deadline import Deadline
 from serving.model_store import MODEL_FILE, ArtifactError, ArtifactMetadata, read_companion
 from serving.open_set_scoring import OpenSetVerdict, check_open_set, open_set_verdicts, read_open_set
+from serving.sessions import AdaptiveSessions
 
 NO_DEADLINE = Deadline()
 # Rows of a probability output sum to 1; anything further off means logits or a wrong head.
@@ -136,38 +137,9 @@ def read_reduction(directory: Path) -> EmbeddingReduction | None:
         raise ArtifactError(str(error)) from None
 
 
-def _session(model_path: Path, intra_op_threads: int, spinning: bool) -> Any:
-    # Imported here so that importing this module stays cheap and side-effect free.
-    import onnxruntime as ort
-
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = intra_op_threads
-    # One graph, run node after node: inter-op parallelism only adds threads on 2 cores.
-    options.inter_op_num_threads = 1
-    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-    # See serving.config.DEFAULT_INTRA_OP_SPINNING for why and what it costs.
-    options.add_session_config_entry("session.intra_op.allow_spinning", "1" if spinning else "0")
-    # Spin inside a run only, not after it returns, while the request thread encodes the answer
-    # and gunicorn reads the next request. Measured through the API on 2 cores (3 alternating
-    # runs each, trained model): model-server CPU per image at concurrency 1 20.8-22.3 ms with
-    # it, 30.0-33.8 ms without; images/s at concurrency 1 and 8 and latency unchanged (noise).
-    options.add_session_config_entry("session.force_spinning_stop", "1")
-    # onnxruntime's CPU memory arena keeps the peak of the largest run forever (2.5 GB after two
-    # threads ran batches of 32), so `probabilities` runs one image at a time: the arena then
-    # holds at most one image's activations per request thread. Measured on 2 cores with the
-    # trained model, two threads classifying batches of 32: arena + one image per run 74.7
-    # images/s and 191 MB resident; no arena + whole batch per run 49.2 images/s and 406 MB.
-    options.enable_cpu_mem_arena = True
-    options.log_severity_level = 3  # errors only: ORT's warnings about unused initializers are noise
-    return ort.InferenceSession(str(model_path), sess_options=options, providers=["CPUExecutionProvider"])
-
-
 class OnnxClassifier:
-    """One onnxruntime session, created once and shared by every request thread.
-
-    `InferenceSession.run` is thread-safe (onnxruntime documents concurrent Run calls on one
-    session as supported), so no lock is needed around it.
-    """
+    """The model's onnxruntime sessions (serving.sessions), created once and shared by every
+    request thread."""
 
     def __init__(
         self,
@@ -179,15 +151,15 @@ class OnnxClassifier:
         open_set: OpenSetScorer | None = None,
     ) -> None:
         try:
-            self._session = _session(model_path, intra_op_threads, intra_op_spinning)
+            self._sessions = AdaptiveSessions(model_path, intra_op_threads, intra_op_spinning)
         except Exception as error:  # onnxruntime raises its own exception types for bad files
             raise ArtifactError(f"onnxruntime cannot load {model_path.name} ({error})") from None
         self.labels = metadata.labels
         self.input_size = metadata.input_size
         self.reduction = reduction
         self.open_set = open_set
-        inputs = self._session.get_inputs()
-        outputs = self._session.get_outputs()
+        inputs = self._sessions.parallel.get_inputs()
+        outputs = self._sessions.parallel.get_outputs()
         if len(inputs) != 1 or len(outputs) not in (1, 2):
             raise ArtifactError(
                 f"{MODEL_FILE} must have one input and one or two outputs (probabilities, then the "
@@ -214,12 +186,19 @@ class OnnxClassifier:
         self._check_outputs()
 
     def _check_outputs(self) -> None:
-        # One forward pass on a blank image: proves the graph runs and its rows are probabilities.
-        blank = np.zeros((1, self.input_size, self.input_size, 3), dtype=np.float32)
-        try:
-            outputs = self.run(blank)
-        except Exception as error:
-            raise ArtifactError(f"{MODEL_FILE} fails on a blank image ({error})") from None
+        # One forward pass on a blank image per session: proves the graph runs and its rows are
+        # probabilities.
+        for session in self._sessions.distinct:
+            try:
+                outputs = self._outputs([self._run_one(session, self._blank())])
+            except Exception as error:
+                raise ArtifactError(f"{MODEL_FILE} fails on a blank image ({error})") from None
+            self._check_blank_outputs(outputs)
+
+    def _blank(self) -> npt.NDArray[np.float32]:
+        return np.zeros((1, self.input_size, self.input_size, 3), dtype=np.float32)
+
+    def _check_blank_outputs(self, outputs: ModelOutputs) -> None:
         probabilities = outputs.probabilities
         embeddings, reduction = outputs.embeddings, self.reduction
         if embeddings is not None and reduction is not None and embeddings.shape != (1, reduction.dimensions):
@@ -241,13 +220,27 @@ class OnnxClassifier:
     def run(self, batch: npt.NDArray[np.float32], deadline: Deadline = NO_DEADLINE) -> ModelOutputs:
         """Probabilities (and embeddings, when the model has them) of an N x size x size x 3 batch.
 
-        One run per image (see `_session`): on CPU a batch is no faster per image, and a large
-        one would grow the memory arena for good. CallerGone when the deadline passes between two.
+        One run per image (see serving.sessions.create_session): on CPU a batch is no faster per
+        image, and a large one would grow the memory arena for good. Each run takes the session
+        serving.sessions picks. CallerGone when the deadline passes between two.
         """
         runs = []
         for i in range(len(batch)):
             deadline.check(f"classifying image {i}")
-            runs.append(self._session.run(self._output_names, {self._input_name: batch[i : i + 1]}))
+            with self._sessions.for_one_run() as session:
+                runs.append(self._run_one(session, batch[i : i + 1]))
+        return self._outputs(runs)
+
+    def warm(self, runs: int = 2) -> None:
+        """Run a blank image `runs` times on each session: a new session's first runs are slow."""
+        for session in self._sessions.distinct:
+            for _ in range(runs):
+                self._run_one(session, self._blank())
+
+    def _run_one(self, session: Any, image: npt.NDArray[np.float32]) -> list[Any]:
+        return list(session.run(self._output_names, {self._input_name: image}))
+
+    def _outputs(self, runs: list[list[Any]]) -> ModelOutputs:
         probabilities = np.asarray(np.concatenate([run[0] for run in runs]), dtype=np.float32)
         if len(self._output_names) == 1:
             return ModelOutputs(probabilities=probabilities, embeddings=None)
@@ -305,6 +298,7 @@ def warm_up(classifier: OnnxClassifier, max_pixels: int, features: FeatureSet | 
     """
     images = decode_images(format_samples(), max_pixels, classifier.input_size)
     outputs = classifier.run(images.batch)
+    classifier.warm()  # the one-thread session too: runs alone never reach it
     if features is not None:
         feature_rows(features, images, outputs, classifier)
     verdicts(outputs, classifier)

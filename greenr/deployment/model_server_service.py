@@ -261,6 +261,12 @@ class ModelServerService(LocalDaemonService, BaseDeploymentService):
         # glibc gives each allocating thread its own arena and keeps freed memory there: with 2
         # arenas the server stays at ~245 MB under load instead of growing to ~380 MB.
         env.setdefault("MALLOC_ARENA_MAX", "2")
+        # numpy's OpenBLAS starts a thread per core that spins while it waits for work; next to
+        # onnxruntime's threads it burned CPU on every request. Measured through the API on 2
+        # cores (trained model): model-server CPU per request 20-21 ms with one OpenBLAS thread,
+        # 26-29 ms at concurrency 8 and 34-36 ms at concurrency 1 with two. The server's numpy
+        # work (feature columns, the open-set score) is far too small to gain from threads.
+        env.setdefault("OPENBLAS_NUM_THREADS", "1")
         # gunicorn 20 imports pkg_resources before any logging is set up: its deprecation warning
         # (setuptools<81 is pinned for it, serving/requirements.txt) would be the one plain-text
         # line of the server's log.

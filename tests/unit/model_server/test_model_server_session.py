@@ -6,18 +6,15 @@ from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
-import onnx
 import pytest
-from onnx import TensorProto, helper
+from mean_colour_model import METADATA, mean_colour_classifier
 
-from greenr.contracts import LABELS, MODEL_INPUT_SIZE
 from greenr.features.definitions import feature_set
 from greenr.images.memory import LARGE_IMAGE_PIXELS
 from greenr.images.preprocess import DRAFT_MARGIN
 from serving.config import ConfigError, load_config
 from serving.deadline import Deadline
 from serving.inference import NO_DEADLINE, ModelOutputs, OnnxClassifier, warm_up
-from serving.model_store import ArtifactMetadata
 
 BASE = {"MODEL_URI": "/models/v1"}
 
@@ -72,47 +69,19 @@ def test_missing_model_uri_is_refused() -> None:
         load_config({})
 
 
-def _mean_colour_classifier(path: Path) -> Path:
-    """N x 224 x 224 x 3 -> N x 2 softmax over two weighted channel means: the served contract."""
-    weights = helper.make_tensor("w", TensorProto.FLOAT, [3, 2], [0.01, -0.01, -0.01, 0.01, 0.0, 0.0])
-    graph = helper.make_graph(
-        [
-            helper.make_node("ReduceMean", ["image"], ["mean"], axes=[1, 2], keepdims=0),
-            helper.make_node("MatMul", ["mean", "w"], ["logits"]),
-            helper.make_node("Softmax", ["logits"], ["probabilities"], axis=1),
-        ],
-        "mean_colour",
-        [helper.make_tensor_value_info("image", TensorProto.FLOAT, [None, 224, 224, 3])],
-        [helper.make_tensor_value_info("probabilities", TensorProto.FLOAT, [None, 2])],
-        initializer=[weights],
-    )
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
-    model.ir_version = 8
-    onnx.save(model, path)
-    return path
-
-
-METADATA = ArtifactMetadata(
-    model_name="greenr-classifier",
-    version="1",
-    alias="champion",
-    labels=LABELS,
-    input_size=MODEL_INPUT_SIZE,
-    metrics={},
-    dataset_version="ds-test",
-    exported_at="2026-11-27T00:00:00Z",
-    sha256="0" * 64,
-)
-
-
 @pytest.mark.parametrize("spinning", [False, True])
 def test_session_uses_the_spinning_setting(tmp_path: Path, spinning: bool) -> None:
-    model = _mean_colour_classifier(tmp_path / "model.onnx")
+    model = mean_colour_classifier(tmp_path / "model.onnx")
     classifier = OnnxClassifier(model, METADATA, intra_op_threads=2, intra_op_spinning=spinning)
-    options = classifier._session.get_session_options()
+    options = classifier._sessions.parallel.get_session_options()
+    assert options.intra_op_num_threads == 2
     assert options.get_session_config_entry("session.intra_op.allow_spinning") == ("1" if spinning else "0")
     # Never spin between runs: the request thread needs the core then.
     assert options.get_session_config_entry("session.force_spinning_stop") == "1"
+    # Concurrent runs get one thread each, which has nothing to spin for.
+    serial = classifier._sessions.serial.get_session_options()
+    assert serial.intra_op_num_threads == 1
+    assert serial.get_session_config_entry("session.intra_op.allow_spinning") == "0"
     # Green images lean to grass, yellow-red ones to dandelion.
     green = np.zeros((1, 224, 224, 3), dtype=np.float32)
     green[..., 1] = 255
@@ -130,8 +99,8 @@ def test_warm_up_runs_one_picture_of_each_accepted_format(tmp_path: Path) -> Non
             batches.append(len(batch))
             return super().run(batch, deadline)
 
-    model = _mean_colour_classifier(tmp_path / "model.onnx")
+    model = mean_colour_classifier(tmp_path / "model.onnx")
     classifier = Recording(model, METADATA, intra_op_threads=1)
-    assert batches == [1]  # the constructor's own check: one blank image
+    assert batches == []  # the constructor checks each session directly, not through `run`
     warm_up(classifier, max_pixels=10_000, features=feature_set())
-    assert batches == [1, 3]  # JPEG, PNG and WebP
+    assert batches == [3]  # JPEG, PNG and WebP
