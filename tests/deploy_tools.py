@@ -74,3 +74,14 @@ def run_tool(
         cwd=cwd,
         env=env,
     )
+
+
+def require_podman() -> None:
+    """podman-compose refuses to run without `podman` on PATH, even for `config`: skip locally
+    when it is missing, fail in CI (`.ci/run` installs the Debian package)."""
+    if shutil.which("podman") is not None:
+        return
+    message = "podman is not installed: apt-get install -y --no-install-recommends podman"
+    if os.environ.get("CI"):
+        pytest.fail(message)
+    pytest.skip(message)

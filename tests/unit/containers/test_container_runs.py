@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 import yaml
-from deploy_tools import run_tool
+from deploy_tools import require_podman, run_tool
 
 from greenr.containers.engine import LABEL, EngineError, run_command
 from greenr.containers.images import IMAGES
@@ -101,6 +101,7 @@ def _check_resolved(services: dict[str, Any], model_dir: Path) -> None:
 
 
 def test_podman_compose_reads_the_override_as_the_test_needs_it(tmp_path: Path) -> None:
+    require_podman()
     done = subprocess.run(
         compose_command(REPO_ROOT, "config"),
         env=_compose_env(tmp_path),
@@ -139,6 +140,7 @@ def test_docker_compose_reads_the_override_the_same_way(tmp_path: Path) -> None:
 
 
 def test_the_override_needs_the_model_folder(tmp_path: Path) -> None:
+    require_podman()
     env = _compose_env(tmp_path)
     del env["GREENR_TEST_MODEL_DIR"]
     done = subprocess.run(
