@@ -8,15 +8,18 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 import pytest
-from mean_colour_model import METADATA, mean_colour_classifier
+from tiny_server_kit import mean_colour_model, tiny_metadata
 
+from greenr.contracts import MODEL_INPUT_SIZE
 from serving.inference import OnnxClassifier
 from serving.sessions import AdaptiveSessions
+
+METADATA = tiny_metadata(MODEL_INPUT_SIZE)
 
 
 @pytest.fixture
 def model(tmp_path: Path) -> Path:
-    return mean_colour_classifier(tmp_path / "model.onnx")
+    return mean_colour_model(tmp_path / "model.onnx")
 
 
 def test_a_run_alone_gets_the_parallel_session_and_a_concurrent_one_the_serial(model: Path) -> None:

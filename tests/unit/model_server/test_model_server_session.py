@@ -7,8 +7,9 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 import pytest
-from mean_colour_model import METADATA, mean_colour_classifier
+from tiny_server_kit import mean_colour_model, tiny_metadata
 
+from greenr.contracts import MODEL_INPUT_SIZE
 from greenr.features.definitions import feature_set
 from greenr.images.memory import LARGE_IMAGE_PIXELS
 from greenr.images.preprocess import DRAFT_MARGIN
@@ -17,6 +18,9 @@ from serving.deadline import Deadline
 from serving.inference import NO_DEADLINE, ModelOutputs, OnnxClassifier, warm_up
 
 BASE = {"MODEL_URI": "/models/v1"}
+
+
+METADATA = tiny_metadata(MODEL_INPUT_SIZE)
 
 
 def test_defaults_work_on_one_machine() -> None:
@@ -71,7 +75,7 @@ def test_missing_model_uri_is_refused() -> None:
 
 @pytest.mark.parametrize("spinning", [False, True])
 def test_session_uses_the_spinning_setting(tmp_path: Path, spinning: bool) -> None:
-    model = mean_colour_classifier(tmp_path / "model.onnx")
+    model = mean_colour_model(tmp_path / "model.onnx")
     classifier = OnnxClassifier(model, METADATA, intra_op_threads=2, intra_op_spinning=spinning)
     options = classifier._sessions.parallel.get_session_options()
     assert options.intra_op_num_threads == 2
@@ -99,7 +103,7 @@ def test_warm_up_runs_one_picture_of_each_accepted_format(tmp_path: Path) -> Non
             batches.append(len(batch))
             return super().run(batch, deadline)
 
-    model = mean_colour_classifier(tmp_path / "model.onnx")
+    model = mean_colour_model(tmp_path / "model.onnx")
     classifier = Recording(model, METADATA, intra_op_threads=1)
     assert batches == []  # the constructor checks each session directly, not through `run`
     warm_up(classifier, max_pixels=10_000, features=feature_set())
