@@ -8,6 +8,7 @@ every optional flag through unchanged.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, Literal
@@ -23,6 +24,7 @@ DEFAULT_CONFIG = REPO_ROOT / "configs" / "training.yaml"
 
 # Mirrors greenr.model.efficientnet_lite.BLOCK_NAMES; duplicated so that reading a config never
 # imports Keras (the model module imports it at the top).
+_SHA256 = re.compile(r"[0-9a-f]{64}")
 _BLOCK_NAMES = (
     "block1a",
     "block2a",
@@ -151,8 +153,19 @@ class TrainingConfig(_Strict):
     weight_decay: float = Field(1e-4, ge=0)
     flip_averaging: bool = True
     augmentation: AugmentationConfig = AugmentationConfig()
+    # Photos (sha256 of the file, as in the dataset manifest) left out of the train split only:
+    # validation and test keep them, so every choice is still judged on every photo.
+    exclude_from_training: tuple[str, ...] = ()
     # Fitted after training on the exported model's embeddings; does not change the model.
     open_set: OpenSetConfig = OpenSetConfig()
+
+    @field_validator("exclude_from_training")
+    @classmethod
+    def _sha256_digests(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for digest in value:
+            if not _SHA256.fullmatch(digest):
+                raise ValueError(f"{digest!r} is not a sha256 digest (64 lowercase hex characters)")
+        return value
 
 
 def _set_dotted(data: dict[str, Any], dotted: str, value: Any) -> None:

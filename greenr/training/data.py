@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -94,6 +94,13 @@ class SplitArrays:
         return SplitArrays(
             images=self.images[index], labels=self.labels[index], sha256=[self.sha256[i] for i in index]
         )
+
+
+def without_photos(split: SplitArrays, sha256: Iterable[str]) -> SplitArrays:
+    """The split without the photos whose sha256 is listed (order kept)."""
+    excluded = set(sha256)
+    keep = np.asarray([i for i, digest in enumerate(split.sha256) if digest not in excluded], dtype=np.int64)
+    return split.take(keep)
 
 
 def decode_to_arrays(

@@ -30,7 +30,7 @@ import numpy as np
 
 from greenr.contracts import POSITIVE_CLASS_INDEX
 from greenr.training.config import TrainingConfig
-from greenr.training.data import SplitArrays
+from greenr.training.data import SplitArrays, without_photos
 from greenr.training.model import (
     NUM_CLASSES,
     backbone_of,
@@ -353,6 +353,14 @@ def train_classifier(
     `backbone_weights`: `load_imagenet_weights(settings.home / "weights")`; None trains from a
     random initialisation (only useful in tests). `on_epoch` is called after every epoch.
     """
+    if config.exclude_from_training and "train" in data:
+        train = without_photos(data["train"], config.exclude_from_training)
+        log.info(
+            "left %d of the train split's %d photos out (exclude_from_training)",
+            len(data["train"]) - len(train),
+            len(data["train"]),
+        )
+        data = {**data, "train": train}
     for split in ("train", "validation"):
         if split not in data or len(data[split]) == 0:
             raise ValueError(f"training needs a non-empty {split!r} split")

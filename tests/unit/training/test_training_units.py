@@ -30,6 +30,7 @@ from greenr.training.data import (
     SplitArrays,
     load_split_arrays,
     read_manifest,
+    without_photos,
 )
 from greenr.training.evaluation import (
     EvaluationReport,
@@ -93,6 +94,17 @@ def test_parse_overrides_reads_yaml_values(tmp_path: Path) -> None:
         parse_overrides(["epochs"])
 
 
+def test_photos_left_out_of_training_are_named_by_sha256(tmp_path: Path) -> None:
+    path = tmp_path / "training.yaml"
+    path.write_text("{}\n")
+    digest = "9d3b1b7a6844a23769d3b1da0f6343aef4049db9134321fcedebe5d40f735f0b"
+    config = load_training_config(path, parse_overrides([f"exclude_from_training=[{digest}]"]))
+    assert config.exclude_from_training == (digest,)
+    for bad in ("dandelion/00000049.jpg", digest.upper(), digest[:-1]):
+        with pytest.raises(ValueError, match="not a sha256 digest"):
+            load_training_config(path, {"exclude_from_training": [bad]})
+
+
 # --- data ----------------------------------------------------------------------------------------
 
 
@@ -138,6 +150,32 @@ def test_split_arrays_come_from_the_manifest(tmp_path: Path) -> None:
     assert train.labels.tolist() == [1, 0]  # grass = 1, dandelion = 0
     assert arrays["test"].labels.tolist() == [1]
     assert arrays["validation"].take([0]).sha256 == arrays["validation"].sha256
+
+
+def test_without_photos_drops_only_the_listed_ones_and_keeps_the_order() -> None:
+    split = SplitArrays(
+        images=np.arange(3, dtype=np.uint8).reshape(3, 1, 1, 1).repeat(3, axis=3),
+        labels=np.array([0, 1, 0]),
+        sha256=["a" * 64, "b" * 64, "c" * 64],
+    )
+    kept = without_photos(split, ["b" * 64, "f" * 64])  # one listed photo is not in this split
+    assert kept.sha256 == ["a" * 64, "c" * 64]
+    assert kept.labels.tolist() == [0, 0]
+    assert kept.images[:, 0, 0, 0].tolist() == [0, 2]
+    assert len(without_photos(split, [])) == 3
+
+
+def test_training_leaves_the_listed_photos_out_of_the_train_split(tmp_path: Path) -> None:
+    store = _store_with_dataset(tmp_path)
+    arrays = load_split_arrays(store, read_manifest(store, "ds-test"), size=32, labels=LABELS)
+    from greenr.training.train import train_classifier
+
+    # Every train photo listed: nothing is left to train on, which training refuses before it
+    # builds a model (the arrays passed in are not changed).
+    config = TrainingConfig(exclude_from_training=tuple(arrays["train"].sha256))
+    with pytest.raises(ValueError, match="non-empty 'train' split"):
+        train_classifier(arrays, config, backbone_weights=None)
+    assert len(arrays["train"]) == 2
 
 
 def test_missing_dataset_version_says_what_to_do(tmp_path: Path) -> None:
