@@ -22,9 +22,9 @@ from greenr.settings import REPO_ROOT
 
 DEFAULT_CONFIG = REPO_ROOT / "configs" / "training.yaml"
 
+_SHA256 = re.compile(r"[0-9a-f]{64}")  # a photo's id in the dataset manifest
 # Mirrors greenr.model.efficientnet_lite.BLOCK_NAMES; duplicated so that reading a config never
 # imports Keras (the model module imports it at the top).
-_SHA256 = re.compile(r"[0-9a-f]{64}")
 _BLOCK_NAMES = (
     "block1a",
     "block2a",
