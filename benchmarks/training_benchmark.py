@@ -77,10 +77,11 @@ class RunResult:
     test_ece: float
     test_probabilities_sha256: str  # rounded to 1e-6: equal across reruns when training is deterministic
     validation_accuracy: float  # of the final model; epochs were selected on this split
-    validation_loss: float  # best epoch's validation loss (what early stopping looks at)
+    validation_loss: float  # best epoch's validation loss (what early stopping looks at; not averaged)
     validation_log_loss: float  # of the exported model (no label smoothing): finer than accuracy
     best_epoch: int
     best_stage: str
+    averaged_epochs: list[int]  # whose mean weights the model has (fine_tune.average_best), best first
     epochs_run: int
     train_seconds: float
     peak_rss_mb: float
@@ -160,6 +161,7 @@ def run_one(
         validation_log_loss=log_loss(validation),
         best_epoch=result.best_epoch,
         best_stage=result.best_stage,
+        averaged_epochs=list(result.averaged_epochs),
         epochs_run=len(result.history),
         train_seconds=result.wall_seconds,
         peak_rss_mb=_peak_rss_mb(),

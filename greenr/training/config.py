@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from greenr.contracts import MODEL_INPUT_SIZE
 from greenr.open_set.synthetic_negatives import FIRST_KINDS, checked_kinds
@@ -71,6 +71,9 @@ class FineTuneConfig(StageConfig):
 
     unfreeze_from: str = "block6a"
     train_batchnorm: bool = False
+    # The stage ends with the element-wise mean of the weights of its `average_best` epochs with
+    # the lowest validation loss (greenr/training/weight_averaging.py); 1: the best epoch's weights.
+    average_best: int = Field(1, ge=1)
 
     @field_validator("unfreeze_from")
     @classmethod
@@ -78,6 +81,18 @@ class FineTuneConfig(StageConfig):
         if value not in _BLOCK_NAMES:
             raise ValueError(f"unknown block {value!r}; blocks are {', '.join(_BLOCK_NAMES)}")
         return value
+
+    @model_validator(mode="after")
+    def _averaging_needs_frozen_batchnorm(self) -> FineTuneConfig:
+        # Averaged weights with BatchNorm statistics that moved during the stage would need the
+        # statistics recomputed for the averaged weights (a pass over the train split), which
+        # training does not do; with BatchNorm frozen the statistics are the same in every epoch.
+        if self.average_best > 1 and self.train_batchnorm:
+            raise ValueError(
+                "fine_tune.average_best > 1 needs fine_tune.train_batchnorm: false (averaged "
+                "weights would run with BatchNorm statistics that were never computed for them)"
+            )
+        return self
 
 
 class AugmentationConfig(_Strict):
