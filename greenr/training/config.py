@@ -163,6 +163,10 @@ class TrainingConfig(_Strict):
     fine_tune: FineTuneConfig = FineTuneConfig(epochs=15, learning_rate=2e-4)
     early_stopping_patience: int = Field(5, ge=1)
     label_smoothing: float = Field(0.1, ge=0, lt=1)
+    # Focal loss (Lin et al. 2017): each photo's cross-entropy is scaled by (1 - p)^gamma, p the
+    # probability given to its label, so photos already classified with confidence weigh less and
+    # hard ones (grass that is not a lawn) more. 0: plain cross-entropy.
+    focal_gamma: float = Field(0.0, ge=0)
     dropout: float = Field(0.3, ge=0, lt=1)
     drop_connect_rate: float = Field(0.0, ge=0, lt=1)
     weight_decay: float = Field(1e-4, ge=0)

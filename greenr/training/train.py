@@ -205,6 +205,21 @@ def _positive_f1_metric() -> keras.metrics.Metric:
     return PositiveClassF1()
 
 
+def training_loss(config: TrainingConfig) -> keras.losses.Loss:
+    """Cross-entropy with the config's label smoothing, focal when `focal_gamma` > 0.
+
+    The focal loss's class weight `alpha` is 1: a uniform scale (Keras' default is 0.25) would
+    only rescale the gradients, which Adam's normalisation undoes, so gamma is the one change.
+    """
+    import keras
+
+    if config.focal_gamma == 0:
+        return keras.losses.CategoricalCrossentropy(label_smoothing=config.label_smoothing)
+    return keras.losses.CategoricalFocalCrossentropy(
+        alpha=1.0, gamma=config.focal_gamma, label_smoothing=config.label_smoothing
+    )
+
+
 def _compile(model: keras.Model, config: TrainingConfig, stage: str, steps_per_epoch: int) -> None:
     import keras
 
@@ -219,7 +234,7 @@ def _compile(model: keras.Model, config: TrainingConfig, stage: str, steps_per_e
         )
     model.compile(
         optimizer=keras.optimizers.AdamW(learning_rate=learning_rate, weight_decay=config.weight_decay),
-        loss=keras.losses.CategoricalCrossentropy(label_smoothing=config.label_smoothing),
+        loss=training_loss(config),
         metrics=["accuracy", _positive_f1_metric()],
     )
 
