@@ -3,15 +3,13 @@ and a tiny training that averages (random weights, synthetic images: wiring, not
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 from pydantic import ValidationError
+from tiny_training import TinyRun, train_tiny
 
 from greenr.training.config import FineTuneConfig, TrainingConfig, load_training_config
 from greenr.training.weight_averaging import Checkpoint, average_of_best, belongs_among_best, keep_best
@@ -132,52 +130,12 @@ def test_averaging_with_trained_batchnorm_is_refused() -> None:
 
 # --- a tiny training ----------------------------------------------------------------------------
 
-TRAIN_ONCE = """
-import json, sys
-import numpy as np
-from greenr.training.config import TrainingConfig
-from greenr.training.data import SplitArrays
-from greenr.training.train import train_classifier
-
-average_best, out = int(sys.argv[1]), sys.argv[2]
-rng = np.random.default_rng(0)
-data = {
-    split: SplitArrays(
-        rng.integers(0, 256, size=(n, 32, 32, 3), dtype=np.uint8),
-        np.arange(n) % 2,
-        [str(i) for i in range(n)],
-    )
-    for split, n in (("train", 16), ("validation", 8), ("test", 8))
-}
-base = TrainingConfig()
-config = base.model_copy(
-    update={
-        "seed": 4,
-        "image_size": 32,
-        "batch_size": 4,
-        "head": base.head.model_copy(update={"epochs": 1}),
-        "fine_tune": base.fine_tune.model_copy(update={"epochs": 4, "average_best": average_best}),
-    }
-)
-result = train_classifier(data, config, backbone_weights=None)
-json.dump(
-    {
-        "probabilities": np.asarray(result.model(data["test"].images.astype("float32"))).tolist(),
-        "history": [[r.stage, r.val_loss] for r in result.history],
-        "best_epoch": result.best_epoch,
-        "averaged_epochs": list(result.averaged_epochs),
-    },
-    open(out, "w"),
-)
-"""
-
 
 def _train(average_best: int, out: Path) -> dict[str, Any]:
-    # A fresh process per training, as the benchmark runs them: Keras' seed generators carry
-    # state over inside one process, so two trainings there would not follow the same path.
-    subprocess.run([sys.executable, "-c", TRAIN_ONCE, str(average_best), str(out)], check=True, timeout=600)
-    result: dict[str, Any] = json.loads(out.read_text())
-    return result
+    run = TinyRun(
+        seed=4, train=16, validation=8, test=8, head_epochs=1, fine_tune_epochs=4, average_best=average_best
+    )
+    return train_tiny(run, out)
 
 
 @pytest.mark.slow
