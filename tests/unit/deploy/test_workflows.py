@@ -39,9 +39,10 @@ def test_the_schema_check_refuses_a_broken_workflow(tmp_path: Path) -> None:
 
 
 def test_actionlint_finds_no_problem_in_the_workflows() -> None:
-    result = run_actionlint(*sorted(WORKFLOWS.glob("*.yml")))
+    files = sorted(WORKFLOWS.glob("*.yml"))
+    result = run_actionlint(*files)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "0 problem(s) in 4 file(s)" in result.stdout
+    assert f"0 problem(s) in {len(files)} file(s)" in result.stdout
 
 
 def test_actionlint_reports_what_the_schema_cannot_see(tmp_path: Path) -> None:
