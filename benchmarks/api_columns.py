@@ -18,14 +18,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import logging
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from tempfile import TemporaryDirectory
 from typing import Any, Final
 
-import httpx
+import httpcore
 
 from greenr.api.model_client import ModelClient
 from greenr.api.prediction import prediction_item, prediction_row
@@ -52,20 +51,29 @@ def has_columns(body: bytes) -> bool:
     return bool(predictions) and all(p.get("features") for p in predictions)
 
 
-class _Recording(httpx.BaseTransport):
-    """A real HTTP transport that keeps the last response body."""
+class _Recording(httpcore.ConnectionPool):
+    """The real connection pool, keeping the last response body."""
 
     def __init__(self) -> None:
-        self._inner = httpx.HTTPTransport()
+        super().__init__()
         self.body = b""
 
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        response = self._inner.handle_request(request)
+    def handle_request(self, request: httpcore.Request) -> httpcore.Response:
+        response = super().handle_request(request)
         self.body = response.read()
-        return httpx.Response(response.status_code, headers=response.headers, content=self.body)
+        response.close()
+        return httpcore.Response(response.status, headers=response.headers, content=self.body)
 
-    def close(self) -> None:
-        self._inner.close()
+
+class _Replaying(httpcore.ConnectionPool):
+    """Answers every request with `body`, in-process (no socket)."""
+
+    def __init__(self, body: bytes) -> None:
+        super().__init__()
+        self.body = body
+
+    def handle_request(self, request: httpcore.Request) -> httpcore.Response:
+        return httpcore.Response(200, content=self.body)
 
 
 def recorded_answers(server: str, timeout_seconds: float, images: Sequence[Path]) -> list[bytes]:
@@ -84,11 +92,7 @@ def recorded_answers(server: str, timeout_seconds: float, images: Sequence[Path]
 
 def replaying_client(body: bytes) -> ModelClient:
     """The API's model-server client, answered `body` by an in-process transport."""
-    return ModelClient(
-        "http://model-server.invalid",
-        5.0,
-        transport=httpx.MockTransport(lambda request: httpx.Response(200, content=body)),
-    )
+    return ModelClient("http://model-server.invalid", 5.0, transport=_Replaying(body))
 
 
 def accepted(photo: Path) -> AcceptedImage:
@@ -115,8 +119,6 @@ def columns_call(
     """One photo's API-side work on its answer, with (True) or without (False) the columns."""
     if len(answers) != len(images):
         raise ValueError(f"{len(answers)} answers for {len(images)} photos")
-    # As in the API (greenr/api/logging_setup.py): httpx would log every call at INFO.
-    logging.getLogger("httpx").setLevel(logging.WARNING)
     clients = {
         True: [replaying_client(body) for body in answers],
         False: [replaying_client(strip_columns(body)) for body in answers],

@@ -22,7 +22,7 @@ from seldon_core.flask_utils import SeldonMicroserviceException
 from greenr.features.definitions import FeatureSet, feature_set
 from greenr.open_set.scorer import NEITHER
 from serving.config import ServerConfig, load_config
-from serving.deadline import CallerGone, deadline_from
+from serving.deadline import CallerGone, Deadline, deadline_from
 from serving.inference import (
     BadImageError,
     OnnxClassifier,
@@ -181,8 +181,19 @@ class GreenrModel:
         deadline = deadline_from(meta, time.monotonic())
         self._pending.metrics = []
         artifact, classifier = self._ready()
+        with classifier.handling():
+            return self._classify(X, artifact, classifier, deadline, started)
+
+    def _classify(
+        self,
+        images_payload: Any,
+        artifact: ResolvedArtifact,
+        classifier: OnnxClassifier,
+        deadline: Deadline,
+        started: float,
+    ) -> dict[str, Any]:
         try:
-            images = images_from_request(X, self._config.max_batch_size)
+            images = images_from_request(images_payload, self._config.max_batch_size)
             decoded = decode_images(
                 images,
                 self._config.max_image_pixels,

@@ -231,6 +231,11 @@ class OnnxClassifier:
                 runs.append(self._run_one(session, batch[i : i + 1]))
         return self._outputs(runs)
 
+    def handling(self) -> AbstractContextManager[None]:
+        """Mark a request as being handled for the whole block (serving.sessions: its neighbours'
+        runs then take the one-thread session)."""
+        return self._sessions.handling()
+
     def warm(self, runs: int = 2) -> None:
         """Run a blank image `runs` times on each session: a new session's first runs are slow."""
         for session in self._sessions.distinct:

@@ -9,7 +9,7 @@ from starlette.concurrency import run_in_threadpool
 
 from greenr.api.access import Permission, Principal
 from greenr.api.access_control import require
-from greenr.api.disconnect import caller_gone_probe
+from greenr.api.disconnect import watch_disconnect
 from greenr.api.prediction import predict_files
 from greenr.api.routes import error_responses
 from greenr.api.schemas import PredictResponse
@@ -56,6 +56,5 @@ async def predict(
     # The blocking work (decoding, the model server, the catalog) runs in a worker thread. The
     # route itself is async because FastAPI validates a sync route's answer in a second worker
     # thread hop: ~5 % of the API's CPU per request (py-spy, 2026-11-30).
-    return await run_in_threadpool(
-        predict_files, incoming, services, caller.key_id, caller_gone_probe(request)
-    )
+    async with watch_disconnect(request) as caller_gone:
+        return await run_in_threadpool(predict_files, incoming, services, caller.key_id, caller_gone)
