@@ -51,9 +51,10 @@ class AdaptiveSessions:
     "Alone" means no other run in flight and no other request being handled (`handling`): a
     request that is decoding its photo or encoding its answer needs a core too, and a parallel
     run next to it spins on that core. Measured through the API at concurrency 8 on 2 cores
-    (process CPU over 400 requests, 3 runs each, same model): counting runs only, model server
-    ~20 ms of CPU per image; counting requests too, see `handling`'s commit. A request alone
-    (a person's photo) still gets every thread.
+    (process CPU over 400 requests, same model and API, 2026-11-30): counting runs only, the
+    model server used 20.0-20.1 ms of CPU per image (2 runs); counting requests too, 17.7-18.7
+    (3 runs), and 68-73 instead of 67 images/s. A request alone (a person's photo) still gets
+    every thread: API p50 at concurrency 1 19.5-20.2 ms, as before.
 
     With `intra_op_threads` 1 both are the same session. `InferenceSession.run` is thread-safe
     (onnxruntime documents concurrent Run calls on one session as supported), so two concurrent

@@ -1,4 +1,5 @@
-"""serving.sessions: a run alone gets the parallel session, a concurrent run the one-thread one."""
+"""serving.sessions: a run alone gets the parallel session, a concurrent run (or one next to another
+request) the one-thread one."""
 
 from __future__ import annotations
 
@@ -35,6 +36,34 @@ def test_a_run_alone_gets_the_parallel_session_and_a_concurrent_one_the_serial(m
     # Every run ended: the next one is alone again.
     with sessions.for_one_run() as later:
         assert later is sessions.parallel
+
+
+def test_a_run_next_to_another_request_being_handled_gets_the_serial_session(model: Path) -> None:
+    """Another request decoding or encoding needs a core too: the run does not take both."""
+    sessions = AdaptiveSessions(model, intra_op_threads=2, spinning=True)
+    with sessions.handling(), sessions.for_one_run() as own_request_only:
+        assert own_request_only is sessions.parallel
+    handling, release = threading.Event(), threading.Event()
+
+    def other_request() -> None:
+        with sessions.handling():
+            handling.set()
+            release.wait(10)
+
+    other = threading.Thread(target=other_request)
+    other.start()
+    try:
+        assert handling.wait(10)
+        with sessions.handling(), sessions.for_one_run() as next_to_it:
+            assert next_to_it is sessions.serial
+        with sessions.for_one_run() as outside_any_request:
+            assert outside_any_request is sessions.serial
+    finally:
+        release.set()
+        other.join()
+    # The other request ended: a request alone gets every thread again.
+    with sessions.handling(), sessions.for_one_run() as alone:
+        assert alone is sessions.parallel
 
 
 def test_a_run_that_fails_still_ends(model: Path) -> None:
