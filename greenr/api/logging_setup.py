@@ -24,8 +24,8 @@ def configure_logging(
 ) -> None:
     """Send every logger's records (ours, uvicorn's) to stderr as JSON lines (and to a rotated file)."""
     configure_json_logging("api", level, log_dir, max_bytes, backups, output_log)
-    # httpcore (the model-server client) traces every call at DEBUG, even when the API logs at
-    # DEBUG; our access and warning lines say what matters.
+    # httpcore (the model-server client) traces every call at DEBUG: kept out of the log even when
+    # the API logs at DEBUG; our access and warning lines say what matters.
     logging.getLogger("httpcore").setLevel(logging.INFO)
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
         # uvicorn's own handlers would print plain text; let its records reach ours instead.
