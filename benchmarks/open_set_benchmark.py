@@ -17,7 +17,9 @@ of those plus the train photos' out-of-fold scores (greenr/open_set/calibration.
 calibrates it. Outlier exposure also learns from negatives: the development half of the "neither"
 flowers and the pictures training generates (greenr/open_set/synthetic_negatives.py,
 configs/training.yaml's count and seed; other content and seed than the held-out synthetic
-source); `+derived` variants also from DERIVED pictures made from the train photos. Measured per
+source); `+derived` variants also from DERIVED pictures made from the train photos; `blocks`
+variants score the frozen backbone blocks' pooled features with the embedding
+(benchmarks/open_set_blocks.py; computed with the Keras model, not served). Measured per
 method: AUROC of the in-domain test split against each out-of-domain source, and at each quantile
 the test split's refusal rate, the share of each out-of-domain source flagged and the accuracy on
 accepted test photos vs all (benchmarks/open_set_pictures.py describes the sources).
@@ -72,8 +74,9 @@ from greenr.training.config import OpenSetConfig, load_training_config
 from greenr.training.evaluation import roc_auc
 
 from .clean_tree import check_clean_tree
-from .drift_model import cached_keras_model, cached_onnx_model, model_inputs
+from .drift_model import KERAS_FILE, cached_keras_model, cached_onnx_model, model_inputs
 from .drift_photos import Photo, dataset_photos
+from .open_set_blocks import BlockFeatures
 from .open_set_pictures import far_domain_photos, neither_photos, synthetic_photos
 
 log = logging.getLogger(__name__)
@@ -104,6 +107,10 @@ class Variant:
     per_class: bool = False
     """One scorer per class, fitted on that class's train photos; a photo gets the score of the
     class the model predicts for it (PerClassScorer; measured here only, training cannot fit it)."""
+    blocks: bool = False
+    """Scored on the `blocks` features (benchmarks/open_set_blocks.py: the frozen backbone blocks
+    pooled, plus the embedding) instead of the embedding alone; measured here only, the served
+    model does not output them."""
 
 
 VARIANTS: Final = (
@@ -131,6 +138,16 @@ VARIANTS: Final = (
     Variant("oe k20 p0.001 pooled +derived", "outlier_exposure", {"k": 20, "penalty": 0.001}, "pooled", True),
     Variant("oe k0 p0.001 per class", "outlier_exposure", {"k": 0, "penalty": 0.001}, per_class=True),
     Variant("oe k20 p0.001 per class", "outlier_exposure", {"k": 20, "penalty": 0.001}, per_class=True),
+    Variant("knn k20 blocks", "knn", {"k": 20}, blocks=True),
+    Variant("oe k0 p0.001 blocks", "outlier_exposure", {"k": 0, "penalty": 0.001}, blocks=True),
+    Variant("oe k20 p0.001 blocks", "outlier_exposure", {"k": 20, "penalty": 0.001}, blocks=True),
+    Variant("oe k20 p0.01 blocks", "outlier_exposure", {"k": 20, "penalty": 0.01}, blocks=True),
+    Variant(
+        "oe k0 p0.001 pooled blocks", "outlier_exposure", {"k": 0, "penalty": 0.001}, "pooled", blocks=True
+    ),
+    Variant(
+        "oe k20 p0.001 pooled blocks", "outlier_exposure", {"k": 20, "penalty": 0.001}, "pooled", blocks=True
+    ),
 )
 
 
@@ -178,6 +195,7 @@ def configured_variant(config: OpenSetConfig) -> tuple[Variant, float]:
     for variant in VARIANTS:
         if (
             not variant.per_class
+            and not variant.blocks
             and variant.method == config.method
             and all(getattr(config, key) == value for key, value in variant.options.items())
             and variant.calibration == config.calibration
@@ -204,22 +222,41 @@ class Outputs:
     probabilities: npt.NDArray[np.float32]
     labels: npt.NDArray[np.int64] | None
     """Class indices of in-domain photos; None out of domain."""
+    blocks: npt.NDArray[np.float32] | None = None
+    """The `blocks` features of the same pictures (benchmarks/open_set_blocks.py), when computed."""
+
+
+def features_for(variant: Variant, groups: dict[str, Outputs]) -> dict[str, Outputs]:
+    """The groups as the variant scores them: unchanged, or (`blocks` variants) with the `blocks`
+    features in place of the embeddings."""
+    if not variant.blocks:
+        return groups
+    view = {}
+    for name, group in groups.items():
+        if group.blocks is None:
+            raise ValueError(f"{variant.name} needs the blocks features, which {name} lacks")
+        view[name] = Outputs(group.blocks, group.probabilities, group.labels)
+    return view
 
 
 def _pictures(blobs: list[bytes]) -> list[Photo]:
     return [Photo(f"generated/{index}", data, None, None) for index, data in enumerate(blobs)]
 
 
-def derived_outputs(runner: OnnxClassifier, train: list[Photo], seed: int, size: int) -> Outputs:
+def derived_outputs(
+    runner: OnnxClassifier, blocks: BlockFeatures, train: list[Photo], seed: int, size: int
+) -> Outputs:
     """The served model's outputs on the DERIVED pictures training makes from these train photos."""
     pictures = derived_negatives(model_inputs(train, size), DERIVED, seed)
     outputs = runner.outputs(pictures.astype(np.float32))
-    return Outputs(outputs[1], outputs[0], None)
+    return Outputs(outputs[1], outputs[0], None, blocks(pictures))
 
 
-def run_model(runner: OnnxClassifier, photos: Sequence[Photo], size: int) -> Outputs:
-    """The ONNX model's probabilities and embeddings for the photos, decoded like uploads."""
-    outputs = runner.outputs(model_inputs(list(photos), size).astype(np.float32))
+def run_model(runner: OnnxClassifier, blocks: BlockFeatures, photos: Sequence[Photo], size: int) -> Outputs:
+    """The ONNX model's probabilities and embeddings for the photos, decoded like uploads, and
+    their `blocks` features."""
+    images = model_inputs(list(photos), size)
+    outputs = runner.outputs(images.astype(np.float32))
     if len(outputs) < 2:
         raise SystemExit("the ONNX model has no embedding output: export it with embedding=True")
     labels = [LABELS.index(p.label) for p in photos if p.label is not None]
@@ -227,16 +264,23 @@ def run_model(runner: OnnxClassifier, photos: Sequence[Photo], size: int) -> Out
         embeddings=outputs[1],
         probabilities=outputs[0],
         labels=np.asarray(labels, dtype=np.int64) if len(labels) == len(photos) else None,
+        blocks=blocks(images),
     )
 
 
-def model_for_split(seed: int | None, onnx: Path | None) -> tuple[Path, list[Photo]]:
-    """The ONNX model trained on this split (trained and cached on first use) and the split's photos."""
+def model_for_split(seed: int | None, onnx: Path | None) -> tuple[Path, Path, list[Photo]]:
+    """The ONNX model trained on this split (trained and cached on first use), its Keras model
+    (for the `blocks` features) and the split's photos."""
     photos = dataset_photos(seed=seed)
     if onnx is not None:
-        return onnx, photos
+        keras_file = onnx.parent / KERAS_FILE
+        if not keras_file.exists():
+            raise SystemExit(
+                f"--onnx needs the model's Keras file next to it for the blocks features: {keras_file}"
+            )
+        return onnx, keras_file, photos
     folder = cached_keras_model(photos)
-    return cached_onnx_model(folder, photos), photos
+    return cached_onnx_model(folder, photos), folder / KERAS_FILE, photos
 
 
 def fit_variant(variant: Variant, train: Outputs, negatives: list[Outputs]) -> Scorer:
@@ -275,7 +319,8 @@ def _generated(variant: Variant, groups: dict[str, Outputs]) -> Outputs:
 
 def _rows(group: Outputs, rows: npt.NDArray[np.int64]) -> Outputs:
     labels = None if group.labels is None else group.labels[rows]
-    return Outputs(group.embeddings[rows], group.probabilities[rows], labels)
+    blocks = None if group.blocks is None else group.blocks[rows]
+    return Outputs(group.embeddings[rows], group.probabilities[rows], labels, blocks)
 
 
 def train_out_of_fold(variant: Variant, train: Outputs, negatives: list[Outputs]) -> FloatArray:
@@ -346,6 +391,7 @@ def cross_validated_development(variant: Variant, groups: dict[str, Outputs]) ->
 
 def measure_variant(variant: Variant, groups: dict[str, Outputs]) -> dict[str, Any]:
     """AUROCs and, at each quantile, refusal, flag rates and accuracies of one method on one split."""
+    groups = features_for(variant, groups)
     negatives = [_generated(variant, groups), groups["neither_development"]]
     out_of_fold = train_out_of_fold(variant, groups["train"], negatives)
     scorer, thresholds = calibrated_variant(
@@ -401,16 +447,20 @@ def scoring_ms(scorer: Scorer, group: Outputs, repeats: int = SCORING_REPEATS) -
 
 def serving_cost(variants: Sequence[Variant], groups: dict[str, Outputs]) -> dict[str, Any]:
     """Milliseconds per photo of each variant's scoring, in turn and repeated (median and passes)."""
+    views = {v.name: features_for(v, groups) for v in variants}
     scorers = {
         v.name: calibrated_variant(
-            v, groups["train"], [_generated(v, groups), groups["neither_development"]], groups["validation"]
+            v,
+            views[v.name]["train"],
+            [_generated(v, views[v.name]), views[v.name]["neither_development"]],
+            views[v.name]["validation"],
         )[0]
         for v in variants
     }
     passes: dict[str, list[float]] = {name: [] for name in scorers}
     for _ in range(SCORING_REPEATS):
         for name, scorer in scorers.items():
-            passes[name] += scoring_ms(scorer, groups["test"], repeats=1)
+            passes[name] += scoring_ms(scorer, views[name]["test"], repeats=1)
     return {name: {"median_ms": float(np.median(p)), "passes_ms": p} for name, p in passes.items()}
 
 
@@ -512,7 +562,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--split-seeds", type=int, nargs="*", default=[], help="splits besides the ingestion's"
     )
     parser.add_argument(
-        "--onnx", type=Path, help="explore with this ONNX model (ingestion split only, no training)"
+        "--onnx",
+        type=Path,
+        help="explore with this ONNX model (ingestion split only, no training; its model.keras next to it)",
     )
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT, help="JSON results file")
     parser.add_argument(
@@ -548,16 +600,20 @@ def main(argv: list[str] | None = None) -> int:
     runs = []
     first_groups: dict[str, Outputs] = {}
     for seed in [None, *args.split_seeds]:
-        path, photos = model_for_split(seed, args.onnx)
+        path, keras_file, photos = model_for_split(seed, args.onnx)
         runner = OnnxClassifier(path)
+        blocks = BlockFeatures(keras_file)
         groups = {
-            split: run_model(runner, [p for p in photos if p.split == split], config.image_size)
+            split: run_model(runner, blocks, [p for p in photos if p.split == split], config.image_size)
             for split in ("train", "validation", "test")
         }
-        groups |= {name: run_model(runner, pictures, config.image_size) for name, pictures in outside.items()}
-        groups["synthetic_training"] = run_model(runner, generated, config.image_size)
+        groups |= {
+            name: run_model(runner, blocks, pictures, config.image_size) for name, pictures in outside.items()
+        }
+        groups["synthetic_training"] = run_model(runner, blocks, generated, config.image_size)
         groups["derived_training"] = derived_outputs(
             runner,
+            blocks,
             [p for p in photos if p.split == "train"],
             config.open_set.negatives_seed,
             config.image_size,

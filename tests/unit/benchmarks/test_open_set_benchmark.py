@@ -22,9 +22,11 @@ from benchmarks.open_set_benchmark import (
     configured_variant,
     cross_validated_development,
     development_folds,
+    features_for,
     fit_variant,
     measure_variant,
 )
+from benchmarks.open_set_blocks import concatenate_unit_groups
 from benchmarks.open_set_pictures import synthetic_photos
 from greenr.contracts import LABELS
 from greenr.open_set.scorer import fit_scorer
@@ -33,14 +35,25 @@ from greenr.training.config import OpenSetConfig, load_training_config
 from greenr.training.open_set import calibrate_scorer
 
 
-def _group(rng: np.random.Generator, n: int, direction: int, labelled: bool = False) -> Outputs:
+def _group(
+    rng: np.random.Generator,
+    n: int,
+    direction: int,
+    labelled: bool = False,
+    block_direction: int | None = None,
+) -> Outputs:
+    """Pictures whose embeddings point along `direction` and whose blocks features along
+    `block_direction` (default: `direction`)."""
     embeddings = np.abs(rng.normal(0, 1, (n, 16)))
     embeddings[:, direction] += 4
+    blocks = np.abs(rng.normal(0, 1, (n, 24)))
+    blocks[:, direction if block_direction is None else block_direction] += 4
     probabilities = rng.dirichlet([1, 1], n)
     return Outputs(
         embeddings.astype(np.float32),
         probabilities.astype(np.float32),
         rng.integers(0, 2, n) if labelled else None,
+        blocks.astype(np.float32),
     )
 
 
@@ -48,7 +61,7 @@ def _groups(seed: int) -> dict[str, Outputs]:
     rng = np.random.default_rng(seed)
     groups = {
         split: _group(rng, n, 0, labelled=True)
-        for split, n in (("train", 60), ("validation", 40), ("test", 40))
+        for split, n in (("train", 80), ("validation", 40), ("test", 40))
     }
     for name in (
         "neither_development",
@@ -186,3 +199,44 @@ def test_a_per_class_variant_scores_each_photo_against_the_class_the_model_predi
     # Training cannot fit a per-class score: no configuration names one.
     config = OpenSetConfig(method="outlier_exposure", k=20, penalty=0.001, quantile=0.99)
     assert not configured_variant(config)[0].per_class
+
+
+def test_the_blocks_features_weigh_each_group_alike_and_keep_rows_at_unit_length() -> None:
+    narrow = np.array([[3.0, 4.0], [0.0, 0.0]])
+    wide = np.array([[1.0] * 8, [2.0] * 8])
+    joined = concatenate_unit_groups([narrow, wide])
+    assert joined.shape == (2, 10)
+    assert np.isclose(np.linalg.norm(joined[0]), 1.0)
+    # Each group holds half of the row's squared length, whatever its width.
+    assert np.isclose(np.linalg.norm(joined[0, :2]) ** 2, 0.5)
+    assert np.isclose(np.linalg.norm(joined[0, 2:]) ** 2, 0.5)
+    assert np.allclose(joined[1, :2], 0.0)  # a zero row stays zero, no division by zero
+    with pytest.raises(ValueError, match="differ in rows"):
+        concatenate_unit_groups([narrow, wide[:1]])
+    with pytest.raises(ValueError, match="no feature group"):
+        concatenate_unit_groups([])
+
+
+def test_a_blocks_variant_scores_the_blocks_features_and_none_is_configurable() -> None:
+    """Flowers that the embedding cannot tell from in-domain photos but the blocks features can:
+    the blocks variant flags them, its embedding twin does not."""
+    rng = np.random.default_rng(5)
+    sizes = (("train", 60), ("validation", 40), ("test", 40))
+    groups = {split: _group(rng, n, 0, labelled=True) for split, n in sizes}
+    for name in ("neither_development", "neither_held_out", "far", "synthetic", "synthetic_training"):
+        groups[name] = _group(rng, 12, 0, block_direction=1)  # in-domain embedding, other blocks
+    groups["derived_training"] = _group(rng, 12, 1)
+    blocks = next(v for v in VARIANTS if v.name == "knn k20 blocks")
+    embedding = next(v for v in VARIANTS if v.name == "knn k20")
+    with_blocks = measure_variant(blocks, groups)["quantiles"]["0.99"]["held_out_flagged"]
+    without = measure_variant(embedding, groups)["quantiles"]["0.99"]["held_out_flagged"]
+    assert with_blocks > 0.9
+    assert without < 0.5
+    view = features_for(blocks, groups)
+    assert view["train"].embeddings is groups["train"].blocks
+    assert features_for(embedding, groups) is groups
+    groups["far"] = Outputs(groups["far"].embeddings, groups["far"].probabilities, None)
+    with pytest.raises(ValueError, match="far lacks"):
+        features_for(blocks, groups)
+    # Training fits on the served embedding: a configuration always names an embedding variant.
+    assert configured_variant(OpenSetConfig(method="knn", k=20, quantile=0.99))[0] is embedding
