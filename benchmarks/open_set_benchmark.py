@@ -18,7 +18,7 @@ calibrates it. Outlier exposure also learns from negatives: the development half
 flowers and the pictures training generates (greenr/open_set/synthetic_negatives.py,
 configs/training.yaml's count and seed; other content and seed than the held-out synthetic
 source); `+derived` variants also from DERIVED pictures made from the train photos; `blocks`
-variants score the frozen backbone blocks' pooled features with the embedding
+variants score the lower backbone blocks' pooled features with the embedding
 (benchmarks/open_set_blocks.py; computed with the Keras model, not served). Measured per
 method: AUROC of the in-domain test split against each out-of-domain source, and at each quantile
 the test split's refusal rate, the share of each out-of-domain source flagged and the accuracy on
@@ -108,7 +108,7 @@ class Variant:
     """One scorer per class, fitted on that class's train photos; a photo gets the score of the
     class the model predicts for it (PerClassScorer; measured here only, training cannot fit it)."""
     blocks: bool = False
-    """Scored on the `blocks` features (benchmarks/open_set_blocks.py: the frozen backbone blocks
+    """Scored on the `blocks` features (benchmarks/open_set_blocks.py: the lower backbone blocks
     pooled, plus the embedding) instead of the embedding alone; measured here only, the served
     model does not output them."""
 

@@ -1,4 +1,4 @@
-"""The open-set benchmark's `blocks` features: the backbone's frozen blocks pooled, plus the embedding.
+"""The open-set benchmark's `blocks` features: the backbone's lower blocks pooled, plus the embedding.
 
 Training fine-tunes the backbone from `block6a` up (configs/training.yaml
 `fine_tune.unfreeze_from`), so the blocks below keep their ImageNet weights: their pooled
