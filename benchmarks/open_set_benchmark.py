@@ -19,7 +19,7 @@ flowers and the pictures training generates (greenr/open_set/synthetic_negatives
 configs/training.yaml's count and seed; other content and seed than the held-out synthetic
 source); `+derived` variants also from DERIVED pictures made from the train photos; `blocks`
 variants score the lower backbone blocks' pooled features with the embedding
-(benchmarks/open_set_blocks.py; computed with the Keras model, not served). Measured per
+(benchmarks/open_set_blocks.py; the blocks computed with the Keras model, not served). Measured per
 method: AUROC of the in-domain test split against each out-of-domain source, and at each quantile
 the test split's refusal rate, the share of each out-of-domain source flagged and the accuracy on
 accepted test photos vs all (benchmarks/open_set_pictures.py describes the sources).
@@ -249,7 +249,7 @@ def derived_outputs(
     """The served model's outputs on the DERIVED pictures training makes from these train photos."""
     pictures = derived_negatives(model_inputs(train, size), DERIVED, seed)
     outputs = runner.outputs(pictures.astype(np.float32))
-    return Outputs(outputs[1], outputs[0], None, blocks(pictures))
+    return Outputs(outputs[1], outputs[0], None, blocks(pictures, outputs[1]))
 
 
 def run_model(runner: OnnxClassifier, blocks: BlockFeatures, photos: Sequence[Photo], size: int) -> Outputs:
@@ -264,7 +264,7 @@ def run_model(runner: OnnxClassifier, blocks: BlockFeatures, photos: Sequence[Ph
         embeddings=outputs[1],
         probabilities=outputs[0],
         labels=np.asarray(labels, dtype=np.int64) if len(labels) == len(photos) else None,
-        blocks=blocks(images),
+        blocks=blocks(images, outputs[1]),
     )
 
 

@@ -7,9 +7,10 @@ embedding has learnt to tell dandelions from grass and little else. A tulip and 
 then lie close in the embedding and apart in the lower blocks. The model computes these tensors
 for every photo anyway; pooling them costs a global average per block.
 
-These features are computed with the Keras model here, for measuring only: the exported ONNX
-model does not output them. If the benchmark's rule picks a `blocks` variant, serving them means
-exporting the pooled blocks as a third ONNX output (greenr/training/model.py `inference_model`).
+The blocks are computed with the Keras model here (up to block 6d), for measuring only: the
+exported ONNX model does not output them. The embedding is the served model's own output. If the
+benchmark's rule picks a `blocks` variant, serving it means exporting the pooled blocks as a third
+ONNX output (greenr/training/model.py `inference_model`).
 """
 
 from __future__ import annotations
@@ -58,11 +59,14 @@ class BlockFeatures:
 
         backbone = load_classifier(keras_file).get_layer("classifier").get_layer("backbone")
         pool = keras.layers.GlobalAveragePooling2D()
-        taps = [pool(backbone.get_layer(name).output) for name in BLOCK_TAPS]
-        # The backbone's own output is the pooled embedding the served model outputs.
-        self._model: Any = keras.Model(backbone.input, [*taps, backbone.output])
+        self._model: Any = keras.Model(
+            backbone.input, [pool(backbone.get_layer(name).output) for name in BLOCK_TAPS]
+        )
 
-    def __call__(self, images: npt.NDArray[np.uint8]) -> npt.NDArray[np.float32]:
-        """N x (sum of the blocks' channels + the embedding's size) features of N x S x S x 3 images."""
-        groups = self._model.predict(images.astype(np.float32), batch_size=32, verbose=0)
-        return concatenate_unit_groups(groups)
+    def __call__(
+        self, images: npt.NDArray[np.uint8], embeddings: npt.NDArray[np.float32]
+    ) -> npt.NDArray[np.float32]:
+        """N x (sum of the blocks' channels + the embedding's size) features of N x S x S x 3
+        images, whose served embeddings (the ONNX model's second output) are `embeddings`."""
+        taps = self._model.predict(images.astype(np.float32), batch_size=32, verbose=0)
+        return concatenate_unit_groups([*taps, embeddings])
