@@ -55,6 +55,13 @@ def quickstart_summary(settings: Settings) -> str:
         ),
         ("Monitoring", "bash scripts/monitoring.sh start   (Prometheus, Alertmanager, Pushgateway)"),
         ("MLflow", mlflow_line(settings)),
+        (
+            # The project keeps ZenML's store under GREENR_HOME, not in ~/.config/zenml: ZenML's own
+            # CLI sees the project's stacks, runs and model servers only with this variable.
+            "ZenML CLI",
+            f"export ZENML_CONFIG_PATH={settings.zenml_config_path}   "
+            "(then: zenml stack list, zenml model-deployer models list)",
+        ),
     ]
     return "\n".join(f"{name + ':':<16}{value}" for name, value in rows)
 

@@ -15,6 +15,11 @@ from greenr.zenml_environment import prepare_zenml
 from stacks.definitions import STACK_NAMES, StackDefinitionError, load_stack, stack_values
 
 
+def not_registered(name: str) -> str:
+    """The one-line answer to `set` or `validate` of a stack the ZenML store does not have."""
+    return f"stack {name!r} is not registered: register it first with python -m stacks register --stack {name}"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m stacks", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -31,7 +36,7 @@ def main(argv: list[str] | None = None) -> int:
         prepare_zenml(settings)
         from zenml.client import Client
 
-        from stacks.registration import ensure_stack
+        from stacks.registration import ensure_stack, is_registered
 
         client = Client()
         if args.command == "register":
@@ -39,6 +44,9 @@ def main(argv: list[str] | None = None) -> int:
                 outcome = ensure_stack(client, load_stack(name, stack_values(settings)))
                 for what, result in outcome.items():
                     print(f"{result:>9}  {what}")
+        if args.command in ("set", "validate") and not is_registered(client, args.name):
+            print(f"error: {not_registered(args.name)}", file=sys.stderr)
+            return 2
         if args.command == "validate":
             from zenml.stack import Stack
 

@@ -19,6 +19,17 @@ def _not_found(error: Exception) -> bool:
     return isinstance(error, KeyError) or type(error).__name__ in {"KeyError", "EntityNotFoundError"}
 
 
+def is_registered(client: Client, stack_name: str) -> bool:
+    """Whether the active ZenML store has a stack of exactly this name."""
+    try:
+        client.get_stack(stack_name, allow_name_prefix_match=False)
+    except Exception as error:
+        if not _not_found(error):
+            raise
+        return False
+    return True
+
+
 def ensure_secret(client: Client, name: str, values: dict[str, str]) -> str:
     """Create or update a ZenML secret; returns "created", "updated" or "unchanged"."""
     try:

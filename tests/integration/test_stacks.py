@@ -61,6 +61,20 @@ def test_cluster_stack_registers_and_validates_without_a_cluster(tmp_path: Path)
     assert "is not valid" in broken.stderr
 
 
+def test_setting_or_validating_a_stack_that_is_not_registered_says_how_to_register_it(
+    tmp_path: Path,
+) -> None:
+    # A fresh store, as after the quickstart, which registers only `local`: no traceback.
+    env = {"GREENR_HOME": str(tmp_path), "ZENML_CONFIG_PATH": str(tmp_path / "zenml")}
+    for command, name in (("set", "local-s3"), ("validate", "cluster")):
+        result = run_python(["-m", "stacks", command, name], env)
+        assert result.returncode == 2, result.stderr[-2000:]
+        assert result.stderr.strip() == (
+            f"error: stack '{name}' is not registered: "
+            f"register it first with python -m stacks register --stack {name}"
+        )
+
+
 def test_cluster_stack_needs_its_secrets() -> None:
     result = run_python(["-m", "stacks", "register", "--stack", "cluster"], {})
     assert result.returncode == 2

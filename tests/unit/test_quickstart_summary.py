@@ -31,3 +31,9 @@ def test_a_tracking_server_is_linked_and_a_local_backend_gets_its_command(
     summary = quickstart_summary(load_settings())
     assert "MLflow:         http://127.0.0.1:5999" in summary
     assert "mlflow ui" not in summary
+
+
+def test_zenml_s_own_cli_is_pointed_at_the_project_s_store(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GREENR_HOME", "/srv/greenr-home")
+    summary = quickstart_summary(load_settings())
+    assert "ZenML CLI:      export ZENML_CONFIG_PATH=/srv/greenr-home/zenml" in summary
