@@ -22,8 +22,14 @@ def render_summary(report: DriftReport, collected: CollectedLog, report_uri: str
     """What was read, each window's verdict, the feedback score, the decision and its reasons."""
     windowing = collected.windowing
     since = "the start of the log" if report.since is None else f"{report.since:%Y-%m-%d %H:%M:%S}"
+    # A run that consumed nothing keeps the previous end (or NOTHING_YET, 1970): not a period to print.
+    period = (
+        f" up to {report.until:%Y-%m-%d %H:%M:%S}"
+        if collected.consumed
+        else ": none consumed (no complete window yet)"
+    )
     lines = [
-        f"Monitoring run {report.run_id}: predictions after {since} up to {report.until:%Y-%m-%d %H:%M:%S}",
+        f"Monitoring run {report.run_id}: predictions after {since}{period}",
         f"  {len(collected.consumed)} predictions read: {sum(w.predictions for w in report.windows)} in "
         f"{len(report.windows)} window(s), {collected.without_features} without features (skipped), "
         f"{windowing.leftover} left over from retired versions; "
