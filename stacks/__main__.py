@@ -17,7 +17,9 @@ from stacks.definitions import STACK_NAMES, StackDefinitionError, load_stack, st
 
 def not_registered(name: str) -> str:
     """The one-line answer to `set` or `validate` of a stack the ZenML store does not have."""
-    return f"stack {name!r} is not registered: register it first with python -m stacks register --stack {name}"
+    return (
+        f"stack {name!r} is not registered: register it first with python -m stacks register --stack {name}"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
