@@ -28,6 +28,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from greenr.config_files import ConfigFileError
 from greenr.errors import USER_ERRORS
 from greenr.json_logging import add_json_log_file
 from greenr.observability.push import push_pipeline_run
@@ -116,11 +117,14 @@ def inapplicable_flags_message(args: argparse.Namespace) -> str | None:
 
 def run_ingestion(args: argparse.Namespace) -> None:
     from greenr.ingestion.config import DEFAULT_CONFIG, load_ingestion_config
+
+    settings = get_settings()
+    # Parameters first: a mistyped one is an error in a second, before ZenML is even imported.
+    config = load_ingestion_config(args.config or DEFAULT_CONFIG, {"seed": args.seed})
+
     from greenr.ingestion.preflight import check_ingestion_inputs
     from pipelines.ingestion import ingestion_pipeline
 
-    settings = get_settings()
-    config = load_ingestion_config(args.config or DEFAULT_CONFIG, {"seed": args.seed})
     source = resolve_source(args.source, settings.source_dir)
     # Fail in a second with a clear message rather than after ZenML has started a run.
     check_ingestion_inputs(settings, source)
@@ -141,18 +145,21 @@ def resolve_source(given: str | None, default: Path) -> str:
 
 
 def run_training(args: argparse.Namespace) -> None:
-    from greenr.registry.tracking import artifact_location, ensure_experiment
-    from greenr.registry.zenml_models import zenml_model
     from greenr.training.config import DEFAULT_CONFIG, load_training_config, parse_overrides
-    from greenr.training.gate import load_gate_rule
-    from greenr.training.run_tracking import EXPERIMENT
-    from pipelines.training import training_pipeline
 
     settings = get_settings()
+    # Parameters first: a mistyped one is an error in a second, before ZenML is even imported.
     overrides = parse_overrides(args.set)
     if args.seed is not None:
         overrides["seed"] = args.seed
     config = load_training_config(args.config or DEFAULT_CONFIG, overrides)
+
+    from greenr.registry.tracking import artifact_location, ensure_experiment
+    from greenr.registry.zenml_models import zenml_model
+    from greenr.training.gate import load_gate_rule
+    from greenr.training.run_tracking import EXPERIMENT
+    from pipelines.training import training_pipeline
+
     rule = load_gate_rule(REPO_ROOT / "configs" / "promotion.yaml")
     tracker = _active_experiment_tracker()
     # Created here, not by MLflow on first use, so a local backend keeps artifacts in GREENR_HOME.
@@ -186,15 +193,18 @@ def run_deployment(args: argparse.Namespace) -> None:
 def run_monitoring(args: argparse.Namespace) -> str:
     """Run the monitoring pipeline; its summary and decision line, to print last."""
     from greenr.monitoring.config import DEFAULT_CONFIG
+    from greenr.monitoring.run_options import parse_since, resolve_config
+
+    settings = get_settings()
+    # Parameters first: a mistyped one is an error in a second, before ZenML is even imported.
+    config = resolve_config(args.config or DEFAULT_CONFIG, args.window)
+    since = parse_since(args.since) if args.since is not None else None
+
     from greenr.monitoring.decision import decision_line
     from greenr.monitoring.report import DriftReport
-    from greenr.monitoring.run_options import parse_since, resolve_config
     from greenr.monitoring.summary import render_summary
     from pipelines.monitoring import monitoring_pipeline
 
-    settings = get_settings()
-    config = resolve_config(args.config or DEFAULT_CONFIG, args.window)
-    since = parse_since(args.since) if args.since is not None else None
     run = run_reporting_failures(
         monitoring_pipeline.with_options(settings=_cluster_settings(settings)),
         config=config,
@@ -306,7 +316,7 @@ def main(argv: list[str] | None = None) -> int:
         }
         output = runners[args.pipeline](args)
         succeeded = True
-    except SettingsError as error:
+    except (SettingsError, ConfigFileError) as error:
         failure = (2, f"error: {error}")
     except USER_ERRORS as error:
         failure = (1, f"error: {error}")

@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import yaml
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
+from greenr.config_files import read_mapping, validated
 from greenr.contracts import SPLIT_FRACTIONS, SplitFractions
 from greenr.settings import REPO_ROOT
 
@@ -16,6 +16,9 @@ DEFAULT_CONFIG = REPO_ROOT / "configs" / "ingestion.yaml"
 
 class IngestionConfig(BaseModel):
     """Parameters that shape a dataset version."""
+
+    # A mistyped key in configs/ingestion.yaml is an error, not a parameter silently left at its default.
+    model_config = ConfigDict(extra="forbid")
 
     seed: int = 42
     # The project's split (greenr.contracts); the dataset_splits suite's bands are centred on it.
@@ -27,7 +30,16 @@ class IngestionConfig(BaseModel):
 def load_ingestion_config(
     path: Path = DEFAULT_CONFIG, overrides: dict[str, Any] | None = None
 ) -> IngestionConfig:
-    """Read the YAML config and apply non-None overrides on top."""
-    data: dict[str, Any] = yaml.safe_load(path.read_text()) or {}
-    data.update({k: v for k, v in (overrides or {}).items() if v is not None})
-    return IngestionConfig.model_validate(data)
+    """Read the YAML config and apply non-None overrides on top.
+
+    Raises:
+        ConfigFileError: a missing or malformed file, or a wrong parameter (one line).
+    """
+    data = read_mapping(path)
+    given = {k: v for k, v in (overrides or {}).items() if v is not None}
+    data.update(given)
+    return validated(IngestionConfig, data, _source(path, given))
+
+
+def _source(path: Path, overrides: dict[str, Any]) -> str:
+    return f"ingestion parameters ({path}{' and the command-line flags' if overrides else ''})"

@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Final, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
+from greenr.config_files import read_mapping, validated
 from greenr.monitoring.report import Correction
 from greenr.monitoring.retrain_policy import RetrainPolicy
 from greenr.settings import REPO_ROOT
@@ -39,5 +39,9 @@ class MonitoringConfig(BaseModel):
 
 
 def load_monitoring_config(path: Path = DEFAULT_CONFIG) -> MonitoringConfig:
-    """The monitoring parameters from a YAML file (pydantic says which field is wrong)."""
-    return MonitoringConfig.model_validate(yaml.safe_load(path.read_text()) or {})
+    """The monitoring parameters from a YAML file.
+
+    Raises:
+        ConfigFileError: a missing or malformed file, or a wrong parameter (one line).
+    """
+    return validated(MonitoringConfig, read_mapping(path), f"monitoring parameters ({path})")

@@ -16,6 +16,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from greenr.config_files import ConfigFileError, read_mapping, validated
 from greenr.contracts import MODEL_INPUT_SIZE
 from greenr.open_set.synthetic_negatives import FIRST_KINDS, checked_kinds
 from greenr.settings import REPO_ROOT
@@ -193,7 +194,7 @@ def _set_dotted(data: dict[str, Any], dotted: str, value: Any) -> None:
     for key in keys[:-1]:
         child = node.setdefault(key, {})
         if not isinstance(child, dict):
-            raise ValueError(f"cannot set {dotted!r}: {key!r} is not a section")
+            raise ConfigFileError(f"cannot set {dotted!r}: {key!r} is not a section")
         node = child
     node[keys[-1]] = value
 
@@ -214,15 +215,16 @@ def load_training_config(
     """Read the YAML config and apply non-None overrides (dotted keys for nested fields).
 
     Fields missing from the YAML keep the model's defaults, section by section.
+
+    Raises:
+        ConfigFileError: a missing or malformed file, or a wrong parameter (one line).
     """
-    from_file = yaml.safe_load(path.read_text()) or {}
-    if not isinstance(from_file, Mapping):
-        raise ValueError(f"{path} must hold a YAML mapping of training parameters")
-    data = _merge(TrainingConfig().model_dump(), from_file)
-    for key, value in (overrides or {}).items():
-        if value is not None:
-            _set_dotted(data, key, value)
-    return TrainingConfig.model_validate(data)
+    data = _merge(TrainingConfig().model_dump(), read_mapping(path))
+    given = {key: value for key, value in (overrides or {}).items() if value is not None}
+    for key, value in given.items():
+        _set_dotted(data, key, value)
+    flags = " and the command-line flags" if given else ""
+    return validated(TrainingConfig, data, f"training parameters ({path}{flags})")
 
 
 def parse_overrides(items: Iterable[str]) -> dict[str, Any]:
@@ -231,6 +233,9 @@ def parse_overrides(items: Iterable[str]) -> dict[str, Any]:
     for item in items:
         key, sep, raw = item.partition("=")
         if not sep or not key.strip():
-            raise ValueError(f"override {item!r} must look like key=value, e.g. fine_tune.epochs=10")
-        overrides[key.strip()] = yaml.safe_load(raw)
+            raise ConfigFileError(f"--set {item!r} must look like key=value, e.g. fine_tune.epochs=10")
+        try:
+            overrides[key.strip()] = yaml.safe_load(raw)
+        except yaml.YAMLError:
+            raise ConfigFileError(f"--set {item!r}: the value is not valid YAML") from None
     return overrides

@@ -6,7 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from run import FLAGS_OF, parse_args, resolve_source
+from greenr.settings import REPO_ROOT
+from greenr.training.config import DEFAULT_CONFIG as DEFAULT_TRAINING
+from run import FLAGS_OF, main, parse_args, resolve_source
 
 
 @pytest.mark.parametrize(
@@ -89,3 +91,31 @@ def test_a_local_source_is_made_absolute_and_an_s3_prefix_kept(
     # `feedback` names the feedback store, not a folder of the working directory.
     assert resolve_source("feedback", tmp_path / "default") == "feedback"
     assert resolve_source("./feedback", tmp_path / "default") == str(tmp_path / "feedback")
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (
+            ["--pipeline", "training", "--set", "nonsense=1"],
+            "error: training parameters (configs/training.yaml and the command-line flags): "
+            "nonsense: unknown parameter",
+        ),
+        (
+            ["--pipeline", "training", "--set", "head.epochs"],
+            "error: --set 'head.epochs' must look like key=value, e.g. fine_tune.epochs=10",
+        ),
+        *(
+            (["--pipeline", pipeline, "--config", "missing.yaml"], "error: missing.yaml: no such config file")
+            for pipeline in ("training", "ingestion", "monitoring")
+        ),
+    ],
+)
+def test_a_wrong_run_parameter_is_one_line_and_status_2(
+    argv: list[str], message: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(REPO_ROOT)
+    assert main(argv) == 2
+    stderr = capsys.readouterr().err
+    assert "Traceback" not in stderr
+    assert stderr.strip().splitlines()[-1] == message.replace("configs/training.yaml", str(DEFAULT_TRAINING))
