@@ -33,7 +33,7 @@ from ui.batch_table import COLUMNS as BATCH_COLUMNS
 from ui.batch_table import batch_csv, batch_rows, batch_summary, csv_filename
 from ui.config import WebAppConfig
 from ui.explanation_toggle import ExplanationToggle
-from ui.feedback import NEITHER, answer_choices, feedback_message, neither_title
+from ui.feedback import NEITHER, answer_choices, feedback_message, neither_title, reason_detail
 from ui.history_table import COLUMNS as HISTORY_COLUMNS
 from ui.history_table import Pager, history_rows
 from ui.monitoring_panel import MonitoringPanel, monitoring_client
@@ -299,9 +299,11 @@ class WebPage:
                 if prediction.label == NEITHER:
                     # Open-set rejection: the photo looks unlike the classes; the bars still show
                     # what the model would have said.
-                    ui.label(neither_title(self.labels)).classes("text-h6").mark("neither-title")
-                    if prediction.reason:
-                        ui.label(prediction.reason).classes("text-body2 text-grey-8").mark("neither-reason")
+                    title = neither_title(self.labels)
+                    ui.label(title).classes("text-h6").mark("neither-title")
+                    detail = reason_detail(prediction.reason, title)
+                    if detail:
+                        ui.label(detail).classes("text-body2 text-grey-8").mark("neither-reason")
                 ui.label(f"Confidence {format_percent(prediction.confidence)}").classes("text-subtitle1")
                 self._probability_bars(prediction.probabilities)
                 details = [f"model v{prediction.model_version}" if prediction.model_version else ""]

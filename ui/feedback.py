@@ -22,6 +22,19 @@ def neither_title(labels: Iterable[str]) -> str:
     return f"This doesn't look like a {' or '.join(labels)}"
 
 
+def reason_detail(reason: str | None, title: str) -> str | None:
+    """What the API's reason adds under the title: "Its open-set score 2.49 is above ...".
+
+    The API's sentence starts with the title itself, which the page already shows right above.
+    """
+    if not reason:
+        return None
+    rest = reason.removeprefix(title).lstrip(":. ").strip()
+    if not rest:
+        return None
+    return rest[0].upper() + rest[1:] if reason.startswith(title) else reason
+
+
 def feedback_message(result: FeedbackResult, *, predicted: str | None) -> str:
     """One sentence confirming what the API recorded."""
     correct = result.correct if result.correct is not None else result.label == predicted

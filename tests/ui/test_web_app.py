@@ -182,8 +182,10 @@ async def test_a_neither_answer_is_explained_with_its_probabilities(
     assert label.text == "neither"
     reason = user.find(marker="neither-reason").elements.pop()
     assert isinstance(reason, ui.label)
-    assert reason.text == fake_api.state.predictions[0]["reason"]
-    assert "its open-set score" in reason.text
+    # The API's sentence without the title the page already shows above it.
+    assert fake_api.state.predictions[0]["reason"].endswith(reason.text[1:])
+    assert reason.text.startswith("Its open-set score ")
+    assert "doesn't look like" not in reason.text
     with user.scope(marker="probabilities"):
         bars = user.find(ui.linear_progress).elements
     assert len(bars) == 2
@@ -521,7 +523,9 @@ def test_a_neither_answer_in_a_real_browser(
         wait_for_text(chromium, "This doesn't look like a dandelion or grass")
         predicted = fake_api.state.predictions[-1]
         assert predicted["label"] == "neither"
-        wait_for_text(chromium, predicted["reason"])
+        # Under the title, the reason without the title again: "Its open-set score ... threshold ...".
+        wait_for_text(chromium, "Its open-set score " + predicted["reason"].split(": its open-set score ")[1])
+        assert chromium.find_element(By.TAG_NAME, "body").text.count("doesn't look like") == 1
         wait_for_text(chromium, "Confidence")
         bars = chromium.find_elements(By.CSS_SELECTOR, ".q-linear-progress")
         assert len(bars) == 2
