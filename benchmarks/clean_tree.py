@@ -1,7 +1,33 @@
 """Benchmarks describe committed code: each records the commit it measured and refuses a work tree
-with uncommitted changes unless told (the JSON then says `-dirty`)."""
+with uncommitted changes unless told (the JSON then says `-dirty`).
+
+Every benchmark's command line takes `--allow-dirty` (`add_allow_dirty`) and starts with
+`commit = measured_commit(args.allow_dirty)`.
+"""
 
 from __future__ import annotations
+
+import argparse
+
+from greenr.provenance import git_commit
+from greenr.settings import REPO_ROOT
+
+
+def add_allow_dirty(parser: argparse.ArgumentParser) -> None:
+    """The `--allow-dirty` flag every benchmark takes."""
+    parser.add_argument(
+        "--allow-dirty",
+        action="store_true",
+        help="run on a work tree with uncommitted changes (the JSON's commit is then marked -dirty)",
+    )
+
+
+def measured_commit(allow_dirty: bool) -> str:
+    """The commit the results describe (`<sha>-dirty` only when allowed); exits otherwise."""
+    commit = git_commit(REPO_ROOT)
+    check_clean_tree(commit, allow_dirty)
+    assert commit is not None  # check_clean_tree exits on None
+    return commit
 
 
 def check_clean_tree(commit: str | None, allow_dirty: bool) -> None:

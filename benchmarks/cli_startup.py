@@ -26,8 +26,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from benchmarks.clean_tree import check_clean_tree
-from greenr.provenance import git_commit
+from benchmarks.clean_tree import add_allow_dirty, measured_commit
 from greenr.settings import REPO_ROOT
 
 RESULTS = REPO_ROOT / "benchmarks" / "results"
@@ -92,10 +91,9 @@ def main() -> None:
     parser.add_argument(
         "--output", type=Path, help="results file (default: benchmarks/results/cli_startup-LABEL.json)"
     )
-    parser.add_argument("--allow-dirty", action="store_true", help="exploratory run of uncommitted code")
+    add_allow_dirty(parser)
     args = parser.parse_args()
-    commit = git_commit(REPO_ROOT)
-    check_clean_tree(commit, args.allow_dirty)
+    commit = measured_commit(args.allow_dirty)
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         ready = Path(tmp) / "ready"

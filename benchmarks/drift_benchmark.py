@@ -60,11 +60,10 @@ from greenr.features.embedding_reduction import EmbeddingReduction
 from greenr.features.reference import FeatureReference
 from greenr.monitoring.config import DEFAULT_CONFIG, MonitoringConfig, load_monitoring_config
 from greenr.monitoring.drift_tests import compare_window
-from greenr.provenance import git_commit
 from greenr.settings import REPO_ROOT
 from greenr.training.config import load_training_config
 
-from .clean_tree import check_clean_tree
+from .clean_tree import add_allow_dirty, measured_commit
 from .drift_features import Row, build_reference, decode_uploads, feature_rows
 from .drift_model import SUMMARY_FILE, cached_keras_model, cached_onnx_model, work_dir
 from .drift_photos import Photo, dataset_photos, out_of_domain_photos
@@ -319,18 +318,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--output", type=Path, help="JSON results (default benchmarks/results/drift[-selection].json)"
     )
-    parser.add_argument(
-        "--allow-dirty",
-        action="store_true",
-        help="run on a work tree with uncommitted changes (the JSON's commit is then marked -dirty)",
-    )
+    add_allow_dirty(parser)
     return parser.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    commit = git_commit(REPO_ROOT)
-    check_clean_tree(commit, args.allow_dirty)
+    commit = measured_commit(args.allow_dirty)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     seed = args.seed if args.seed is not None else (1 if args.pool == "benchmark" else 1001)
     config = resolved_config(args.config, args.overrides)

@@ -51,10 +51,9 @@ import numpy.typing as npt
 from PIL import Image
 
 from greenr.contracts import LABELS, POSITIVE_LABEL
-from greenr.provenance import git_commit
 from greenr.settings import REPO_ROOT
 
-from .clean_tree import check_clean_tree
+from .clean_tree import add_allow_dirty, measured_commit
 from .drift_model import KERAS_FILE, cached_keras_model, cached_onnx_model, model_inputs
 from .drift_photos import MAX_PIXELS, Photo, dataset_photos
 
@@ -281,18 +280,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--latency-calls", type=int, default=200, help="predictions timed per round (200)")
     parser.add_argument("--rounds", type=int, default=3, help="idle / busy rounds, alternating (3)")
     parser.add_argument("--output", type=Path, default=RESULTS)
-    parser.add_argument(
-        "--allow-dirty",
-        action="store_true",
-        help="run on a work tree with uncommitted changes (the JSON's commit is then marked -dirty)",
-    )
+    add_allow_dirty(parser)
     return parser.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    commit = git_commit(REPO_ROOT)
-    check_clean_tree(commit, args.allow_dirty)
+    commit = measured_commit(args.allow_dirty)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     photos = dataset_photos()
     folder = cached_keras_model(photos)

@@ -68,12 +68,11 @@ from greenr.open_set.scorer import (
     threshold_at_quantile,
 )
 from greenr.open_set.synthetic_negatives import synthetic_negatives
-from greenr.provenance import git_commit
 from greenr.settings import REPO_ROOT
 from greenr.training.config import OpenSetConfig, load_training_config
 from greenr.training.evaluation import roc_auc
 
-from .clean_tree import check_clean_tree
+from .clean_tree import add_allow_dirty, measured_commit
 from .drift_model import KERAS_FILE, cached_keras_model, cached_onnx_model, model_inputs
 from .drift_photos import Photo, dataset_photos
 from .open_set_blocks import BlockFeatures
@@ -567,16 +566,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="explore with this ONNX model (ingestion split only, no training; its model.keras next to it)",
     )
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT, help="JSON results file")
-    parser.add_argument(
-        "--allow-dirty", action="store_true", help="run on uncommitted changes (commit marked -dirty)"
-    )
+    add_allow_dirty(parser)
     return parser.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    commit = git_commit(REPO_ROOT)
-    check_clean_tree(commit, args.allow_dirty)
+    commit = measured_commit(args.allow_dirty)
     if args.onnx is not None and args.split_seeds:
         raise SystemExit("--onnx explores one model on the ingestion's split: drop --split-seeds")
     logging.basicConfig(level=logging.INFO, format="%(message)s")

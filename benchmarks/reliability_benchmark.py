@@ -56,12 +56,11 @@ from PIL import Image
 from sqlalchemy import create_engine, select, text
 from sqlalchemy.orm import Session
 
-from benchmarks.clean_tree import check_clean_tree
+from benchmarks.clean_tree import add_allow_dirty, measured_commit
 from benchmarks.serving_benchmark import benchmark_key, model_server_pid_file, photos, tree_rss_mb
 from greenr.api.daemon import api_daemon
 from greenr.api.keys.tokens import parse_token
 from greenr.catalog import schema
-from greenr.provenance import git_commit
 from greenr.settings import REPO_ROOT, Settings, get_settings
 from greenr.supervision.daemon import running_pid
 
@@ -506,10 +505,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cases", default=",".join(CASES), help=f"comma-separated, of {', '.join(CASES)}")
     parser.add_argument("--output", type=Path, default=RESULTS)
     parser.add_argument("--repeats", type=int, default=3, help="runs of every case, for the spread")
-    parser.add_argument("--allow-dirty", action="store_true", help="exploratory run of uncommitted code")
+    add_allow_dirty(parser)
     args = parser.parse_args(argv)
-    commit = git_commit(REPO_ROOT)
-    check_clean_tree(commit, args.allow_dirty)
+    commit = measured_commit(args.allow_dirty)
     cases = [case for case in args.cases.split(",") if case]
     unknown = sorted(set(cases) - set(CASES))
     if unknown:

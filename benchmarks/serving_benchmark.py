@@ -59,13 +59,12 @@ import numpy.typing as npt
 import psutil
 
 from benchmarks.api_columns import columns_call, has_columns, recorded_answers, scratch_store
-from benchmarks.clean_tree import check_clean_tree
+from benchmarks.clean_tree import add_allow_dirty, measured_commit
 from greenr.api.access import Role
 from greenr.api.keys.key_files import ensure_key_file, read_key_file
 from greenr.api.keys.store import KeyStore
 from greenr.api.predictions_store import PredictionsStore
 from greenr.catalog.database import create_catalog_engine
-from greenr.provenance import git_commit
 from greenr.settings import DEFAULT_SOURCE, REPO_ROOT, Settings, get_settings
 
 RESULTS = REPO_ROOT / "benchmarks" / "results" / "serving.json"
@@ -633,7 +632,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--no-naive-service", action="store_true", help="skip the naive one-process Keras service"
     )
-    parser.add_argument("--allow-dirty", action="store_true", help="exploratory run of uncommitted code")
+    add_allow_dirty(parser)
     args = parser.parse_args(argv)
     if min(args.requests, args.naive, args.rounds) < 1:
         parser.error("--requests, --naive and --rounds must be at least 1")
@@ -641,8 +640,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--paced must be 0 or more and --pace between 0 and 60 seconds")
     # The servers measured run this work tree's code: the JSON names its commit (restart them
     # after a checkout so that they do too).
-    commit = git_commit(REPO_ROOT)
-    check_clean_tree(commit, args.allow_dirty)
+    commit = measured_commit(args.allow_dirty)
     settings = get_settings()
     key = benchmark_key(settings)
     images = photos(64)

@@ -46,7 +46,6 @@ from greenr.images.decoding import decode_image
 from greenr.images.perceptual_hash import dhash
 from greenr.ingestion.config import load_ingestion_config
 from greenr.ingestion.split import SplitItem, assign_splits
-from greenr.provenance import git_commit
 from greenr.registry.scoring import score_probabilities
 from greenr.settings import REPO_ROOT, get_settings
 from greenr.storage.object_store import ObjectStore, open_object_store, s3_options
@@ -54,7 +53,7 @@ from greenr.training.config import DEFAULT_CONFIG, TrainingConfig, load_training
 from greenr.training.data import Manifest, SplitArrays, decode_to_arrays, read_manifest
 from greenr.training.evaluation import EvaluationReport
 
-from .clean_tree import check_clean_tree
+from .clean_tree import add_allow_dirty, measured_commit
 from .training_report import TARGETS, overall_summary, split_summaries, text_table, verdict
 
 DEFAULT_SPLIT_SEEDS = (1, 2, 3, 4, 5)
@@ -228,18 +227,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--config", type=Path, default=DEFAULT_CONFIG, help="training config YAML")
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT, help="JSON results file")
-    parser.add_argument(
-        "--allow-dirty",
-        action="store_true",
-        help="run on a work tree with uncommitted changes (the JSON's commit is then marked -dirty)",
-    )
+    add_allow_dirty(parser)
     return parser.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    commit = git_commit(REPO_ROOT)
-    check_clean_tree(commit, args.allow_dirty)
+    commit = measured_commit(args.allow_dirty)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     settings = get_settings()
     store = open_object_store(settings.lake, s3_options(settings))

@@ -189,3 +189,18 @@ def test_log_loss_is_the_mean_negative_log_probability_of_the_true_class() -> No
     )
     expected = -(np.log(0.8) + np.log(0.6) + np.log(1e-7)) / 3
     assert log_loss(report) == pytest.approx(expected, rel=1e-5)
+
+
+def test_the_benchmarks_take_allow_dirty_and_name_their_commit() -> None:
+    import argparse
+    import importlib
+
+    from benchmarks.clean_tree import measured_commit
+
+    # The benchmarks whose flags are parsed by a function of their own (the others parse in main).
+    for name in ("drift_benchmark", "explanation_benchmark", "open_set_benchmark", "training_benchmark"):
+        module = importlib.import_module(f"benchmarks.{name}")
+        args: argparse.Namespace = module.parse_args(["--allow-dirty"])
+        assert args.allow_dirty is True, name
+    commit = measured_commit(allow_dirty=True)
+    assert len(commit.removesuffix("-dirty")) >= 40
