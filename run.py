@@ -154,6 +154,10 @@ def run_training(args: argparse.Namespace) -> None:
         overrides["seed"] = args.seed
     config = load_training_config(args.config or DEFAULT_CONFIG, overrides)
 
+    from greenr.registry.tracking_server import check_tracking_server
+
+    check_tracking_server(settings.tracking_uri)
+
     from greenr.registry.tracking import artifact_location, ensure_experiment
     from greenr.registry.zenml_models import zenml_model
     from greenr.training.gate import load_gate_rule
@@ -176,11 +180,15 @@ def run_training(args: argparse.Namespace) -> None:
 
 
 def run_deployment(args: argparse.Namespace) -> None:
+    from greenr.registry.tracking_server import check_tracking_server
+
+    settings = get_settings()
+    check_tracking_server(settings.tracking_uri)
+
     from greenr.deployment.tasks import champion_model_version
     from greenr.registry.zenml_models import zenml_model
     from pipelines.deployment import deployment_pipeline
 
-    settings = get_settings()
     # The champion's ZenML Model version, when the training pipeline made it: the deployment run
     # then belongs to that version and takes its `trained_model` artifact as input.
     version = champion_model_version(settings)
@@ -199,6 +207,10 @@ def run_monitoring(args: argparse.Namespace) -> str:
     # Parameters first: a mistyped one is an error in a second, before ZenML is even imported.
     config = resolve_config(args.config or DEFAULT_CONFIG, args.window)
     since = parse_since(args.since) if args.since is not None else None
+
+    from greenr.registry.tracking_server import check_tracking_server
+
+    check_tracking_server(settings.tracking_uri)  # the retrain policy reads the registry
 
     from greenr.monitoring.decision import decision_line
     from greenr.monitoring.report import DriftReport
@@ -230,9 +242,11 @@ def run_retraining(args: argparse.Namespace) -> str:
     from greenr.ingestion.sources import FEEDBACK_SOURCE
     from greenr.monitoring.retraining import RetrainingOutcome, latest_monitoring_decision, retraining_reason
     from greenr.registry import model_registry
+    from greenr.registry.tracking_server import check_tracking_server
     from greenr.resources import catalog_engine
 
     settings = get_settings()
+    check_tracking_server(settings.tracking_uri)  # before ingesting anything
     engine = catalog_engine(settings)
     reason = retraining_reason(latest_monitoring_decision(engine), bool(args.force))
     uri, name = settings.tracking_uri, settings.model_name

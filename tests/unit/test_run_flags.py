@@ -119,3 +119,18 @@ def test_a_wrong_run_parameter_is_one_line_and_status_2(
     stderr = capsys.readouterr().err
     assert "Traceback" not in stderr
     assert stderr.strip().splitlines()[-1] == message.replace("configs/training.yaml", str(DEFAULT_TRAINING))
+
+
+@pytest.mark.parametrize("pipeline", ["training", "deployment", "monitoring", "retraining"])
+def test_a_tracking_server_that_is_down_stops_the_run_before_it_starts(
+    pipeline: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        uri = f"http://127.0.0.1:{probe.getsockname()[1]}"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    assert main(["--pipeline", pipeline]) == 1
+    last = capsys.readouterr().err.strip().splitlines()[-1]
+    assert last.startswith(f"error: the MLflow tracking server at {uri} does not answer (")
