@@ -46,6 +46,7 @@ class RejectReason(StrEnum):
     FILE_TOO_SMALL = "file_too_small"
     FILE_TOO_LARGE = "file_too_large"
     UNKNOWN_CLASS = "unknown_class"
+    NOT_A_FILE = "not_a_file"  # a device, pipe, socket or broken link under a class folder: never read
     DUPLICATE = "duplicate"
     NEAR_DUPLICATE = "near_duplicate"
     DOWNLOAD_FAILED = "download_failed"  # a URL of a URL list gave no photo (greenr/ingestion/downloads.py)

@@ -32,8 +32,15 @@ class ScanResult(BaseModel):
     missing_labels: list[str]
 
 
+def _not_a_file(path: Path) -> str:
+    if path.is_symlink() and not path.exists():
+        return "a broken symbolic link: nothing to read; remove it or point it at a photo"
+    return "not a regular file (a device, a named pipe or a socket): not read; put the photo itself here"
+
+
 def scan_source(root: Path, labels: Collection[str]) -> ScanResult:
-    """List files under `root/<label>/`, sorted; files in other folders are rejected.
+    """List files under `root/<label>/`, sorted; files in other folders are rejected, and so are
+    entries that are not regular files (never read).
 
     Files at the top of the source folder (a README, a list of source URLs) are documentation,
     not candidates, and hidden files (.DS_Store) are never photos: both are ignored.
@@ -46,11 +53,20 @@ def scan_source(root: Path, labels: Collection[str]) -> ScanResult:
     rejections: list[Rejection] = []
     for path in sorted(root.rglob("*")):
         relative = path.relative_to(root)
-        if any(part.startswith(".") for part in relative.parts) or not path.is_file():
-            continue
-        if len(relative.parts) == 1:
+        if any(part.startswith(".") for part in relative.parts) or len(relative.parts) == 1 or path.is_dir():
             continue
         folder = relative.parts[0]
+        if not path.is_file():
+            # Reading a symbolic link to /dev/zero or a named pipe would never end: say so, skip it.
+            rejections.append(
+                Rejection(
+                    path=str(path),
+                    reason=RejectReason.NOT_A_FILE,
+                    detail=_not_a_file(path),
+                    label=folder if folder in labels else None,
+                )
+            )
+            continue
         if folder in labels:
             files.append(SourceFile(path=path, label=folder))
         else:

@@ -65,6 +65,26 @@ def test_each_bad_file_is_rejected_with_its_reason(tmp_path: Path, policy: Scree
     assert all(r.detail for r in scan.rejections + result.rejections)
 
 
+def test_what_is_not_a_regular_file_is_rejected_unread(tmp_path: Path) -> None:
+    import os
+
+    source = tmp_path / "source"
+    make_dataset(source, per_class=2)
+    os.mkfifo(source / "grass" / "pipe.jpg")  # reading it would wait forever for a writer
+    (source / "dandelion" / "zeros.jpg").symlink_to("/dev/zero")  # reading it would never end
+    (source / "dandelion" / "gone.jpg").symlink_to(tmp_path / "deleted.jpg")
+    (source / "dandelion" / "photos").symlink_to(source / "grass", target_is_directory=True)
+    scan = scan_source(source, LABELS)
+    refused = {Path(r.path).name: r for r in scan.rejections}
+    assert set(refused) == {"pipe.jpg", "zeros.jpg", "gone.jpg"}
+    assert {r.reason for r in refused.values()} == {RejectReason.NOT_A_FILE}
+    assert refused["gone.jpg"].detail.startswith("a broken symbolic link")
+    assert refused["zeros.jpg"].detail.startswith("not a regular file")
+    assert refused["pipe.jpg"].label == "grass"
+    assert refused["zeros.jpg"].sha256 is None  # never read, so never quarantined
+    assert len(scan.files) == 4
+
+
 def test_duplicate_detail_names_the_first_copy(tmp_path: Path, policy: ScreeningPolicy) -> None:
     bad_files_folder(tmp_path / "source")
     scan = scan_source(tmp_path / "source", LABELS)
