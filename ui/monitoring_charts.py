@@ -56,6 +56,18 @@ def bucket_name(moment: datetime, bucket: str) -> str:
     return f"{moment:%m-%d}" if bucket != "hour" else f"{moment:%m-%d %H:00}"
 
 
+def _heading(title: str, labels: list[str] | None = None) -> Options:
+    """Title at the top left, the class legend on a line of its own below it, the plot under both.
+
+    On a half-width card the legend at the title's height covered the title (seen in Chromium).
+    """
+    heading: Options = {"title": {"text": title, "left": 0, "top": 0, "textStyle": {"fontSize": 14}}}
+    if labels is not None:
+        heading["legend"] = {"data": labels, "top": 24, "right": 0}
+        heading["grid"] = {"top": 84}
+    return heading
+
+
 def predictions_chart(summary: MonitoringSummary) -> Options:
     """Stacked bars: predictions per class per hour or day (UTC)."""
     starts = bucket_starts(summary)
@@ -67,9 +79,8 @@ def predictions_chart(summary: MonitoringSummary) -> Options:
         if index is not None:
             counts[item.label][index] += item.count
     return {
-        "title": {"text": f"Predictions per {summary.bucket} (UTC)", "textStyle": {"fontSize": 14}},
+        **_heading(f"Predictions per {summary.bucket} (UTC)", labels),
         "tooltip": {"trigger": "axis"},
-        "legend": {"data": labels, "top": 0, "right": 0},
         "xAxis": {"type": "category", "data": [bucket_name(start, summary.bucket) for start in starts]},
         "yAxis": {"type": "value", "name": "predictions", "minInterval": 1},
         "series": [
@@ -100,9 +111,8 @@ def confidence_chart(summary: MonitoringSummary) -> Options:
         for label in labels
     ]
     return {
-        "title": {"text": "Confidence", "textStyle": {"fontSize": 14}},
+        **_heading("Confidence", labels),
         "tooltip": {"trigger": "axis"},
-        "legend": {"data": labels, "top": 0, "right": 0},
         "xAxis": {"type": "category", "data": bins, "axisLabel": {"rotate": 30}},
         "yAxis": {"type": "value", "name": "predictions", "minInterval": 1},
         "series": series,
@@ -119,7 +129,7 @@ def feedback_chart(summary: MonitoringSummary) -> Options:
         if index is not None:
             accuracy[index] = round(point.accuracy, 4)
     return {
-        "title": {"text": "Feedback accuracy", "textStyle": {"fontSize": 14}},
+        **_heading("Feedback accuracy"),
         "tooltip": {"trigger": "axis"},
         "xAxis": {"type": "category", "data": [bucket_name(start, summary.bucket) for start in starts]},
         "yAxis": {"type": "value", "min": 0, "max": 1, "name": "accuracy"},
