@@ -16,7 +16,9 @@ from ui.monitoring_charts import (
     drift_chart,
     drift_point,
     drift_rows,
+    feedback_chart,
     headline,
+    predictions_chart,
     run_rows,
 )
 from ui.monitoring_models import ColumnTest, DriftReport, MonitoringRun, MonitoringSummary
@@ -54,6 +56,17 @@ def test_buckets_cover_the_period_hour_by_hour_or_day_by_day() -> None:
     assert len(hours) == 49
     days = bucket_starts(summary(bucket="day"))
     assert days == [datetime(2026, 11, day, tzinfo=UTC) for day in (27, 28, 29)]
+
+
+def test_a_week_names_every_day_and_the_legend_sits_under_the_title() -> None:
+    week = summary(bucket="day", since=T0 - timedelta(days=7))
+    for chart in (predictions_chart(week), feedback_chart(week)):
+        assert chart["xAxis"]["data"][-1] == "11-29"  # today's bar has its name
+        assert chart["xAxis"]["axisLabel"]["interval"] == 0
+    options = predictions_chart(week)
+    assert options["legend"]["top"] > 0 == options["title"]["top"]
+    # 49 hours are too many names for the card: echarts picks which to show.
+    assert "axisLabel" not in predictions_chart(summary())["xAxis"]
 
 
 def test_a_p_value_is_drawn_so_that_drift_stands_above_the_line() -> None:
