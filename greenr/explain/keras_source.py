@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from greenr.registry import model_registry
+from greenr.registry.tracking_server import check_tracking_server
 from greenr.training.trained_model import KERAS_ARTIFACT_PATH, KERAS_FILE
 
 
@@ -21,6 +22,8 @@ def keras_file_of(tracking_uri: str, name: str, version: str) -> bytes:
         NoKerasModel: the version's run holds none (the message says what to do).
         RegistryError: the registry cannot be read, or has no such version.
     """
+    # In seconds: the API answers this request while MLflow's client would retry for minutes.
+    check_tracking_server(tracking_uri)
     info = model_registry.get_version(tracking_uri, name, version)
     missing = NoKerasModel(
         f"{name} version {version} has no Keras model in its training run (it was trained before "

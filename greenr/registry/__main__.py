@@ -17,6 +17,7 @@ from greenr.registry.model_registry import (
     get_alias,
     move_champion,
 )
+from greenr.registry.tracking_server import check_tracking_server
 from greenr.registry.zenml_models import mark_production
 from greenr.settings import SettingsError, get_settings
 from greenr.zenml_environment import prepare_zenml
@@ -35,6 +36,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = get_settings()
         uri, name = settings.tracking_uri, settings.model_name
+        check_tracking_server(uri)
         if args.command == "show":
             for alias in (CHAMPION, CHALLENGER):
                 info = get_alias(uri, name, alias)

@@ -58,3 +58,16 @@ def test_any_http_answer_counts_as_there(guarded_server: str) -> None:
 def test_a_local_backend_is_not_probed(tmp_path: object) -> None:
     check_tracking_server(f"sqlite:///{tmp_path}/mlflow.db")
     check_tracking_server("file:///nowhere/mlruns")
+
+
+def test_the_registry_command_and_the_explanations_ask_first(capsys: pytest.CaptureFixture[str]) -> None:
+    from greenr.explain.keras_source import keras_file_of
+    from greenr.registry.__main__ import main
+
+    uri = f"http://127.0.0.1:{closed_port()}"
+    with pytest.raises(RegistryError, match="does not answer"):
+        keras_file_of(uri, "greenr-classifier", "1")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("MLFLOW_TRACKING_URI", uri)
+        assert main(["show"]) == 1
+    assert capsys.readouterr().err.startswith(f"error: the MLflow tracking server at {uri} does not answer")
