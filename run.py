@@ -33,6 +33,7 @@ from greenr.errors import USER_ERRORS
 from greenr.json_logging import add_json_log_file
 from greenr.observability.push import push_pipeline_run
 from greenr.pipeline_failures import PipelineFailed, run_reporting_failures
+from greenr.registry.tracking_server import check_tracking_server
 from greenr.settings import REPO_ROOT, Settings, SettingsError, get_settings
 from greenr.zenml_environment import prepare_zenml
 
@@ -154,8 +155,6 @@ def run_training(args: argparse.Namespace) -> None:
         overrides["seed"] = args.seed
     config = load_training_config(args.config or DEFAULT_CONFIG, overrides)
 
-    from greenr.registry.tracking_server import check_tracking_server
-
     check_tracking_server(settings.tracking_uri)
 
     from greenr.registry.tracking import artifact_location, ensure_experiment
@@ -180,8 +179,6 @@ def run_training(args: argparse.Namespace) -> None:
 
 
 def run_deployment(args: argparse.Namespace) -> None:
-    from greenr.registry.tracking_server import check_tracking_server
-
     settings = get_settings()
     check_tracking_server(settings.tracking_uri)
 
@@ -207,8 +204,6 @@ def run_monitoring(args: argparse.Namespace) -> str:
     # Parameters first: a mistyped one is an error in a second, before ZenML is even imported.
     config = resolve_config(args.config or DEFAULT_CONFIG, args.window)
     since = parse_since(args.since) if args.since is not None else None
-
-    from greenr.registry.tracking_server import check_tracking_server
 
     check_tracking_server(settings.tracking_uri)  # the retrain policy reads the registry
 
@@ -242,7 +237,6 @@ def run_retraining(args: argparse.Namespace) -> str:
     from greenr.ingestion.sources import FEEDBACK_SOURCE
     from greenr.monitoring.retraining import RetrainingOutcome, latest_monitoring_decision, retraining_reason
     from greenr.registry import model_registry
-    from greenr.registry.tracking_server import check_tracking_server
     from greenr.resources import catalog_engine
 
     settings = get_settings()
