@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from test_api_model_client import http_server
+from http_kit import http_server
 
 from greenr.api.image_archive import ImageArchive
 from greenr.api.metrics import ApiMetrics

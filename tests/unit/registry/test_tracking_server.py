@@ -2,43 +2,11 @@
 
 from __future__ import annotations
 
-import socket
-import threading
-from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, HTTPServer
-
 import pytest
+from http_kit import closed_port, http_server
 
 from greenr.registry.model_registry import RegistryError
 from greenr.registry.tracking_server import check_tracking_server
-
-
-def closed_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-class _Unauthorized(BaseHTTPRequestHandler):
-    def do_GET(self) -> None:
-        self.send_response(401)
-        self.end_headers()
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-
-@pytest.fixture(name="guarded_server")
-def guarded_server_fixture() -> Iterator[str]:
-    """An HTTP server that answers every request 401, like a tracking server behind a login."""
-    server = HTTPServer(("127.0.0.1", 0), _Unauthorized)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def test_a_server_that_is_down_is_named_with_what_to_do() -> None:
@@ -51,8 +19,10 @@ def test_a_server_that_is_down_is_named_with_what_to_do() -> None:
     assert "\n" not in message
 
 
-def test_any_http_answer_counts_as_there(guarded_server: str) -> None:
-    check_tracking_server(guarded_server, timeout=2.0)
+def test_any_http_answer_counts_as_there() -> None:
+    # A tracking server behind a login answers 401: it is there.
+    with http_server(401, b"") as url:
+        check_tracking_server(url, timeout=2.0)
 
 
 def test_a_local_backend_is_not_probed(tmp_path: object) -> None:
