@@ -384,7 +384,12 @@ def _download_verified(
         validate(staging, metadata)
         target.parent.mkdir(parents=True, exist_ok=True)
         if target.exists():
-            # An incomplete copy left by a crash (complete ones were reused by the caller).
+            if _is_complete_copy(target, metadata):
+                # Another worker finished the same content while this one downloaded: its copy may
+                # already be loading in that worker, so it stays (deleting it to move this one in
+                # made a worker fail with "model.onnx ... File doesn't exist" at start).
+                return
+            # An incomplete copy left by a crash.
             shutil.rmtree(target, ignore_errors=True)
         try:
             os.replace(staging, target)
