@@ -1,5 +1,5 @@
-"""Real HTTP endpoints for client tests: one that answers everything the same way, and a port
-where nothing listens."""
+"""Real HTTP endpoints for tests: a free port, serving an HTTPServer in a thread, and a server that
+answers everything the same way."""
 
 from __future__ import annotations
 
@@ -7,15 +7,28 @@ import socket
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler, HTTPServer, ThreadingHTTPServer
 
 
-def closed_port() -> int:
-    """A port on 127.0.0.1 that nothing listens on (it was free a moment ago)."""
+def free_port() -> int:
+    """A port on 127.0.0.1 that nothing listens on: bound by the OS, then released. To start a
+    server on, or to find nobody at (a real "connection refused")."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port: int = probe.getsockname()[1]
     return port
+
+
+@contextmanager
+def serving(server: HTTPServer) -> Iterator[str]:
+    """Run `server` (bound to 127.0.0.1) in a thread while the block runs; yields its base URL."""
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 @contextmanager
@@ -37,11 +50,5 @@ def http_server(status: int, body: bytes) -> Iterator[str]:
         def log_message(self, format: str, *args: object) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serving(ThreadingHTTPServer(("127.0.0.1", 0), Handler)) as url:
+        yield url

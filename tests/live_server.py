@@ -2,24 +2,17 @@
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 import uvicorn
+from http_kit import free_port
 
 from greenr.api.__main__ import server_config
 from greenr.api.app import create_app
 from greenr.settings import Settings
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-    return port
 
 
 @contextmanager
@@ -40,8 +33,3 @@ def live_api(settings: Settings) -> Iterator[int]:
     finally:
         server.should_exit = True
         thread.join(timeout=30)
-
-
-def closed_port() -> int:
-    """A port nothing listens on (a real "connection refused")."""
-    return free_port()

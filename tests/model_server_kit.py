@@ -16,7 +16,6 @@ import base64
 import hashlib
 import json
 import os
-import socket
 import subprocess
 import sys
 import urllib.error
@@ -32,6 +31,7 @@ import numpy.typing as npt
 import onnxruntime as ort
 import pytest
 from cli_runner import isolated_env
+from http_kit import free_port
 
 from greenr.contracts import LABELS, MODEL_INPUT_SIZE
 from greenr.deployment.model_server_service import ModelServerConfig, ModelServerError, ModelServerService
@@ -72,13 +72,6 @@ model.export(sys.argv[1], format="onnx")
 
 
 # ---------------------------------------------------------------- helpers
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def build_onnx_model(path: Path, size: int = MODEL_INPUT_SIZE, embedding: bool = False) -> Path:

@@ -7,7 +7,6 @@ environment the test sets.
 
 from __future__ import annotations
 
-import socket
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -17,19 +16,13 @@ import httpx
 import pytest
 from api_keys_kit import TRUSTED_BASE_URL, bearer, make_key
 from fastapi.testclient import TestClient
+from http_kit import free_port
 
 from greenr.api.access import Role
 from greenr.api.app import create_app
 from greenr.api.predictions_store import FeedbackRow, PredictionRow
 from greenr.api.services import ApiServices
 from greenr.settings import load_settings
-
-
-def closed_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-    return port
 
 
 @dataclass
@@ -74,7 +67,7 @@ class Site:
 
 
 def open_site(monkeypatch: pytest.MonkeyPatch, **env: str) -> Iterator[Site]:
-    monkeypatch.setenv("GREENR_MODEL_SERVER_URL", f"http://127.0.0.1:{closed_port()}")
+    monkeypatch.setenv("GREENR_MODEL_SERVER_URL", f"http://127.0.0.1:{free_port()}")
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     settings = load_settings()

@@ -19,6 +19,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from http_kit import serving
+
 
 @dataclass
 class Served:
@@ -96,11 +98,5 @@ class _Server(ThreadingHTTPServer):
 @contextmanager
 def photo_server(served: Served) -> Iterator[str]:
     """Serve on 127.0.0.1 (a free port) while the block runs; yields the base URL."""
-    server = _Server(("127.0.0.1", 0), _handler(served))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serving(_Server(("127.0.0.1", 0), _handler(served))) as url:
+        yield url

@@ -21,8 +21,8 @@ from typing import Any
 import psutil
 import pytest
 from cli_runner import isolated_env, run_script
+from http_kit import free_port
 from mlflow import MlflowClient
-from model_server_kit import free_port
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 

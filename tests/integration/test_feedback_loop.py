@@ -20,7 +20,6 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
-import socket
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +29,7 @@ from api_keys_kit import TRUSTED_BASE_URL, bearer, make_key
 from cli_runner import run_python
 from conftest import MlflowTarget, S3Service
 from fastapi.testclient import TestClient
+from http_kit import free_port
 from model_server_kit import ModelServer, b64
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -51,12 +51,6 @@ WORSE = ["--set", "head.epochs=1", "--set", "head.learning_rate=1e-9", "--set", 
 QUICK = ["--set", "head.epochs=2", "--set", "fine_tune.epochs=1"]
 # A third of 224 px's pixels for every forward and backward pass of both trainings.
 SMALL = ["--set", "image_size=128"]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def photos(label: str, start: int, stop: int) -> list[Path]:

@@ -17,7 +17,8 @@ from typing import Any
 
 import pytest
 from cli_runner import run_python
-from model_server_kit import free_port, process_group, write_artifact
+from http_kit import free_port
+from model_server_kit import process_group, write_artifact
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

@@ -24,6 +24,7 @@ import numpy as np
 import PIL
 import pytest
 from conftest import S3Service
+from http_kit import free_port
 from model_server_kit import (
     SERVING_PYTHON,
     ModelServer,
@@ -31,7 +32,6 @@ from model_server_kit import (
     assert_features_match,
     assert_matches,
     b64,
-    free_port,
     metric_total,
     metric_values,
     new_server,

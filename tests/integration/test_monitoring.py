@@ -33,7 +33,8 @@ import pytest
 import yaml
 from alert_timings import shorten_alert_waits, shorten_route_timers
 from cli_runner import isolated_env, run_python, run_script
-from model_server_kit import ModelServer, free_port, new_server, real_photos
+from http_kit import free_port
+from model_server_kit import ModelServer, new_server, real_photos
 from monitoring_tools import tool
 from prometheus_client.parser import text_string_to_metric_families
 from promql_names import names_used_by_dashboards, names_used_by_rules

@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 from cli_runner import isolated_env, run_python
-from model_server_kit import free_port
+from http_kit import free_port
 from monitoring_tools import tool
 from prometheus_client.parser import text_string_to_metric_families
 

@@ -34,12 +34,12 @@ from api_keys_kit import TRUSTED_BASE_URL, bearer, make_key
 from cli_runner import isolated_env, run_script
 from conftest import S3Service
 from fastapi.testclient import TestClient
+from http_kit import free_port
 from model_server_kit import (
     ModelServer,
     Reference,
     assert_features_match,
     assert_matches,
-    free_port,
     metric_total,
     new_server,
     process_group,

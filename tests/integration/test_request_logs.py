@@ -19,7 +19,8 @@ from typing import Any
 
 import pytest
 from cli_runner import isolated_env, run_python, run_script
-from model_server_kit import ModelServer, free_port, new_server, real_photos
+from http_kit import free_port
+from model_server_kit import ModelServer, new_server, real_photos
 
 from greenr.json_logging import configure_json_logging
 from greenr.settings import REPO_ROOT

@@ -8,7 +8,6 @@ import base64
 import json
 import math
 import shutil
-import socket
 import urllib.request
 from pathlib import Path
 from typing import Any
@@ -16,6 +15,7 @@ from typing import Any
 import pytest
 from cli_runner import run_python
 from conftest import MlflowTarget
+from http_kit import free_port
 from PIL import Image
 
 from greenr.contracts import artifact_prefix
@@ -61,12 +61,6 @@ def neither_photos(root: Path) -> Path:
             shade = (colour[0], colour[1] + 9 * index, colour[2])
             Image.new("RGB", (96, 80), shade).save(root / kind / f"{index:03}.jpg", quality=90)
     return root
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def predict(port: int, photo: Path) -> dict[str, Any]:

@@ -7,8 +7,9 @@ import io
 import httpx
 import pytest
 from fake_api import FAKE_API_KEY, FakeApiServer
+from http_kit import free_port
 from PIL import Image
-from web_fixtures import fake_api_fixture, unused_port  # noqa: F401 (fake_api_fixture: a pytest fixture)
+from web_fixtures import fake_api_fixture  # noqa: F401 (fake_api_fixture: a pytest fixture)
 
 from ui.api_client import (
     ApiClient,
@@ -87,7 +88,7 @@ async def test_an_error_answer_keeps_the_apis_words(fake_api: FakeApiServer) -> 
 
 
 async def test_nothing_listening_is_unavailable_in_one_line() -> None:
-    url = f"http://127.0.0.1:{unused_port()}"
+    url = f"http://127.0.0.1:{free_port()}"
 
     with pytest.raises(ApiUnavailable) as failure:
         await ApiClient(url, timeouts=FAST).health()

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 from fake_api import FAKE_API_KEY, FAKE_MONITORING_KEY, FakeApiServer
+from http_kit import free_port
 from monitoring_runs_kit import DRIFT_HTML, sample_report
 from web_fixtures import (  # noqa: F401 (fake_api_fixture: a pytest fixture)
     fake_api_fixture,
-    unused_port,
     web_config,
 )
 
@@ -62,7 +62,7 @@ def test_a_server_error_says_what_cannot_be_done() -> None:
 @pytest.mark.asyncio
 async def test_an_api_that_is_down() -> None:
     with pytest.raises(ApiUnavailable, match="not reachable"):
-        await client(f"http://127.0.0.1:{unused_port()}").monitoring_summary(days=7)
+        await client(f"http://127.0.0.1:{free_port()}").monitoring_summary(days=7)
 
 
 def test_no_monitoring_key_no_client() -> None:
@@ -88,6 +88,6 @@ async def test_the_relay_sandboxes_the_report_and_says_what_went_wrong(fake_api:
     no_key = await relay_report(None, "r-1")
     assert no_key.status_code == 503
     assert b"GREENR_UI_MONITORING_API_KEY" in no_key.body
-    down = await relay_report(client(f"http://127.0.0.1:{unused_port()}"), "r-1")
+    down = await relay_report(client(f"http://127.0.0.1:{free_port()}"), "r-1")
     assert down.status_code == 503
     assert b"not reachable" in down.body

@@ -19,6 +19,7 @@ import numpy as np
 import pytest
 from cli_runner import run_script
 from fake_api import FAKE_API_KEY, FakeApiServer
+from http_kit import free_port
 from nicegui import ui
 from nicegui.testing import User
 from PIL import Image
@@ -30,7 +31,6 @@ from web_fixtures import (  # noqa: F401 (the *_fixture names are pytest fixture
     chromium_fixture,
     fake_api_fixture,
     open_user_fixture,
-    unused_port,
     user_fixture,
     web_app_env_fixture,
     web_config,
@@ -347,7 +347,7 @@ async def test_history_is_paginated_and_takes_feedback(user: User, fake_api: Fak
 
 @pytest.mark.asyncio
 async def test_api_down_is_said_in_plain_words_with_retry(open_user: OpenUser) -> None:
-    async with open_user(web_config(f"http://127.0.0.1:{unused_port()}")) as user:
+    async with open_user(web_config(f"http://127.0.0.1:{free_port()}")) as user:
         await user.open("/")
 
         await user.should_see("API down", retries=RETRIES)
@@ -365,7 +365,7 @@ async def test_api_down_is_said_in_plain_words_with_retry(open_user: OpenUser) -
 
 @pytest.mark.asyncio
 async def test_retry_redoes_the_failed_upload_once_the_api_is_back(open_user: OpenUser) -> None:
-    port = unused_port()
+    port = free_port()
     # The API starts while the page runs but stops after it: stopping joins the server's thread,
     # which would block the page's event loop meanwhile.
     with ExitStack() as api_context:
@@ -582,7 +582,7 @@ def test_what_the_model_looked_at_in_a_real_browser(
 def test_web_app_script_starts_answers_and_stops(
     web_app_env: Callable[[str], dict[str, str]], tmp_path: Path
 ) -> None:
-    env = web_app_env(f"http://127.0.0.1:{unused_port()}")  # the page must start without an API
+    env = web_app_env(f"http://127.0.0.1:{free_port()}")  # the page must start without an API
     try:
         first = web_app("start", env)
         assert first.returncode == 0, first.stdout + first.stderr

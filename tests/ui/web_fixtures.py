@@ -28,7 +28,6 @@ import asyncio
 import logging
 import os
 import shutil
-import socket
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
@@ -37,6 +36,7 @@ from pathlib import Path
 import pytest
 import pytest_asyncio
 from fake_api import FAKE_API_KEY, FAKE_MONITORING_KEY, FakeApiServer
+from http_kit import free_port
 from nicegui import Client
 from nicegui.testing import User, user_simulation
 from selenium import webdriver
@@ -85,14 +85,6 @@ def web_config(
         timeouts=TEST_TIMEOUTS,
         monitoring_api_key=monitoring_api_key,
     )
-
-
-def unused_port() -> int:
-    """A port on 127.0.0.1 where nothing listens (bound by the OS, then released)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-    return port
 
 
 async def _let_the_page_send_its_updates(timeout: float = 2.0) -> None:
@@ -169,7 +161,7 @@ def web_app_env_fixture(tmp_path: Path) -> Callable[[str], dict[str, str]]:
             **os.environ,
             "GREENR_HOME": str(tmp_path / "greenr-home"),
             "GREENR_UI_HOST": "127.0.0.1",
-            "GREENR_UI_PORT": str(unused_port()),
+            "GREENR_UI_PORT": str(free_port()),
             "GREENR_API_URL": api_url,
             "GREENR_UI_API_KEY": FAKE_API_KEY,
             "GREENR_UI_MONITORING_API_KEY": FAKE_MONITORING_KEY,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from http_kit import closed_port
+from http_kit import free_port
 
 from greenr.settings import REPO_ROOT
 from greenr.training.config import DEFAULT_CONFIG as DEFAULT_TRAINING
@@ -126,7 +126,7 @@ def test_a_wrong_run_parameter_is_one_line_and_status_2(
 def test_a_tracking_server_that_is_down_stops_the_run_before_it_starts(
     pipeline: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    uri = f"http://127.0.0.1:{closed_port()}"
+    uri = f"http://127.0.0.1:{free_port()}"
     monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
     assert main(["--pipeline", pipeline]) == 1
     last = capsys.readouterr().err.strip().splitlines()[-1]

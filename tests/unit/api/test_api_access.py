@@ -17,6 +17,7 @@ import httpx
 import pytest
 from api_keys_kit import TRUSTED_BASE_URL, bearer, make_key
 from fastapi.testclient import TestClient
+from http_kit import free_port
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -30,15 +31,6 @@ from greenr.monitoring.feedback_labels import FEEDBACK_PREFIX
 from greenr.settings import Settings, load_settings
 
 T0 = datetime(2026, 11, 29, 9, 0, tzinfo=UTC)
-
-
-def closed_port() -> int:
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-    return port
 
 
 @dataclass
@@ -98,7 +90,7 @@ class Site:
 
 
 def site_for(monkeypatch: pytest.MonkeyPatch, **env: str) -> Iterator[Site]:
-    monkeypatch.setenv("GREENR_MODEL_SERVER_URL", f"http://127.0.0.1:{closed_port()}")
+    monkeypatch.setenv("GREENR_MODEL_SERVER_URL", f"http://127.0.0.1:{free_port()}")
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     settings = load_settings()

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import logging
-import socket
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,6 +15,7 @@ from typing import get_args
 import pytest
 from api_keys_kit import TRUSTED_BASE_URL, bearer, make_key
 from fastapi.testclient import TestClient
+from http_kit import free_port
 
 from greenr.api.app import create_app
 from greenr.api.body_limit import request_body_limit
@@ -25,16 +25,9 @@ from greenr.contracts import ANSWERS
 from greenr.settings import load_settings
 
 
-def closed_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-    return port
-
-
 @pytest.fixture
 def client(monkeypatch: pytest.MonkeyPatch) -> Iterator[TestClient]:
-    monkeypatch.setenv("GREENR_MODEL_SERVER_URL", f"http://127.0.0.1:{closed_port()}")
+    monkeypatch.setenv("GREENR_MODEL_SERVER_URL", f"http://127.0.0.1:{free_port()}")
     monkeypatch.setenv("GREENR_MAX_UPLOAD_BYTES", "1000")
     monkeypatch.setenv("GREENR_MAX_BATCH_FILES", "2")
     settings = load_settings()

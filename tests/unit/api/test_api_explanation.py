@@ -6,7 +6,6 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import io
-import socket
 import threading
 import uuid
 from collections.abc import Iterator
@@ -18,6 +17,7 @@ import pytest
 from api_keys_kit import TRUSTED_BASE_URL, bearer, make_key
 from explanation_kit import register_run_version, tiny_keras_bytes
 from fastapi.testclient import TestClient
+from http_kit import free_port
 from photo_factory import jpeg_bytes, photo
 from PIL import Image
 
@@ -33,13 +33,6 @@ from greenr.settings import Settings, load_settings
 from greenr.storage.object_store import S3Options, open_object_store
 
 MODEL = "greenr-explain-test"
-
-
-def closed_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-    return port
 
 
 pytestmark = pytest.mark.slow  # TensorFlow and a Keras model behind most requests
@@ -118,7 +111,7 @@ class Site:
 
 @pytest.fixture
 def site(monkeypatch: pytest.MonkeyPatch, registry: Registry) -> Iterator[Site]:
-    monkeypatch.setenv("GREENR_MODEL_SERVER_URL", f"http://127.0.0.1:{closed_port()}")
+    monkeypatch.setenv("GREENR_MODEL_SERVER_URL", f"http://127.0.0.1:{free_port()}")
     monkeypatch.setenv("MLFLOW_TRACKING_URI", registry.uri)
     settings = load_settings()
     url = settings.catalog_url
@@ -242,7 +235,7 @@ def test_a_registry_that_cannot_be_read_is_a_503(site: Site) -> None:
 def test_an_object_store_that_is_down_is_a_503(site: Site) -> None:
     row = site.prediction(site.user, jpeg_bytes(photo(12)), site.with_keras)
     down = open_object_store(
-        "s3://greenr/lake", S3Options(f"http://127.0.0.1:{closed_port()}", "key", "secret", "us-east-1", 2.0)
+        "s3://greenr/lake", S3Options(f"http://127.0.0.1:{free_port()}", "key", "secret", "us-east-1", 2.0)
     )
     site.use(dataclasses.replace(site.services, objects=down))
     message = assert_error(site.explanation(site.user, row.id), 503, "storage_unavailable")

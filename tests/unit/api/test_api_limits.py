@@ -15,7 +15,8 @@ import httpx
 import pytest
 from api_keys_kit import TRUSTED_BASE_URL, bearer, make_key
 from fastapi.testclient import TestClient
-from live_server import closed_port, live_api
+from http_kit import free_port
+from live_server import live_api
 from photo_factory import photo, png_bytes
 
 from greenr.api.app import create_app
@@ -32,7 +33,7 @@ def admin_key() -> str:
 
 @pytest.fixture
 def client(monkeypatch: pytest.MonkeyPatch) -> Iterator[TestClient]:
-    monkeypatch.setenv("GREENR_MODEL_SERVER_URL", f"http://127.0.0.1:{closed_port()}")
+    monkeypatch.setenv("GREENR_MODEL_SERVER_URL", f"http://127.0.0.1:{free_port()}")
     headers = bearer(admin_key())
     with TestClient(create_app(load_settings()), base_url=TRUSTED_BASE_URL, headers=headers) as test_client:
         yield test_client
@@ -56,7 +57,7 @@ def test_offsets_past_the_bound_are_refused_not_a_500(client: TestClient) -> Non
 
 def test_the_offset_bound_is_the_setting(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("GREENR_MAX_HISTORY_OFFSET", "100")
-    monkeypatch.setenv("GREENR_MODEL_SERVER_URL", f"http://127.0.0.1:{closed_port()}")
+    monkeypatch.setenv("GREENR_MODEL_SERVER_URL", f"http://127.0.0.1:{free_port()}")
     headers = bearer(admin_key())
     with TestClient(create_app(load_settings()), base_url=TRUSTED_BASE_URL, headers=headers) as client:
         assert client.get("/predictions", params={"offset": 100}).status_code == 200
@@ -149,7 +150,7 @@ def stalled_upload(port: int, key: str) -> socket.socket:
 
 
 def test_uploads_beyond_the_cap_are_answered_503_busy_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("GREENR_MODEL_SERVER_URL", f"http://127.0.0.1:{closed_port()}")
+    monkeypatch.setenv("GREENR_MODEL_SERVER_URL", f"http://127.0.0.1:{free_port()}")
     monkeypatch.setenv("GREENR_MAX_CONCURRENT_UPLOADS", "2")
     monkeypatch.setenv("GREENR_RETRY_AFTER_SECONDS", "7")
     key = admin_key()
@@ -196,7 +197,7 @@ def test_a_client_leaving_mid_upload_is_an_abandoned_request_not_a_malformed_one
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """The body stops half-way and the connection closes: 499 in the metrics, never 400."""
-    monkeypatch.setenv("GREENR_MODEL_SERVER_URL", f"http://127.0.0.1:{closed_port()}")
+    monkeypatch.setenv("GREENR_MODEL_SERVER_URL", f"http://127.0.0.1:{free_port()}")
     png = png_bytes(photo(3, (64, 64)))
     request = httpx.Request("POST", "http://api/predict", files=[("files", ("p.png", png, "image/png"))])
     body = request.read()
@@ -214,7 +215,7 @@ def test_a_client_leaving_mid_upload_is_an_abandoned_request_not_a_malformed_one
 
 def test_work_stops_when_the_client_has_gone(monkeypatch: pytest.MonkeyPatch) -> None:
     """A client sends 24 large images and leaves: the API stops checking them (499 in its metrics)."""
-    monkeypatch.setenv("GREENR_MODEL_SERVER_URL", f"http://127.0.0.1:{closed_port()}")
+    monkeypatch.setenv("GREENR_MODEL_SERVER_URL", f"http://127.0.0.1:{free_port()}")
     png = png_bytes(photo(3, (2000, 2000)))
     files = [("files", (f"p{i}.png", png, "image/png")) for i in range(24)]
     request = httpx.Request("POST", "http://api/predict", files=files)

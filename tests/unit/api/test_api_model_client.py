@@ -7,13 +7,13 @@ import socket
 import time
 
 import pytest
-from http_kit import closed_port, http_server
+from http_kit import free_port, http_server
 
 from greenr.api.model_client import ModelClient, ModelServerRejected, ModelServerUnavailable
 
 
 def test_connection_refused_is_unavailable_at_once() -> None:
-    client = ModelClient(f"http://127.0.0.1:{closed_port()}", timeout_seconds=5)
+    client = ModelClient(f"http://127.0.0.1:{free_port()}", timeout_seconds=5)
     started = time.monotonic()
     with pytest.raises(ModelServerUnavailable) as caught:
         client.predict([b"x"])

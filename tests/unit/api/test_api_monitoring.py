@@ -14,7 +14,8 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 from api_keys_kit import bearer
-from monitoring_api_kit import Site, closed_port, open_site
+from http_kit import free_port
+from monitoring_api_kit import Site, open_site
 from monitoring_runs_kit import DRIFT_HTML, add_rows, run_row, sample_report, store_report
 
 from greenr.monitoring.report_store import summary_key
@@ -289,7 +290,7 @@ def test_object_store_down(monkeypatch: pytest.MonkeyPatch) -> None:
     """An S3 endpoint where nothing listens: 503 with advice, not a traceback; the summary still works."""
     env = {
         "GREENR_LAKE_URI": "s3://greenr/lake",
-        "AWS_ENDPOINT_URL_S3": f"http://127.0.0.1:{closed_port()}",
+        "AWS_ENDPOINT_URL_S3": f"http://127.0.0.1:{free_port()}",
         "AWS_ACCESS_KEY_ID": "key",
         "AWS_SECRET_ACCESS_KEY": "secret",
     }

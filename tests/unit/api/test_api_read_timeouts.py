@@ -13,7 +13,8 @@ from collections.abc import Iterator
 
 import pytest
 from api_keys_kit import make_key
-from live_server import closed_port, live_api
+from http_kit import free_port
+from live_server import live_api
 
 from greenr.settings import load_settings
 
@@ -25,7 +26,7 @@ HOST_AND_KEY = b""
 
 @pytest.fixture
 def port(monkeypatch: pytest.MonkeyPatch) -> Iterator[int]:
-    monkeypatch.setenv("GREENR_MODEL_SERVER_URL", f"http://127.0.0.1:{closed_port()}")
+    monkeypatch.setenv("GREENR_MODEL_SERVER_URL", f"http://127.0.0.1:{free_port()}")
     monkeypatch.setenv("GREENR_HEADER_READ_TIMEOUT_SECONDS", "0.5")
     monkeypatch.setenv("GREENR_BODY_READ_TIMEOUT_SECONDS", "0.5")
     monkeypatch.setenv("GREENR_BODY_TOTAL_TIMEOUT_SECONDS", "2")

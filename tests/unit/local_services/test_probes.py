@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from http_kit import free_port, serving
 
 from greenr.local_services.__main__ import main
 from greenr.local_services.probes import NotReady, http_status, wait_until
@@ -25,21 +25,12 @@ class _Handler(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def server_url() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serving(ThreadingHTTPServer(("127.0.0.1", 0), _Handler)) as url:
+        yield url
 
 
 def free_port_url() -> str:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-    port = server.server_address[1]
-    server.server_close()
-    return f"http://127.0.0.1:{port}/health"
+    return f"http://127.0.0.1:{free_port()}/health"
 
 
 def test_http_status_reads_success_and_error_answers(server_url: str) -> None:

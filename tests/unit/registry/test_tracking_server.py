@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import pytest
-from http_kit import closed_port, http_server
+from http_kit import free_port, http_server
 
 from greenr.registry.model_registry import RegistryError
 from greenr.registry.tracking_server import check_tracking_server
 
 
 def test_a_server_that_is_down_is_named_with_what_to_do() -> None:
-    uri = f"http://127.0.0.1:{closed_port()}"
+    uri = f"http://127.0.0.1:{free_port()}"
     with pytest.raises(RegistryError) as raised:
         check_tracking_server(uri, timeout=2.0)
     message = str(raised.value)
@@ -34,7 +34,7 @@ def test_the_registry_command_and_the_explanations_ask_first(capsys: pytest.Capt
     from greenr.explain.keras_source import keras_file_of
     from greenr.registry.__main__ import main
 
-    uri = f"http://127.0.0.1:{closed_port()}"
+    uri = f"http://127.0.0.1:{free_port()}"
     with pytest.raises(RegistryError, match="does not answer"):
         keras_file_of(uri, "greenr-classifier", "1")
     with pytest.MonkeyPatch.context() as patch:

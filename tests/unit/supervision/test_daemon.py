@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from http_kit import free_port
 
 from greenr.supervision.daemon import (
     NOT_RUNNING,
@@ -22,12 +23,6 @@ from greenr.supervision.daemon import (
 from greenr.supervision.process_group import group_members
 
 pytestmark = pytest.mark.slow
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _spec(tmp_path: Path, command: tuple[str, ...], port: int, timeout: float = 30) -> DaemonSpec:
@@ -58,7 +53,7 @@ def messages() -> list[str]:
 
 
 def test_start_status_stop_of_a_real_server(tmp_path: Path, messages: list[str]) -> None:
-    port = _free_port()
+    port = free_port()
     spec = _spec(tmp_path, _http_server(port), port)
     pid = start(spec, messages.append)
     try:
@@ -69,7 +64,7 @@ def test_start_status_stop_of_a_real_server(tmp_path: Path, messages: list[str])
         assert found.code == 0
         assert found.pid == pid
         assert "Directory listing" in (found.body or "")
-        elsewhere = _spec(tmp_path, _http_server(port), _free_port())
+        elsewhere = _spec(tmp_path, _http_server(port), free_port())
         with pytest.raises(DaemonError, match=r"already runs at http://127\.0\.0\.1:"):
             start(elsewhere, messages.append)
     finally:
@@ -84,7 +79,7 @@ def test_start_status_stop_of_a_real_server(tmp_path: Path, messages: list[str])
 
 def test_a_server_that_dies_at_start_says_why(tmp_path: Path, messages: list[str]) -> None:
     script = "import sys; print('starting'); print('test-server: error: TEST_SETTING is bad'); sys.exit(1)"
-    spec = _spec(tmp_path, (sys.executable, "-c", script), _free_port())
+    spec = _spec(tmp_path, (sys.executable, "-c", script), free_port())
     with pytest.raises(DaemonError, match="TEST_SETTING is bad") as failure:
         start(spec, messages.append)
     assert "starting" not in str(failure.value)  # the reason line only, not the whole log
@@ -95,7 +90,7 @@ def test_the_reason_in_a_json_log_line_is_shown_as_its_message(tmp_path: Path, m
     # Servers log JSON lines (greenr/json_logging.py); the reason is the line's message.
     line = '{"level": "ERROR", "service": "t", "message": "test-server: error: TEST_SETTING is bad"}'
     script = f"import sys; print({line!r}); sys.exit(1)"
-    spec = _spec(tmp_path, (sys.executable, "-c", script), _free_port())
+    spec = _spec(tmp_path, (sys.executable, "-c", script), free_port())
     with pytest.raises(DaemonError) as failure:
         start(spec, messages.append)
     assert str(failure.value).endswith("says:\ntest-server: error: TEST_SETTING is bad")
@@ -104,7 +99,7 @@ def test_the_reason_in_a_json_log_line_is_shown_as_its_message(tmp_path: Path, m
 def test_the_server_is_told_its_output_file(tmp_path: Path, messages: list[str]) -> None:
     # It rotates that file itself (GREENR_OUTPUT_LOG, greenr.json_logging.RedirectedOutputHandler).
     script = "import os, sys; print('test-server: error: ' + os.environ['GREENR_OUTPUT_LOG']); sys.exit(1)"
-    spec = _spec(tmp_path, (sys.executable, "-c", script), _free_port())
+    spec = _spec(tmp_path, (sys.executable, "-c", script), free_port())
     with pytest.raises(DaemonError, match=f"test-server: error: {spec.log_file}$"):
         start(spec, messages.append)
 
@@ -112,7 +107,7 @@ def test_the_server_is_told_its_output_file(tmp_path: Path, messages: list[str])
 def test_a_server_that_never_answers_is_stopped_after_the_timeout(
     tmp_path: Path, messages: list[str]
 ) -> None:
-    spec = _spec(tmp_path, (sys.executable, "-c", "import time; time.sleep(600)"), _free_port(), timeout=1)
+    spec = _spec(tmp_path, (sys.executable, "-c", "import time; time.sleep(600)"), free_port(), timeout=1)
     with pytest.raises(DaemonError, match=r"no answer from .* after 1 s: stopped it"):
         start(spec, messages.append)
     assert not spec.pid_file.exists()
@@ -135,7 +130,7 @@ def _cmdline(entry: Path) -> bytes:
 
 
 def test_a_stale_pid_file_never_signals_an_unrelated_process(tmp_path: Path, messages: list[str]) -> None:
-    port = _free_port()
+    port = free_port()
     spec = _spec(tmp_path, _http_server(port), port)
     spec.state_dir.mkdir(parents=True)
     spec.pid_file.write_text(f"{os.getpid()}\n")  # this test process: not the server
