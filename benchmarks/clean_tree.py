@@ -24,14 +24,11 @@ def add_allow_dirty(parser: argparse.ArgumentParser) -> None:
 
 def measured_commit(allow_dirty: bool) -> str:
     """The commit the results describe (`<sha>-dirty` only when allowed); exits otherwise."""
-    commit = git_commit(REPO_ROOT)
-    check_clean_tree(commit, allow_dirty)
-    assert commit is not None  # check_clean_tree exits on None
-    return commit
+    return check_clean_tree(git_commit(REPO_ROOT), allow_dirty)
 
 
-def check_clean_tree(commit: str | None, allow_dirty: bool) -> None:
-    """Refuse results that no commit describes, unless told."""
+def check_clean_tree(commit: str | None, allow_dirty: bool) -> str:
+    """`commit`, unless no commit describes the results (and dirty is not allowed): then exit."""
     if commit is None:
         raise SystemExit("not a git work tree: the results could not name the code they measure")
     if commit.endswith("-dirty") and not allow_dirty:
@@ -39,3 +36,4 @@ def check_clean_tree(commit: str | None, allow_dirty: bool) -> None:
             "the work tree has uncommitted changes: commit them first, or pass --allow-dirty "
             "for an exploratory run (its JSON is marked -dirty)"
         )
+    return commit

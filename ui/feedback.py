@@ -27,12 +27,10 @@ def reason_detail(reason: str | None, title: str) -> str | None:
 
     The API's sentence starts with the title itself, which the page already shows right above.
     """
-    if not reason:
-        return None
+    if not reason or not reason.startswith(title):
+        return reason or None
     rest = reason.removeprefix(title).lstrip(":. ").strip()
-    if not rest:
-        return None
-    return rest[0].upper() + rest[1:] if reason.startswith(title) else reason
+    return rest[:1].upper() + rest[1:] or None
 
 
 def feedback_message(result: FeedbackResult, *, predicted: str | None) -> str:

@@ -29,7 +29,7 @@ def check_tracking_server(tracking_uri: str, timeout: float = PROBE_TIMEOUT_SECO
             return
     except urllib.error.HTTPError:
         return  # it answered
-    except (urllib.error.URLError, OSError) as error:
+    except OSError as error:  # URLError (refused, unknown host) and timeouts
         reason = getattr(error, "reason", error)
         raise RegistryError(
             f"the MLflow tracking server at {tracking_uri} does not answer ({reason}): start it "
