@@ -212,9 +212,9 @@ class Settings(BaseSettings):
     # the server it starts: $GREENR_HOME/api/server.log, .../web/web.log); the server rotates it
     # with the same two bounds, so it never grows without limit.
     output_log: Annotated[Path | None, Field(validation_alias=_env("GREENR_OUTPUT_LOG"))] = None
-    # scripts/monitoring.sh: Prometheus, Alertmanager and Pushgateway on 127.0.0.1, the scrape and
-    # rule evaluation interval, and the webhooks critical (pager) and warning (ticket) alerts go
-    # to (unset: those of monitoring/alertmanager/alertmanager.yml).
+    # scripts/monitoring.sh: Prometheus, Alertmanager, Pushgateway and the alert inbox on
+    # 127.0.0.1, the scrape and rule evaluation interval, and the webhooks critical (pager) and
+    # warning (ticket) alerts go to (unset: the local alert inbox, greenr/observability/alert_inbox.py).
     monitoring_interval: Annotated[
         str, Field(pattern=r"^[1-9][0-9]*(ms|s|m)$", validation_alias=_env("GREENR_MONITORING_INTERVAL"))
     ] = "15s"
@@ -229,6 +229,9 @@ class Settings(BaseSettings):
     pushgateway_port: Annotated[
         int, Field(gt=0, lt=65536, validation_alias=_env("GREENR_PUSHGATEWAY_PORT"))
     ] = 9091
+    alert_inbox_port: Annotated[
+        int, Field(gt=0, lt=65536, validation_alias=_env("GREENR_ALERT_INBOX_PORT"))
+    ] = 9095
 
     # Stacks (stacks/*.yaml). Defaults are in-cluster service names from k8s/, never secrets.
     s3_artifact_uri: Annotated[str, Field(validation_alias=_env("GREENR_S3_ARTIFACT_URI"))] = (
@@ -371,6 +374,16 @@ class Settings(BaseSettings):
     def monitoring_path(self) -> Path:
         """Configs, data and logs of Prometheus, Alertmanager and Pushgateway (scripts/monitoring.sh)."""
         return self.home / "monitoring"
+
+    @property
+    def alert_inbox_file(self) -> Path:
+        """Where the local alert inbox records the alerts Alertmanager sends it."""
+        return self.monitoring_path / "alerts.jsonl"
+
+    def alert_webhook_url(self, channel: str) -> str:
+        """The webhook of the `pager` or `tickets` receiver: the configured one, else the inbox's."""
+        configured = {"pager": self.alert_pager_url, "tickets": self.alert_ticket_url}[channel]
+        return configured or f"http://127.0.0.1:{self.alert_inbox_port}/{channel}"
 
     @property
     def artifact_path(self) -> Path:

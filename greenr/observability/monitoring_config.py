@@ -131,6 +131,9 @@ def alertmanager_config(
 def render(settings: Settings, folder: Path) -> dict[str, str]:
     """Write prometheus.yml, alertmanager.yml and monitoring.env into `folder`; returns the env values.
 
+    The receivers' webhooks are the configured ones, else the local alert inbox's
+    (greenr/observability/alert_inbox.py), which scripts/monitoring.sh runs next to the servers.
+
     monitoring.env (KEY=VALUE lines) tells scripts/monitoring.sh the binaries, ports and paths,
     so that the script neither looks them up nor re-defaults a setting.
     """
@@ -141,7 +144,9 @@ def render(settings: Settings, folder: Path) -> dict[str, str]:
         load_yaml(PROMETHEUS_CONFIG), targets, settings.monitoring_interval, RULES_DIR
     )
     alertmanager = alertmanager_config(
-        load_yaml(ALERTMANAGER_CONFIG), settings.alert_pager_url, settings.alert_ticket_url
+        load_yaml(ALERTMANAGER_CONFIG),
+        settings.alert_webhook_url("pager"),
+        settings.alert_webhook_url("tickets"),
     )
     (folder / "prometheus.yml").write_text(yaml.safe_dump(prometheus, sort_keys=False), encoding="utf-8")
     (folder / "alertmanager.yml").write_text(yaml.safe_dump(alertmanager, sort_keys=False), encoding="utf-8")
@@ -152,6 +157,9 @@ def render(settings: Settings, folder: Path) -> dict[str, str]:
         "PROMETHEUS_PORT": str(settings.prometheus_port),
         "ALERTMANAGER_PORT": str(settings.alertmanager_port),
         "PUSHGATEWAY_PORT": str(settings.pushgateway_port),
+        "ALERT_INBOX_PORT": str(settings.alert_inbox_port),
+        "PAGER_URL": settings.alert_webhook_url("pager"),
+        "TICKET_URL": settings.alert_webhook_url("tickets"),
         "API_TARGET": targets.api,
         "MODEL_SERVER_TARGET": targets.model_server,
     }

@@ -1,11 +1,12 @@
 """Monitoring against the real servers: Prometheus, Alertmanager and Pushgateway started by
 scripts/monitoring.sh on free ports, scraping a real prediction API (scripts/api_server.sh) and a
-real model server (the local deployer's service), alerts delivered to a webhook run here.
+real model server (the local deployer's service), alerts delivered to the local alert inbox that
+scripts/monitoring.sh runs (greenr/observability/alert_inbox.py) and read back from its file.
 
 - The live metrics of the API, the model server and the Pushgateway (after the pipelines' own
   push functions pushed a run and a drift result) cover every metric name the rules and the
   dashboards use.
-- Stopping the model server fires GreenrModelServerDown, which reaches the pager webhook with
+- Stopping the model server fires GreenrModelServerDown, which reaches the inbox's pager channel with
   its labels within a bounded time, not before its `for:`; starting it again sends the resolve
   notification. The committed rules and routing, rewritten by tests/alert_timings.py with shorter
   waits: the scrape and evaluation interval is 1 s instead of 15 s, the alert's `for:` 10 s
@@ -15,16 +16,13 @@ real model server (the local deployer's service), alerts delivered to a webhook 
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
-import threading
 import time
 import urllib.parse
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +38,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from promql_names import names_used_by_dashboards, names_used_by_rules
 
 from greenr.observability import pushed_metrics
+from greenr.observability.alert_inbox import ReceivedAlert, read_alerts
 from greenr.observability.monitoring_config import RULES_DIR, load_yaml
 from greenr.observability.push import push_drift_result, push_pipeline_run
 from greenr.settings import REPO_ROOT
@@ -63,63 +62,22 @@ FIRING_BOUND_SECONDS = 60
 RESOLVED_BOUND_SECONDS = 60
 
 
-@dataclass
-class Notification:
-    path: str
-    body: dict[str, Any]
-    received: float
+@dataclass(frozen=True)
+class Seen:
+    """An alert the inbox recorded, and when this test first saw it in the inbox's file."""
+
+    alert: ReceivedAlert
+    seen: float
 
 
-@dataclass
-class Webhook:
-    """An HTTP receiver of Alertmanager's webhook notifications, in a thread of this process."""
-
-    server: ThreadingHTTPServer
-    notifications: list[Notification] = field(default_factory=list)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}"
-
-    def wait_for(self, status: str, alertname: str, timeout: float) -> Notification | None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            with self.lock:
-                for note in self.notifications:
-                    if (
-                        note.body.get("status") == status
-                        and note.body["commonLabels"].get("alertname") == alertname
-                    ):
-                        return note
-            time.sleep(0.2)
-        return None
-
-
-@pytest.fixture(scope="module")
-def webhook() -> Iterator[Webhook]:
-    hook: Webhook
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            length = int(self.headers.get("Content-Length", 0))
-            body = json.loads(self.rfile.read(length))
-            with hook.lock:
-                hook.notifications.append(Notification(self.path, body, time.monotonic()))
-            self.send_response(200)
-            self.end_headers()
-
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-    hook = Webhook(ThreadingHTTPServer(("127.0.0.1", 0), Handler))
-    thread = threading.Thread(target=hook.server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield hook
-    finally:
-        hook.server.shutdown()
-        hook.server.server_close()
+def wait_for_alert(inbox: Path, status: str, alertname: str, timeout: float) -> Seen | None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for alert in read_alerts(inbox):
+            if alert.status == status and alert.alertname == alertname:
+                return Seen(alert, time.monotonic())
+        time.sleep(0.2)
+    return None
 
 
 @dataclass
@@ -133,7 +91,7 @@ class Stack:
     prometheus_port: int
     alertmanager_port: int
     pushgateway_port: int
-    webhook: Webhook
+    alert_inbox_port: int
 
     def env(self) -> dict[str, str]:
         return isolated_env(
@@ -145,13 +103,16 @@ class Stack:
                 "GREENR_ALERTMANAGER_PORT": str(self.alertmanager_port),
                 "GREENR_PUSHGATEWAY_PORT": str(self.pushgateway_port),
                 "GREENR_MONITORING_INTERVAL": INTERVAL,
-                "GREENR_ALERT_PAGER_URL": f"{self.webhook.url}/pager",
-                "GREENR_ALERT_TICKET_URL": f"{self.webhook.url}/tickets",
+                "GREENR_ALERT_INBOX_PORT": str(self.alert_inbox_port),
             },
         )
 
     def script(self, script: Path, command: str) -> subprocess.CompletedProcess[str]:
         return run_script(script, command, self.env())
+
+    @property
+    def inbox(self) -> Path:
+        return self.home / "monitoring" / "alerts.jsonl"
 
     @property
     def api(self) -> str:
@@ -218,9 +179,7 @@ class Stack:
 
 
 @pytest.fixture(scope="module")
-def stack(
-    tmp_path_factory: pytest.TempPathFactory, serving_env: Path, artifact: Path, webhook: Webhook
-) -> Iterator[Stack]:
+def stack(tmp_path_factory: pytest.TempPathFactory, serving_env: Path, artifact: Path) -> Iterator[Stack]:
     for name in ("prometheus", "alertmanager", "pushgateway"):
         tool(name)  # skip locally / fail in CI when a binary is missing
     root = tmp_path_factory.mktemp("monitoring")
@@ -234,7 +193,7 @@ def stack(
         prometheus_port=free_port(),
         alertmanager_port=free_port(),
         pushgateway_port=free_port(),
-        webhook=webhook,
+        alert_inbox_port=free_port(),
     )
     try:
         # Keys as the quickstart makes them (home/api-keys/): the traffic below uses the admin key.
@@ -302,14 +261,13 @@ def test_model_server_down_pages_and_resolves(stack: Stack) -> None:
 
     stack.model_server.stop()
     stopped = time.monotonic()
-    firing = stack.webhook.wait_for("firing", ALERT, FIRING_BOUND_SECONDS)
-    assert firing is not None, f"no page within {FIRING_BOUND_SECONDS} s: {stack.webhook.notifications}"
-    delay = firing.received - stopped
+    firing = wait_for_alert(stack.inbox, "firing", ALERT, FIRING_BOUND_SECONDS)
+    assert firing is not None, f"no page within {FIRING_BOUND_SECONDS} s: {read_alerts(stack.inbox)}"
+    delay = firing.seen - stopped
     print(f"\nmodel server stopped -> page received: {delay:.1f} s")
-    assert firing.path == "/pager"
-    assert firing.body["receiver"] == "pager"
-    (alert,) = firing.body["alerts"]
-    assert alert["labels"] == {
+    assert firing.alert.channel == "pager"
+    assert firing.alert.receiver == "pager"
+    assert firing.alert.labels == {
         "alertname": "GreenrModelServerDown",
         "severity": "critical",
         "component": "model-server",
@@ -317,39 +275,39 @@ def test_model_server_down_pages_and_resolves(stack: Stack) -> None:
         "instance": f"127.0.0.1:{stack.model_server.port}",
         "project": "greenr",
     }
-    assert alert["annotations"]["runbook_url"] == "docs/runbooks.md#greenrmodelserverdown"
+    assert firing.alert.annotations["runbook_url"] == "docs/runbooks.md#greenrmodelserverdown"
     # The alert's `for:` is respected: no page before it is over.
     assert delay >= ALERT_FOR_SECONDS
 
     stack.model_server.start(str(stack.artifact))
     restarted = time.monotonic()
-    resolved = stack.webhook.wait_for("resolved", ALERT, RESOLVED_BOUND_SECONDS)
-    assert resolved is not None, (
-        f"no resolve within {RESOLVED_BOUND_SECONDS} s: {stack.webhook.notifications}"
-    )
-    print(f"model server started -> resolve received: {resolved.received - restarted:.1f} s")
-    assert resolved.path == "/pager"
-    assert resolved.body["alerts"][0]["status"] == "resolved"
+    resolved = wait_for_alert(stack.inbox, "resolved", ALERT, RESOLVED_BOUND_SECONDS)
+    assert resolved is not None, f"no resolve within {RESOLVED_BOUND_SECONDS} s: {read_alerts(stack.inbox)}"
+    print(f"model server started -> resolve received: {resolved.seen - restarted:.1f} s")
+    assert resolved.alert.channel == "pager"
+    assert resolved.alert.ends_at is not None
+    # What `bash scripts/monitoring.sh alerts` shows a person: the page and its resolution.
+    shown = stack.script(MONITORING_SCRIPT, "alerts")
+    assert shown.returncode == 0, shown.stderr
+    assert any("FIRING" in line and ALERT in line for line in shown.stdout.splitlines())
+    assert any("RESOLVED" in line and ALERT in line for line in shown.stdout.splitlines())
     # The only page was this one; tickets went only to what the pushes of the first test caused
     # (a drift streak of 2, a failed training run), never to the API or the model server.
-    pages = {
-        note.body["commonLabels"]["alertname"]
-        for note in stack.webhook.notifications
-        if note.path == "/pager"
-    }
+    pages = {alert.alertname for alert in read_alerts(stack.inbox) if alert.channel == "pager"}
     assert pages == {"GreenrModelServerDown"}
-    tickets = {
-        note.body["commonLabels"]["alertname"]
-        for note in stack.webhook.notifications
-        if note.path == "/tickets"
-    }
+    tickets = {alert.alertname for alert in read_alerts(stack.inbox) if alert.channel == "tickets"}
     assert tickets <= {"GreenrDataDrift", "GreenrPipelineFailed"}
 
 
 def test_monitoring_script_status_and_urls(stack: Stack) -> None:
     status = stack.script(MONITORING_SCRIPT, "status")
     assert status.returncode == 0, status.stdout + status.stderr
-    for port in (stack.prometheus_port, stack.alertmanager_port, stack.pushgateway_port):
+    for port in (
+        stack.prometheus_port,
+        stack.alertmanager_port,
+        stack.pushgateway_port,
+        stack.alert_inbox_port,
+    ):
         assert f"http://127.0.0.1:{port}" in status.stdout
     # Started twice: the second start says it runs and prints the URLs again.
     again = stack.script(MONITORING_SCRIPT, "start")
