@@ -44,7 +44,7 @@ class ReceivedAlert:
     channel: str
     receiver: str
     status: str
-    """"firing" or "resolved"."""
+    """Either "firing" or "resolved"."""
     alertname: str
     severity: str | None
     summary: str | None
