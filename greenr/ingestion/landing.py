@@ -44,6 +44,28 @@ def unjudged_photos(folder: Path, labels: Collection[str], known: set[str]) -> l
     ]
 
 
+def landing_hint(folder: Path, labels: Collection[str]) -> str | None:
+    """Why a local landing folder offers nothing, when a person may not expect that; else None.
+
+    Nothing new is the normal state of a landing area, so these are hints, not errors: a folder
+    that does not exist (a typo in GREENR_LANDING_SOURCE, or no drop yet) and photos left outside
+    the label folders, which ingestion never reads.
+    """
+    where = " or ".join(f"{folder / label}/" for label in sorted(labels))
+    if not folder.is_dir():
+        return f"the landing folder {folder} does not exist: photos dropped under {where} are ingested"
+    outside = [
+        path.name for path in sorted(folder.iterdir()) if path.is_file() and not path.name.startswith(".")
+    ]
+    if outside:
+        shown = ", ".join(outside[:3]) + (f" and {len(outside) - 3} more" if len(outside) > 3 else "")
+        return (
+            f"{len(outside)} file(s) in {folder} are outside the label folders ({shown}): "
+            f"move them under {where}"
+        )
+    return None
+
+
 def pending(settings: Settings, source: str) -> tuple[bool, str]:
     """(are there photos to ingest, the latest dataset version id or 'none')."""
     engine = catalog_engine(settings)
@@ -80,6 +102,10 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "pending":
             found, latest_id = pending(settings, args.source)
             print(latest_id)
+            if not found and source_kind(args.source) == "folder":
+                hint = landing_hint(Path(args.source), ImageRules.from_suite().labels)
+                if hint is not None:  # into the task's log, where a person looks for the reason
+                    print(f"nothing to ingest: {hint}", file=sys.stderr)
             return 0 if found else NOTHING_TO_DO
         count = new_training_photos(settings, args.since)
         print(count)
