@@ -4,7 +4,8 @@
 #
 #   scripts/services.sh start    start all three (idempotent), create the databases `greenr` and
 #                                `mlflow` and the bucket `greenr`, write <state>/services.env
-#                                (source it before running pytest)
+#                                (source it before running pytest) and <state>/client.env
+#                                (source it to point the project at these services)
 #   scripts/services.sh stop     stop all three and wait until they are gone (idempotent)
 #   scripts/services.sh status   show what runs (exit 0 when all three run, 3 otherwise)
 #
@@ -14,6 +15,8 @@
 #   seaweedfs/         data, weed.log, weed.pid, identities.json (random S3 keys, made once)
 #   mlflow/            mlflow.log, mlflow.pid, mlflow.port
 #   services.env       `export GREENR_TEST_*=...` lines for the tests
+#   client.env         the project's own settings for these services (S3 endpoint and keys; the
+#                      MLflow server, the PostgreSQL catalog and an S3 lake as commented lines)
 #
 # Ports: GREENR_PG_PORT (default 55432); GREENR_S3_PORT (default 8333). `weed mini` also opens
 # its own master, volume, filer and admin servers: they take the next 8 ports (S3+1 .. S3+8, i.e.
@@ -44,6 +47,7 @@ MLFLOW_DIR="$STATE/mlflow"
 MLFLOW_LOG="$MLFLOW_DIR/mlflow.log"
 MLFLOW_PID_FILE="$MLFLOW_DIR/mlflow.pid"
 ENV_FILE="$STATE/services.env"
+CLIENT_ENV_FILE="$STATE/client.env"
 VENV_PY="$REPO/.venv/bin/python"
 WEED="${GREENR_WEED:-$REPO/.venv/bin/weed}"
 MLFLOW="$REPO/.venv/bin/mlflow"
@@ -545,10 +549,34 @@ write_env() {
             printf 'export GREENR_TEST_AWS_SECRET_ACCESS_KEY=%q\n' "$S3_SECRET_KEY"
             printf 'export GREENR_TEST_S3_BUCKET=%q\n' "$BUCKET"
             printf 'export GREENR_TEST_MLFLOW_URI=%q\n' "http://127.0.0.1:$MLFLOW_PORT"
+            printf 'export GREENR_TEST_CLIENT_ENV=%q\n' "$CLIENT_ENV_FILE"
         } >"$tmp"
     )
     mv "$tmp" "$ENV_FILE"
     say "wrote $ENV_FILE (source it to run pytest against these services)"
+}
+
+# The settings a person exports to use these services (README "ZenML stacks"): what the `local-s3`
+# stack needs, and, commented out, what moves the rest onto them (each starts empty there).
+write_client_env() {
+    local tmp="$CLIENT_ENV_FILE.tmp" mlflow="http://127.0.0.1:$MLFLOW_PORT"
+    (
+        umask 077
+        {
+            echo "# Written by scripts/services.sh start: source it to use these services (README \"ZenML stacks\")."
+            echo "# The S3 server: what the local-s3 stack's artifact store needs."
+            printf 'export AWS_ENDPOINT_URL_S3=%q\n' "http://127.0.0.1:$S3_PORT"
+            printf 'export AWS_ACCESS_KEY_ID=%q\n' "$S3_ACCESS_KEY"
+            printf 'export AWS_SECRET_ACCESS_KEY=%q\n' "$S3_SECRET_KEY"
+            echo "# Optional, each an empty start: runs and registry on the MLflow server (ZenML asks"
+            echo "# for credentials; this server checks none), the catalog in PostgreSQL, the lake in S3."
+            printf '# export MLFLOW_TRACKING_URI=%q MLFLOW_TRACKING_USERNAME=greenr MLFLOW_TRACKING_PASSWORD=unused\n' "$mlflow"
+            printf '# export GREENR_DATABASE_URL=%q\n' "postgresql+psycopg://postgres@127.0.0.1:$PG_PORT/$DATABASE"
+            printf '# export GREENR_LAKE_URI=%q\n' "s3://$BUCKET/lake"
+        } >"$tmp"
+    )
+    mv "$tmp" "$CLIENT_ENV_FILE"
+    say "wrote $CLIENT_ENV_FILE (source it to point the project at these services, e.g. for the local-s3 stack)"
 }
 
 cmd_start() {
@@ -558,6 +586,7 @@ cmd_start() {
     pg_start
     weed_start
     mlflow_start
+    write_client_env
     write_env
 }
 
@@ -575,6 +604,7 @@ cmd_status() {
     weed_status || status=3
     mlflow_status || status=3
     [[ -f "$ENV_FILE" ]] && say "environment file: $ENV_FILE"
+    [[ -f "$CLIENT_ENV_FILE" ]] && say "settings for the project (local-s3 stack): source $CLIENT_ENV_FILE"
     return "$status"
 }
 

@@ -89,6 +89,12 @@ _VARIABLE_OF = {
     "cluster_mlflow_password": "GREENR_CLUSTER_MLFLOW_PASSWORD",
 }
 
+_S3_VALUES = frozenset({"s3_endpoint_url", "aws_access_key_id", "aws_secret_access_key"})
+# The values a person on one machine has at hand: those of the project's own S3 server.
+_LOCAL_S3_HINT = (
+    " (the project's own S3 server: bash scripts/services.sh start, then source .greenr/services/client.env)"
+)
+
 
 def _fill(node: Any, values: Mapping[str, str | None], stack: str) -> Any:
     if isinstance(node, dict):
@@ -113,7 +119,8 @@ def _fill(node: Any, values: Mapping[str, str | None], stack: str) -> Any:
         value = values[name]
         if value is None:
             variable = _VARIABLE_OF.get(name, name.upper())
-            raise StackDefinitionError(f"stack {stack!r} needs {variable}: set it and register again")
+            hint = _LOCAL_S3_HINT if stack == "local-s3" and name in _S3_VALUES else ""
+            raise StackDefinitionError(f"stack {stack!r} needs {variable}: set it and register again{hint}")
         return value
 
     return _PLACEHOLDER.sub(replace, node)

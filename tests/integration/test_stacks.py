@@ -4,6 +4,9 @@ test_ingestion_pipeline.py's test_postgres_and_seaweedfs_give_the_same_dataset."
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -81,3 +84,39 @@ def test_cluster_stack_needs_its_secrets() -> None:
     assert (
         result.stderr.strip() == "error: stack 'cluster' needs AWS_ACCESS_KEY_ID: set it and register again"
     )
+
+
+def test_local_s3_without_keys_says_where_the_local_ones_are() -> None:
+    result = run_python(["-m", "stacks", "register", "--stack", "local-s3"], {})
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        "error: stack 'local-s3' needs AWS_ACCESS_KEY_ID: set it and register again (the project's "
+        "own S3 server: bash scripts/services.sh start, then source .greenr/services/client.env)"
+    )
+
+
+def test_the_services_client_env_is_all_the_local_s3_stack_needs(s3_service: S3Service) -> None:
+    client_env = os.environ.get("GREENR_TEST_CLIENT_ENV")
+    if not client_env:
+        pytest.fail("GREENR_TEST_CLIENT_ENV is not set: start the services with scripts/services.sh")
+    # What the README tells a person to type, in a shell with none of the keys set.
+    result = subprocess.run(
+        [
+            "bash",
+            "-c",
+            'source "$1" && "$2" -m stacks register --stack local-s3 && env',
+            "_",
+            client_env,
+            sys.executable,
+        ],
+        env={k: v for k, v in os.environ.items() if not k.startswith("AWS_")},
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+        cwd=Path(__file__).resolve().parents[2],
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "stack local-s3" in result.stdout
+    exported = dict(line.split("=", 1) for line in result.stdout.splitlines() if line.startswith("AWS_"))
+    assert {key: exported.get(key) for key in s3_env(s3_service)} == s3_env(s3_service)
