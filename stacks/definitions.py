@@ -118,12 +118,36 @@ def _fill(node: Any, values: Mapping[str, str | None], stack: str) -> Any:
             raise StackDefinitionError(f"stack {stack!r}: unknown placeholder ${{{name}}}")
         value = values[name]
         if value is None:
-            variable = _VARIABLE_OF.get(name, name.upper())
-            hint = _LOCAL_S3_HINT if stack == "local-s3" and name in _S3_VALUES else ""
-            raise StackDefinitionError(f"stack {stack!r} needs {variable}: set it and register again{hint}")
+            # Unreachable after _check_configured, which names every missing variable at once.
+            raise StackDefinitionError(f"stack {stack!r}: ${{{name}}} is not configured")
         return value
 
     return _PLACEHOLDER.sub(replace, node)
+
+
+def _required_names(node: Any) -> list[str]:
+    """Every non-optional placeholder of a stack file, in document order."""
+    if isinstance(node, dict):
+        return [name for value in node.values() for name in _required_names(value)]
+    if isinstance(node, list):
+        return [name for value in node for name in _required_names(value)]
+    if isinstance(node, str) and not _OPTIONAL.match(node):
+        return _PLACEHOLDER.findall(node)
+    return []
+
+
+def _check_configured(raw: Any, values: Mapping[str, str | None], stack: str) -> None:
+    """One error naming every variable the stack needs and the environment lacks (not one a time)."""
+    missing = [
+        name for name in dict.fromkeys(_required_names(raw)) if name in values and values[name] is None
+    ]
+    if not missing:
+        return
+    variables = [_VARIABLE_OF.get(name, name.upper()) for name in missing]
+    listed = variables[0] if len(variables) == 1 else ", ".join(variables[:-1]) + " and " + variables[-1]
+    them = "it" if len(variables) == 1 else "them"
+    hint = _LOCAL_S3_HINT if stack == "local-s3" and set(missing) <= _S3_VALUES else ""
+    raise StackDefinitionError(f"stack {stack!r} needs {listed}: set {them} and register again{hint}")
 
 
 def load_stack(name: str, values: Mapping[str, str | None], stacks_dir: Path = STACKS_DIR) -> StackSpec:
@@ -132,6 +156,7 @@ def load_stack(name: str, values: Mapping[str, str | None], stacks_dir: Path = S
     if not path.exists():
         raise StackDefinitionError(f"no stack file {path}; known stacks: {', '.join(STACK_NAMES)}")
     raw = yaml.safe_load(path.read_text())
+    _check_configured(raw, values, name)
     document = _fill(raw, values, name)
     components = [
         ComponentSpec(

@@ -82,7 +82,8 @@ def test_cluster_stack_needs_its_secrets() -> None:
     result = run_python(["-m", "stacks", "register", "--stack", "cluster"], {})
     assert result.returncode == 2
     assert (
-        result.stderr.strip() == "error: stack 'cluster' needs AWS_ACCESS_KEY_ID: set it and register again"
+        result.stderr.strip() == "error: stack 'cluster' needs AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and "
+        "GREENR_CLUSTER_MLFLOW_PASSWORD: set them and register again"
     )
 
 
@@ -90,7 +91,8 @@ def test_local_s3_without_keys_says_where_the_local_ones_are() -> None:
     result = run_python(["-m", "stacks", "register", "--stack", "local-s3"], {})
     assert result.returncode == 2
     assert result.stderr.strip() == (
-        "error: stack 'local-s3' needs AWS_ACCESS_KEY_ID: set it and register again (the project's "
+        "error: stack 'local-s3' needs AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_ENDPOINT_URL_S3: "
+        "set them and register again (the project's "
         "own S3 server: bash scripts/services.sh start, then source .greenr/services/client.env)"
     )
 
