@@ -137,7 +137,7 @@ def _required_names(node: Any) -> list[str]:
 
 
 def _check_configured(raw: Any, values: Mapping[str, str | None], stack: str) -> None:
-    """One error naming every variable the stack needs and the environment lacks (not one a time)."""
+    """One error naming every variable the stack needs and the environment lacks (not one at a time)."""
     missing = [
         name for name in dict.fromkeys(_required_names(raw)) if name in values and values[name] is None
     ]
