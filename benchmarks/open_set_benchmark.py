@@ -17,21 +17,24 @@ of those plus the train photos' out-of-fold scores (greenr/open_set/calibration.
 calibrates it. Outlier exposure also learns from negatives: the development half of the "neither"
 flowers and the pictures training generates (greenr/open_set/synthetic_negatives.py,
 configs/training.yaml's count and seed; other content and seed than the held-out synthetic
-source); `+derived` variants also from DERIVED pictures made from the train photos; `blocks`
-variants score the lower backbone blocks' pooled features with the embedding
-(benchmarks/open_set_blocks.py; the blocks computed with the Keras model, not served). Measured per
-method: AUROC of the in-domain test split against each out-of-domain source, and at each quantile
-the test split's refusal rate, the share of each out-of-domain source flagged and the accuracy on
-accepted test photos vs all (benchmarks/open_set_pictures.py describes the sources).
+source); `+far` variants also from the development half of the far-domain pictures
+(greenr/open_set/far_domain.py); `+derived` variants also from DERIVED pictures made from the
+train photos; `blocks` variants score the lower backbone blocks' pooled features with the
+embedding (benchmarks/open_set_blocks.py; the blocks computed with the Keras model, not served).
+Measured per method: AUROC of the in-domain test split against each out-of-domain source, and at
+each quantile the test split's refusal rate, the share of each out-of-domain source flagged and
+the accuracy on accepted test photos vs all (benchmarks/open_set_pictures.py describes the
+sources).
 
 The choice (method, settings, quantile) uses development data only (the validation and train
-splits, the development half of the "neither" flowers, generated pictures), on every split: of
-the variants and quantiles whose mean in-domain refusal rate (validation photos plus the train
-photos' matched out-of-fold scores) is within the in-domain target, the one that flags most
-development flowers. A variant that learns from the development flowers is judged on them by
-2-fold cross-validation (fitted on one half of them, flagging measured on the other), never on
-flowers it was fitted on. The held-out half, the far and synthetic pictures and the test split
-are only measured on. The configured variant (configs/training.yaml, which need not be the
+splits, the development halves of the "neither" flowers and of the far-domain pictures,
+generated pictures), on every split: of the variants and quantiles whose mean in-domain refusal
+rate (validation photos plus the train photos' matched out-of-fold scores) is within the
+in-domain target, the one that flags most development pictures. A variant that learns from
+development pictures is judged on them by 2-fold cross-validation (fitted on one half of them,
+flagging measured on the other), never on pictures it was fitted on; one that does not is judged
+on the same pictures. The held-out halves, the synthetic pictures and the test split are only
+measured on. The configured variant (configs/training.yaml, which need not be the
 choice: README "Open-set rejection") is measured like every other and its scoring cost timed
 next to the choice's.
 
@@ -106,6 +109,9 @@ class Variant:
     per_class: bool = False
     """One scorer per class, fitted on that class's train photos; a photo gets the score of the
     class the model predicts for it (PerClassScorer; measured here only, training cannot fit it)."""
+    far: bool = False
+    """Outlier exposure also learns from the far-domain development half (scikit-image pictures:
+    greenr/open_set/far_domain.py; configs/training.yaml `far_domain_negatives`)."""
     blocks: bool = False
     """Scored on the `blocks` features (benchmarks/open_set_blocks.py: the lower backbone blocks
     pooled, plus the embedding) instead of the embedding alone; measured here only, the served
@@ -135,6 +141,28 @@ VARIANTS: Final = (
     Variant("oe k20 p0.001 +derived", "outlier_exposure", {"k": 20, "penalty": 0.001}, more_negatives=True),
     Variant("oe k5 p0.001 pooled +derived", "outlier_exposure", {"k": 5, "penalty": 0.001}, "pooled", True),
     Variant("oe k20 p0.001 pooled +derived", "outlier_exposure", {"k": 20, "penalty": 0.001}, "pooled", True),
+    Variant("oe k0 p0.001 +far", "outlier_exposure", {"k": 0, "penalty": 0.001}, far=True),
+    Variant("oe k5 p0.001 +far", "outlier_exposure", {"k": 5, "penalty": 0.001}, far=True),
+    Variant("oe k20 p0.001 +far", "outlier_exposure", {"k": 20, "penalty": 0.001}, far=True),
+    Variant("oe k20 p0.01 +far", "outlier_exposure", {"k": 20, "penalty": 0.01}, far=True),
+    Variant("oe k0 p0.001 pooled +far", "outlier_exposure", {"k": 0, "penalty": 0.001}, "pooled", far=True),
+    Variant("oe k5 p0.001 pooled +far", "outlier_exposure", {"k": 5, "penalty": 0.001}, "pooled", far=True),
+    Variant("oe k20 p0.001 pooled +far", "outlier_exposure", {"k": 20, "penalty": 0.001}, "pooled", far=True),
+    Variant(
+        "oe k20 p0.001 +derived +far",
+        "outlier_exposure",
+        {"k": 20, "penalty": 0.001},
+        more_negatives=True,
+        far=True,
+    ),
+    Variant(
+        "oe k5 p0.001 pooled +derived +far",
+        "outlier_exposure",
+        {"k": 5, "penalty": 0.001},
+        "pooled",
+        more_negatives=True,
+        far=True,
+    ),
     Variant("oe k0 p0.001 per class", "outlier_exposure", {"k": 0, "penalty": 0.001}, per_class=True),
     Variant("oe k20 p0.001 per class", "outlier_exposure", {"k": 20, "penalty": 0.001}, per_class=True),
     Variant("knn k20 blocks", "knn", {"k": 20}, blocks=True),
@@ -200,6 +228,7 @@ def configured_variant(config: OpenSetConfig) -> tuple[Variant, float]:
             and variant.calibration == config.calibration
             and (variant.calibration != "pooled" or config.calibration_folds == CALIBRATION_FOLDS)
             and config.derived_negatives == (DERIVED if variant.more_negatives else 0)
+            and config.far_domain_negatives == variant.far
             and config.quantile in QUANTILES
         ):
             return variant, config.quantile
@@ -209,8 +238,15 @@ def configured_variant(config: OpenSetConfig) -> tuple[Variant, float]:
     )
 
 
-OUTSIDE_SOURCES: Final = ("neither_development", "neither_held_out", "far", "synthetic")
-HELD_OUT_SOURCES: Final = ("neither_held_out", "far", "synthetic")
+OUTSIDE_SOURCES: Final = (
+    "neither_development",
+    "far_development",
+    "neither_held_out",
+    "far_held_out",
+    "synthetic",
+)
+DEVELOPMENT_SOURCES: Final = ("neither_development", "far_development")
+HELD_OUT_SOURCES: Final = ("neither_held_out", "far_held_out", "synthetic")
 
 
 @dataclass(frozen=True)
@@ -316,6 +352,21 @@ def _generated(variant: Variant, groups: dict[str, Outputs]) -> Outputs:
     )
 
 
+def _negatives(variant: Variant, groups: dict[str, Outputs]) -> list[Outputs]:
+    """Every out-of-domain group the variant learns from (when it learns from any)."""
+    learned = [_generated(variant, groups), groups["neither_development"]]
+    return [*learned, groups["far_development"]] if variant.far else learned
+
+
+def _joined(parts: Sequence[Outputs]) -> Outputs:
+    """Out-of-domain groups as one."""
+    return Outputs(
+        np.concatenate([part.embeddings for part in parts]),
+        np.concatenate([part.probabilities for part in parts]),
+        None,
+    )
+
+
 def _rows(group: Outputs, rows: npt.NDArray[np.int64]) -> Outputs:
     labels = None if group.labels is None else group.labels[rows]
     blocks = None if group.blocks is None else group.blocks[rows]
@@ -352,26 +403,29 @@ def calibrated_variant(
 
 
 def development_folds(group: Outputs) -> tuple[Outputs, Outputs]:
-    """The development flowers in two halves (alternate rows: each flower kind in both)."""
+    """A development group in two halves (alternate rows: each flower kind in both)."""
     halves = [Outputs(group.embeddings[start::2], group.probabilities[start::2], None) for start in (0, 1)]
     return halves[0], halves[1]
 
 
 def cross_validated_development(variant: Variant, groups: dict[str, Outputs]) -> dict[str, Any]:
-    """Per quantile, the share of development flowers flagged by a scorer not fitted on them, and
-    the validation-vs-development AUROC of those scores (validation and development data only)."""
+    """Per quantile, the share of development pictures (flowers and far-domain) flagged by a scorer
+    not fitted on them, and the validation-vs-development AUROC of those scores (validation and
+    development data only). Every variant is judged on the same pictures: one that does not learn
+    from far-domain pictures is still measured on them."""
     validation = groups["validation"]
     if variant.method not in NEEDS_NEGATIVES:
-        folds = [
-            (*calibrated_variant(variant, groups["train"], [], validation), groups["neither_development"])
-        ]
+        development = _joined([groups[source] for source in DEVELOPMENT_SOURCES])
+        folds = [(*calibrated_variant(variant, groups["train"], [], validation), development)]
     else:
-        first, second = development_folds(groups["neither_development"])
+        flowers = development_folds(groups["neither_development"])
+        far = development_folds(groups["far_development"])
         synthetic = _generated(variant, groups)
-        folds = [
-            (*calibrated_variant(variant, groups["train"], [synthetic, fitted], validation), measured)
-            for fitted, measured in ((first, second), (second, first))
-        ]
+        folds = []
+        for fit_half, measure_half in ((0, 1), (1, 0)):
+            learned = [synthetic, flowers[fit_half], *([far[fit_half]] if variant.far else [])]
+            scorer, thresholds = calibrated_variant(variant, groups["train"], learned, validation)
+            folds.append((scorer, thresholds, _joined([flowers[measure_half], far[measure_half]])))
     flagged: dict[str, list[float]] = {str(q): [] for q in QUANTILES}
     aurocs = []
     for scorer, thresholds, measured in folds:
@@ -391,7 +445,7 @@ def cross_validated_development(variant: Variant, groups: dict[str, Outputs]) ->
 def measure_variant(variant: Variant, groups: dict[str, Outputs]) -> dict[str, Any]:
     """AUROCs and, at each quantile, refusal, flag rates and accuracies of one method on one split."""
     groups = features_for(variant, groups)
-    negatives = [_generated(variant, groups), groups["neither_development"]]
+    negatives = _negatives(variant, groups)
     out_of_fold = train_out_of_fold(variant, groups["train"], negatives)
     scorer, thresholds = calibrated_variant(
         variant, groups["train"], negatives, groups["validation"], out_of_fold
@@ -451,7 +505,7 @@ def serving_cost(variants: Sequence[Variant], groups: dict[str, Outputs]) -> dic
         v.name: calibrated_variant(
             v,
             views[v.name]["train"],
-            [_generated(v, views[v.name]), views[v.name]["neither_development"]],
+            _negatives(v, views[v.name]),
             views[v.name]["validation"],
         )[0]
         for v in variants
@@ -468,10 +522,10 @@ def _missed(scores: dict[str, npt.NDArray[np.float64]], threshold: float) -> int
 
 
 def choose(runs: Sequence[dict[str, Any]]) -> dict[str, Any]:
-    """The variant and quantile flagging most development flowers (cross-validated: never flowers
-    the scorer was fitted on) among those whose mean in-domain refusal rate (validation plus
-    matched out-of-fold train photos) is within the in-domain target; ties go to the better
-    validation-vs-development AUROC (development data only)."""
+    """The variant and quantile flagging most development pictures (flowers and far-domain;
+    cross-validated: never pictures the scorer was fitted on) among those whose mean in-domain
+    refusal rate (validation plus matched out-of-fold train photos) is within the in-domain target;
+    ties go to the better validation-vs-development AUROC (development data only)."""
 
     def mean(variant: Variant, *path: str) -> float:
         values = []
@@ -535,11 +589,11 @@ def print_table(summary: dict[str, dict[str, list[float]]], quantile: float) -> 
     print(f"\nat the validation quantile {quantile} (mean over splits [min..max])")
     columns = (
         "auroc_neither_held_out",
-        "auroc_far",
+        "auroc_far_held_out",
         "auroc_synthetic",
         "test_refusal_rate",
         "flagged_neither_held_out",
-        "flagged_far",
+        "flagged_far_held_out",
         "flagged_synthetic",
         "held_out_flagged",
         "test_accuracy_accepted",
@@ -578,10 +632,12 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     config = load_training_config()
     neither = neither_photos()
+    far = far_domain_photos()
     outside = {
         "neither_development": neither["development"],
+        "far_development": far["development"],
         "neither_held_out": neither["held_out"],
-        "far": far_domain_photos(),
+        "far_held_out": far["held_out"],
         "synthetic": synthetic_photos(),
     }
     # What the training step generates (other seed and content than the held-out "synthetic").
@@ -635,7 +691,7 @@ def main(argv: list[str] | None = None) -> int:
     summary = summarize(runs, choice["quantile"])
     for quantile in QUANTILES:
         print_table(summarize(runs, quantile), quantile)
-    print(f"\nchosen on validation + development flowers: {json.dumps(choice)}")
+    print(f"\nchosen on validation + development pictures: {json.dumps(choice)}")
     chosen = summary[choice["variant"]]
     print(
         f"chosen, held out: test refusal {chosen['test_refusal_rate'][0]:.1%} (target <= "
@@ -656,6 +712,7 @@ def main(argv: list[str] | None = None) -> int:
         "sources": {name: [p.name for p in pictures] for name, pictures in outside.items()},
         "training_negatives": {
             "development_flowers": "neither_development",
+            "development_far_domain": "far_development (the +far variants)",
             "generated": len(generated),
             "generated_kinds": config.open_set.synthetic_kinds,
             "generated_seed": config.open_set.negatives_seed,

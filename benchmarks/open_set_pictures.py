@@ -3,8 +3,8 @@
 - `neither`: the 100 near-domain flowers of /work/shared/data/neither (tulip, rose, sunflower,
   daisy), split per flower into a development half (may inform the method and quantile choice)
   and a held-out half (only measured on);
-- `far`: scikit-image's sample pictures that ship with the package (drift_photos' list plus a few
-  more; `grass` is left out: it is a grass texture);
+- `far`: scikit-image's sample pictures that ship with the package (greenr/open_set/far_domain.py),
+  split into a development half and a held-out half like the flowers;
 - `synthetic`: uniform noise, flat colours (a dandelion yellow and a lawn green among them) and
   rendered text.
 
@@ -14,15 +14,15 @@ Every picture becomes a JPEG upload, decoded later like the model server decodes
 from __future__ import annotations
 
 import random
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Final
+from typing import Final
 
 import numpy as np
-import numpy.typing as npt
 from PIL import Image, ImageDraw
 
-from .drift_photos import NEITHER_DIR, SKIMAGE_PICTURES, Photo, picture_photo
+from greenr.open_set import far_domain
+
+from .drift_photos import NEITHER_DIR, Photo, picture_photo
 
 HOLD_OUT_SEED: Final = 17
 """Seed of the development / held-out split of the "neither" flowers (fixed: never tuned)."""
@@ -49,21 +49,6 @@ NOISE_PICTURES: Final = 8
 SIDE: Final = 320
 
 
-def _more_skimage() -> dict[str, Callable[[], npt.NDArray[Any]]]:
-    """scikit-image pictures beyond drift_photos' list, all shipped with the package (no download)."""
-    from skimage import data
-
-    return {
-        "motorcycle": lambda: np.asarray(data.stereo_motorcycle()[0]),  # type: ignore[no-untyped-call]
-        "brick": data.brick,
-        "gravel": data.gravel,
-        "logo": lambda: np.asarray(data.logo())[..., :3],  # type: ignore[no-untyped-call]
-        "cell": data.cell,
-        "checkerboard": data.checkerboard,
-        "microaneurysms": data.microaneurysms,
-    }
-
-
 def neither_photos(folder: Path = NEITHER_DIR) -> dict[str, list[Photo]]:
     """The "neither" flowers as {"development": [...], "held_out": [...]}, half of each flower each."""
     halves: dict[str, list[Photo]] = {"development": [], "held_out": []}
@@ -78,15 +63,15 @@ def neither_photos(folder: Path = NEITHER_DIR) -> dict[str, list[Photo]]:
     return halves
 
 
-def far_domain_photos() -> list[Photo]:
-    """scikit-image's sample pictures that are neither dandelion nor grass."""
-    from skimage import data
-
-    pictures: dict[str, Callable[[], npt.NDArray[Any]]] = {
-        name: getattr(data, name) for name in SKIMAGE_PICTURES
+def far_domain_photos() -> dict[str, list[Photo]]:
+    """scikit-image's sample pictures as {"development": [...], "held_out": [...]}."""
+    development, held_out = far_domain.halves()
+    return {
+        half: [
+            Photo(f"skimage/{name}", data, None, None) for name, data in far_domain.far_domain_uploads(names)
+        ]
+        for half, names in (("development", development), ("held_out", held_out))
     }
-    pictures.update(_more_skimage())
-    return [picture_photo(f"skimage/{name}", np.asarray(load())) for name, load in pictures.items()]
 
 
 def synthetic_photos() -> list[Photo]:

@@ -3,10 +3,11 @@
     .venv/bin/python -m benchmarks.open_set_report [--results benchmarks/results/open_set.json]
 
 Prints, at the chosen quantile, one row per variant (mean over the splits, min-max in brackets):
-what the choice looked at (development flowers flagged by cross-validation, in-domain refusal of
-validation + matched out-of-fold train photos), then what it did not (test refusals, held-out
-flags, AUROCs); then, per split, the rule's choice and the configured variant (configs/training.yaml,
-which need not be the choice), and the scoring cost. A unit test holds the README to this output.
+what the choice looked at (development pictures, flowers and far-domain, flagged by
+cross-validation; in-domain refusal of validation + matched out-of-fold train photos), then what
+it did not (test refusals, held-out flags, AUROCs); then, per split, the rule's choice and the
+configured variant (configs/training.yaml, which need not be the choice), and the scoring cost. A
+unit test holds the README to this output.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ def variant_rows(results: dict[str, Any], quantile: str) -> list[str]:
     """One markdown row per variant at `quantile`; the chosen variant in bold."""
     chosen = results["choice"]["variant"]
     rows = [
-        "| variant | dev flowers flagged (CV) | in-domain refused (val + OOF train) | test refused "
+        "| variant | dev pictures flagged (CV) | in-domain refused (val + OOF train) | test refused "
         "| held-out flowers flagged | far flagged | synthetic flagged | **all held-out flagged** "
         "| AUROC held-out flowers / far / synthetic |",
         "|---|---|---|---|---|---|---|---|---|",

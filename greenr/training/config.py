@@ -136,6 +136,9 @@ class OpenSetConfig(_Strict):
     # Pictures made from distinct train photos (grey, tile-shuffled, colour-inverted in turn;
     # greenr/open_set/derived_negatives.py), seeded with negatives_seed; 0: none.
     derived_negatives: int = Field(0, ge=0)
+    # Also learn from scikit-image's sample pictures (a cat, an astronaut, a page of text...:
+    # greenr/open_set/far_domain.py), so "neither" is not only flowers and generated pictures.
+    far_domain_negatives: bool = False
     # Whose scores the quantile is taken of (greenr/open_set/calibration.py): `validation` alone,
     # or `pooled` with the train photos' out-of-fold scores (the method refitted
     # `calibration_folds` times without each fold), matched to the validation scores' median and

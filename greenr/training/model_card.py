@@ -150,6 +150,11 @@ def open_set_lines(open_set: OpenSetSummary | None) -> list[str]:
     learned = (
         f" and {open_set.development_negatives} out-of-domain development photos plus "
         f"{open_set.synthetic_negatives} generated pictures"
+        + (
+            f" plus {open_set.far_domain_negatives} far-domain pictures (scikit-image's samples)"
+            if open_set.far_domain_negatives
+            else ""
+        )
         + (f" plus {open_set.derived_negatives} made from train photos" if open_set.derived_negatives else "")
         if open_set.development_negatives or open_set.synthetic_negatives
         else " only (no out-of-domain pictures)"

@@ -7,9 +7,10 @@ running code). Its threshold is the validation split's score at `OpenSetConfig.q
 out-of-fold scores (greenr/open_set/calibration.py); the test split's rejection rate is what the
 promotion gate judges. A method that learns from out-of-domain pictures (outlier exposure) also
 sees the development photos under `Settings.open_set_negatives_dir`, generated pictures
-(greenr/training/open_set_negatives.py) and, when configured, pictures made from the train
-photos (greenr/open_set/derived_negatives.py); without that folder it falls back to knn on
-in-domain photos only, and says so (log line, summary, MLflow tag, model card). `open_set.json`
+(greenr/training/open_set_negatives.py) and, when configured, scikit-image's far-domain pictures
+(greenr/open_set/far_domain.py) and pictures made from the train photos
+(greenr/open_set/derived_negatives.py); without that folder it falls back to knn on in-domain
+photos only, and says so (log line, summary, MLflow tag, model card). `open_set.json`
 is logged to the training's MLflow run (under `OPEN_SET_ARTIFACT_PATH`) and published next to the
 serving artifact (greenr.deployment.artifact.COMPANION_FILES).
 """
@@ -28,6 +29,7 @@ from pydantic import BaseModel
 
 from greenr.open_set.calibration import matched_to, out_of_fold_scores, pooled_threshold
 from greenr.open_set.derived_negatives import derived_negatives
+from greenr.open_set.far_domain import far_domain_uploads
 from greenr.open_set.scorer import (
     NEEDS_NEGATIVES,
     OPEN_SET_FILE,
@@ -75,6 +77,8 @@ class OpenSetSummary(BaseModel):
     """Generated out-of-domain pictures it learned from."""
     derived_negatives: int = 0
     """Pictures made from train photos (grey, tile-shuffled, inverted) it learned from."""
+    far_domain_negatives: int = 0
+    """scikit-image's far-domain pictures it learned from (greenr/open_set/far_domain.py)."""
     fallback: str | None = None
     """Why the configured method was replaced by FALLBACK_METHOD; None when it was not."""
 
@@ -185,6 +189,7 @@ def summarize(
         development_negatives=negatives.development if used and negatives else 0,
         synthetic_negatives=negatives.synthetic if used and negatives else 0,
         derived_negatives=negatives.derived if used and negatives else 0,
+        far_domain_negatives=negatives.far_domain if used and negatives else 0,
         fallback=fallback,
     )
 
@@ -203,7 +208,8 @@ def log_open_set(scorer: OpenSetScorer, summary: OpenSetSummary) -> None:
         {
             "open_set_method": summary.method,
             "open_set_negatives": f"{summary.development_negatives} development + "
-            f"{summary.synthetic_negatives} generated + {summary.derived_negatives} derived",
+            f"{summary.far_domain_negatives} far-domain + {summary.synthetic_negatives} generated + "
+            f"{summary.derived_negatives} derived",
             "open_set_fallback": summary.fallback or "none",
         }
     )
@@ -219,9 +225,10 @@ def log_open_set(scorer: OpenSetScorer, summary: OpenSetSummary) -> None:
 def negative_pictures(
     settings: Settings, config: OpenSetConfig, train_images: Sequence[npt.NDArray[np.uint8]], size: int
 ) -> NegativePictures | None:
-    """The out-of-domain pictures outlier exposure learns from: the development photos, the
-    generated pictures and `config.derived_negatives` made from the train photos (model inputs);
-    None without development photos."""
+    """The out-of-domain pictures outlier exposure learns from: the development photos, when
+    configured the far-domain pictures, the generated pictures and `config.derived_negatives` made
+    from the train photos (model inputs); None without development photos."""
+    far = [data for _, data in far_domain_uploads()] if config.far_domain_negatives else []
     negatives = load_negative_pictures(
         settings.open_set_negatives_dir,
         config.synthetic_negatives,
@@ -230,6 +237,7 @@ def negative_pictures(
         settings.max_image_pixels,
         settings.jpeg_draft_margin,
         config.synthetic_kinds,
+        far,
     )
     if negatives is None or not config.derived_negatives:
         return negatives

@@ -65,8 +65,9 @@ def _groups(seed: int) -> dict[str, Outputs]:
     }
     for name in (
         "neither_development",
+        "far_development",
         "neither_held_out",
-        "far",
+        "far_held_out",
         "synthetic",
         "synthetic_training",
         "derived_training",
@@ -100,6 +101,47 @@ def test_outlier_exposure_is_judged_by_cross_validation_and_the_choice_respects_
     ]
     assert float(np.mean(refusals)) <= 0.02
     assert "development_flag_rate_cross_validated" in choice
+
+
+def test_a_far_variant_learns_the_far_development_half_and_every_variant_is_judged_on_it() -> None:
+    """Far-domain pictures unlike the flowers: the +far variant flags the held-out far half, its
+    twin (flowers and generated pictures only) does not, and the choice's cross-validated
+    development figure counts the far development pictures for both."""
+    rng = np.random.default_rng(11)
+    groups = {
+        split: _group(rng, n, 0, labelled=True)
+        for split, n in (("train", 80), ("validation", 40), ("test", 40))
+    }
+    for name in (
+        "neither_development",
+        "neither_held_out",
+        "synthetic",
+        "synthetic_training",
+        "derived_training",
+    ):
+        groups[name] = _group(rng, 12, 1)
+    # Far pictures: in-domain direction with a twist only the far negatives teach.
+    for name in ("far_development", "far_held_out"):
+        far = _group(rng, 12, 0)
+        embeddings = far.embeddings.copy()
+        embeddings[:, 2] += 3
+        groups[name] = Outputs(embeddings, far.probabilities, None, far.blocks)
+    with_far = next(v for v in VARIANTS if v.name == "oe k0 p0.001 +far")
+    without = next(v for v in VARIANTS if v.name == "oe k0 p0.001")
+    measured = {
+        v.name: measure_variant(v, groups)["quantiles"]["0.99"]["flagged"] for v in (with_far, without)
+    }
+    assert measured[with_far.name]["far_held_out"] > measured[without.name]["far_held_out"] + 0.3
+    crossed = {v.name: cross_validated_development(v, groups)["flagged"]["0.99"] for v in (with_far, without)}
+    assert crossed[with_far.name] > crossed[without.name]
+    assert (
+        configured_variant(
+            OpenSetConfig(
+                method="outlier_exposure", k=0, penalty=0.001, quantile=0.99, far_domain_negatives=True
+            )
+        )[0]
+        is with_far
+    )
 
 
 def test_the_held_out_synthetic_pictures_are_not_the_generated_training_negatives() -> None:
@@ -223,7 +265,14 @@ def test_a_blocks_variant_scores_the_blocks_features_and_none_is_configurable() 
     rng = np.random.default_rng(5)
     sizes = (("train", 60), ("validation", 40), ("test", 40))
     groups = {split: _group(rng, n, 0, labelled=True) for split, n in sizes}
-    for name in ("neither_development", "neither_held_out", "far", "synthetic", "synthetic_training"):
+    for name in (
+        "neither_development",
+        "far_development",
+        "neither_held_out",
+        "far_held_out",
+        "synthetic",
+        "synthetic_training",
+    ):
         groups[name] = _group(rng, 12, 0, block_direction=1)  # in-domain embedding, other blocks
     groups["derived_training"] = _group(rng, 12, 1)
     blocks = next(v for v in VARIANTS if v.name == "knn k20 blocks")
@@ -235,8 +284,10 @@ def test_a_blocks_variant_scores_the_blocks_features_and_none_is_configurable() 
     view = features_for(blocks, groups)
     assert view["train"].embeddings is groups["train"].blocks
     assert features_for(embedding, groups) is groups
-    groups["far"] = Outputs(groups["far"].embeddings, groups["far"].probabilities, None)
-    with pytest.raises(ValueError, match="far lacks"):
+    groups["far_held_out"] = Outputs(
+        groups["far_held_out"].embeddings, groups["far_held_out"].probabilities, None
+    )
+    with pytest.raises(ValueError, match="far_held_out lacks"):
         features_for(blocks, groups)
     # Training fits on the served embedding: a configuration always names an embedding variant.
     assert configured_variant(OpenSetConfig(method="knn", k=20, quantile=0.99))[0] is embedding

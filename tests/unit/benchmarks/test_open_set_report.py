@@ -16,9 +16,9 @@ from greenr.settings import REPO_ROOT
 
 
 def _variant(flag: float, refused: float) -> dict[str, Any]:
-    sources = {"neither_held_out": flag, "far": 1.0, "synthetic": 0.5}
+    sources = {"neither_held_out": flag, "far_held_out": 1.0, "synthetic": 0.5}
     return {
-        "auroc": {"neither_held_out": 0.9, "far": 1.0, "synthetic": 0.8},
+        "auroc": {"neither_held_out": 0.9, "far_held_out": 1.0, "synthetic": 0.8},
         "development_cross_validated": {"flagged": {"0.98": flag}},
         "quantiles": {
             "0.98": {

@@ -186,6 +186,8 @@ def test_the_open_set_section_says_what_the_scorer_learned_from_and_a_fallback()
     assert "and 100 out-of-domain development photos plus 24 generated pictures;" in section
     derived = _section(_card(learned.model_copy(update={"derived_negatives": 30})))
     assert "plus 24 generated pictures plus 30 made from train photos;" in derived
+    far = _section(_card(learned.model_copy(update={"far_domain_negatives": 22})))
+    assert "plus 24 generated pictures plus 22 far-domain pictures (scikit-image's samples);" in far
     assert "Fallback" not in section
     fell_back = OPEN_SET.model_copy(update={"fallback": "no out-of-domain development photos under /x"})
     assert "Fallback: no out-of-domain development photos under /x." in _section(_card(fell_back))

@@ -3,6 +3,7 @@ from validation, far photos rejected, the summary the gate and the card read."""
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass
 from pathlib import Path
 from typing import get_args
@@ -16,6 +17,7 @@ from trained_model_kit import tiny_onnx_model
 
 from greenr.export.onnx_runtime import OnnxClassifier
 from greenr.images.preprocess import decode_sized_model_input
+from greenr.open_set import far_domain
 from greenr.open_set.calibration import CALIBRATIONS, fold_assignment, matched_to
 from greenr.open_set.scorer import OpenSetError, fit_scorer, scorer_from_json, scorer_to_json
 from greenr.settings import Settings
@@ -194,6 +196,24 @@ def test_the_development_photos_and_generated_pictures_become_model_inputs(tmp_p
     assert tuple(negatives.images[0, 0, 0]) == pytest.approx((180, 20, 30), abs=12)
 
 
+def test_far_domain_pictures_come_after_the_development_photos_and_before_the_generated(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "tulip").mkdir()
+    Image.new("RGB", (50, 40), (200, 40, 120)).save(tmp_path / "tulip" / "000.jpg")
+    far = io.BytesIO()
+    Image.new("RGB", (64, 48), (10, 200, 250)).save(far, format="PNG")
+    negatives = load_negative_pictures(
+        tmp_path, synthetic=2, seed=1, size=SIZE, max_pixels=10_000_000, far_domain=[far.getvalue()]
+    )
+    assert negatives is not None
+    assert (negatives.development, negatives.far_domain, negatives.synthetic) == (1, 1, 2)
+    assert negatives.images.shape == (4, SIZE, SIZE, 3)
+    assert tuple(negatives.images[1, 0, 0]) == pytest.approx((10, 200, 250), abs=12)
+    joined = with_derived(negatives, negatives.images[:1])
+    assert (joined.far_domain, joined.derived) == (1, 1)
+
+
 def test_the_summary_counts_the_negatives_an_outlier_exposure_scorer_learned_from(
     tmp_path: Path, outputs: Outputs
 ) -> None:
@@ -264,7 +284,7 @@ def test_pictures_made_from_train_photos_join_the_negatives_and_are_counted(tmp_
         OpenSetConfig.model_validate({"synthetic_kinds": ["noise", "clouds"]})
 
 
-def test_the_step_learns_from_development_generated_and_derived_pictures_only_as_configured(
+def test_the_step_learns_from_development_far_generated_and_derived_pictures_only_as_configured(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     (tmp_path / "tulip").mkdir()
@@ -281,6 +301,10 @@ def test_the_step_learns_from_development_generated_and_derived_pictures_only_as
     assert derived is not None
     assert (derived.development, derived.synthetic, derived.derived) == (2, 3, 4)
     assert np.array_equal(derived.images[:5], plain.images)
+    far = negative_pictures(settings, config.model_copy(update={"far_domain_negatives": True}), train, SIZE)
+    assert far is not None
+    assert (far.development, far.far_domain, far.synthetic) == (2, len(far_domain.PICTURES), 3)
+    assert np.array_equal(far.images[:2], plain.images[:2])
     # Without development photos there is nothing to learn "neither" from, derived or not.
     monkeypatch.setenv("GREENR_OPEN_SET_NEGATIVES_DIR", str(tmp_path / "none"))
     empty = Settings()
