@@ -53,7 +53,10 @@ def image_columns(
     if width <= 0 or height <= 0:
         raise ValueError(f"image columns need a positive upload size, got {width} x {height}")
     rgb = model_input.astype(np.float32)
-    luma = rgb @ LUMA_WEIGHTS
+    # Element-wise, not `rgb @ LUMA_WEIGHTS`: a matrix product's kernel (and its rounding) depends
+    # on the array's memory layout and the CPU, and luma near a half level then rounds to another
+    # entropy bin.
+    luma = rgb[..., 0] * LUMA_WEIGHTS[0] + rgb[..., 1] * LUMA_WEIGHTS[1] + rgb[..., 2] * LUMA_WEIGHTS[2]
     saturation, hue = _saturation_and_hue(model_input)
     return {
         "brightness": float(luma.mean() / 255.0),
@@ -131,5 +134,12 @@ def laplacian_sharpness(luma: npt.NDArray[np.float32]) -> float:
     if luma.shape[0] < 3 or luma.shape[1] < 3:
         return 0.0
     centre = luma[1:-1, 1:-1]
-    laplacian = 4.0 * centre - luma[:-2, 1:-1] - luma[2:, 1:-1] - luma[1:-1, :-2] - luma[1:-1, 2:]
+    # A sum of differences, not 4 * centre minus the neighbours: each difference is exactly 0 in a
+    # flat region, whatever order or vector width the float32 arithmetic runs in.
+    laplacian = (
+        (centre - luma[:-2, 1:-1])
+        + (centre - luma[2:, 1:-1])
+        + (centre - luma[1:-1, :-2])
+        + (centre - luma[1:-1, 2:])
+    )
     return float(np.abs(laplacian).mean() / 255.0)
