@@ -10,45 +10,27 @@ quickstart gives these photos.
 from __future__ import annotations
 
 import hashlib
-import io
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
 import numpy as np
 import numpy.typing as npt
-from PIL import Image
 
 from greenr.contracts import LABELS, SPLIT_FRACTIONS
 from greenr.images.decoding import decode_image
 from greenr.images.perceptual_hash import dhash
 from greenr.ingestion.config import load_ingestion_config
 from greenr.ingestion.split import SplitItem, assign_splits
+from greenr.open_set import far_domain
 
 DATASET_DIR: Final = Path("/work/shared/data/greenr")
 NEITHER_DIR: Final = Path("/work/shared/data/neither")
 MAX_PIXELS: Final = 50_000_000
 
-# scikit-image's sample pictures that are neither dandelion nor grass (grass.png is a grey grass
-# texture, left out; "cat" is "chelsea" again). Pictures that scikit-image would download are not
-# listed: the machines have no internet.
-SKIMAGE_PICTURES: Final = (
-    "astronaut",
-    "coffee",
-    "chelsea",
-    "rocket",
-    "camera",
-    "hubble_deep_field",
-    "immunohistochemistry",
-    "retina",
-    "colorwheel",
-    "page",
-    "text",
-    "moon",
-    "horse",
-    "clock",
-    "coins",
-)
+SKIMAGE_PICTURES: Final = far_domain.PICTURES[:15]
+"""scikit-image's sample pictures of the drift benchmark's out-of-domain source: the first 15 of
+greenr/open_set/far_domain.py's list (the ones it had before the rest were added)."""
 
 
 @dataclass(frozen=True)
@@ -98,7 +80,4 @@ def out_of_domain_photos(neither: Path = NEITHER_DIR) -> list[Photo]:
 
 def picture_photo(name: str, pixels: npt.NDArray[Any]) -> Photo:
     """An out-of-domain Photo from a picture's pixels (uint8, or floats in 0..1), as a JPEG upload."""
-    image = Image.fromarray(pixels if pixels.dtype == np.uint8 else (pixels * 255).astype(np.uint8))
-    buffer = io.BytesIO()
-    image.convert("RGB").save(buffer, format="JPEG", quality=90)
-    return Photo(name, buffer.getvalue(), None, None)
+    return Photo(name, far_domain.jpeg_upload(pixels), None, None)

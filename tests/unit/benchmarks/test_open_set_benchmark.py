@@ -12,6 +12,7 @@ from benchmarks.open_set_benchmark import (
     CALIBRATION_FOLDS,
     DEFAULT_OUTPUT,
     DERIVED,
+    OUTSIDE_SOURCES,
     QUANTILES,
     VARIANTS,
     Outputs,
@@ -57,21 +58,18 @@ def _group(
     )
 
 
+def _splits(rng: np.random.Generator, train: int = 80) -> dict[str, Outputs]:
+    """Labelled in-domain train, validation and test groups, all along direction 0."""
+    return {
+        split: _group(rng, n, 0, labelled=True)
+        for split, n in (("train", train), ("validation", 40), ("test", 40))
+    }
+
+
 def _groups(seed: int) -> dict[str, Outputs]:
     rng = np.random.default_rng(seed)
-    groups = {
-        split: _group(rng, n, 0, labelled=True)
-        for split, n in (("train", 80), ("validation", 40), ("test", 40))
-    }
-    for name in (
-        "neither_development",
-        "far_development",
-        "neither_held_out",
-        "far_held_out",
-        "synthetic",
-        "synthetic_training",
-        "derived_training",
-    ):
+    groups = _splits(rng)
+    for name in (*OUTSIDE_SOURCES, "synthetic_training", "derived_training"):
         groups[name] = _group(rng, 12, 1)
     return groups
 
@@ -108,10 +106,7 @@ def test_a_far_variant_learns_the_far_development_half_and_every_variant_is_judg
     twin (flowers and generated pictures only) does not, and the choice's cross-validated
     development figure counts the far development pictures for both."""
     rng = np.random.default_rng(11)
-    groups = {
-        split: _group(rng, n, 0, labelled=True)
-        for split, n in (("train", 80), ("validation", 40), ("test", 40))
-    }
+    groups = _splits(rng)
     for name in (
         "neither_development",
         "neither_held_out",
@@ -263,16 +258,8 @@ def test_a_blocks_variant_scores_the_blocks_features_and_none_is_configurable() 
     """Flowers that the embedding cannot tell from in-domain photos but the blocks features can:
     the blocks variant flags them, its embedding twin does not."""
     rng = np.random.default_rng(5)
-    sizes = (("train", 60), ("validation", 40), ("test", 40))
-    groups = {split: _group(rng, n, 0, labelled=True) for split, n in sizes}
-    for name in (
-        "neither_development",
-        "far_development",
-        "neither_held_out",
-        "far_held_out",
-        "synthetic",
-        "synthetic_training",
-    ):
+    groups = _splits(rng, train=60)
+    for name in (*OUTSIDE_SOURCES, "synthetic_training"):
         groups[name] = _group(rng, 12, 0, block_direction=1)  # in-domain embedding, other blocks
     groups["derived_training"] = _group(rng, 12, 1)
     blocks = next(v for v in VARIANTS if v.name == "knn k20 blocks")
