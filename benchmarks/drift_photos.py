@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
-import numpy as np
 import numpy.typing as npt
 
 from greenr.contracts import LABELS, SPLIT_FRACTIONS
@@ -64,18 +63,13 @@ def dataset_photos(folder: Path = DATASET_DIR, seed: int | None = None) -> list[
 
 
 def out_of_domain_photos(neither: Path = NEITHER_DIR) -> list[Photo]:
-    """The "neither" flowers plus scikit-image's pictures (when scikit-image is installed)."""
+    """The "neither" flowers plus scikit-image's pictures."""
     photos = [
         Photo(f"neither/{path.parent.name}/{path.name}", path.read_bytes(), None, None)
         for path in sorted(neither.glob("*/*.jpg"))
     ]
-    try:
-        from skimage import data as skimage_data
-    except ImportError:
-        return photos
-    for name in SKIMAGE_PICTURES:
-        photos.append(picture_photo(f"skimage/{name}", np.asarray(getattr(skimage_data, name)())))
-    return photos
+    far = far_domain.far_domain_uploads(SKIMAGE_PICTURES)
+    return photos + [Photo(f"skimage/{name}", data, None, None) for name, data in far]
 
 
 def picture_photo(name: str, pixels: npt.NDArray[Any]) -> Photo:

@@ -344,12 +344,7 @@ def _generated(variant: Variant, groups: dict[str, Outputs]) -> Outputs:
     first = groups["synthetic_training"]
     if not variant.more_negatives:
         return first
-    derived = groups["derived_training"]
-    return Outputs(
-        np.concatenate([first.embeddings, derived.embeddings]),
-        np.concatenate([first.probabilities, derived.probabilities]),
-        None,
-    )
+    return _joined([first, groups["derived_training"]])
 
 
 def _negatives(variant: Variant, groups: dict[str, Outputs]) -> list[Outputs]:
